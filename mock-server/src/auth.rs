@@ -1,0 +1,134 @@
+//! Bearer-token authentication and the token-to-organization mapping.
+
+use std::{collections::HashSet, fmt};
+
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// The organization a caller belongs to. Every resource lives in exactly one.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OrgId(String);
+
+impl OrgId {
+    /// The organization id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OrgId({})", self.0)
+    }
+}
+
+/// Namespace for deriving organization ids from tokens (UUIDv5), so the same token always maps
+/// to the same organization and the id reveals nothing about the token.
+const ORG_NAMESPACE: Uuid = Uuid::from_u128(0x6f2c_51d4_93a1_4b1e_8d57_2a0e_c3f1_9b44);
+
+/// Decides which `authorization` headers are accepted and whose organization they name.
+#[derive(Debug, Clone, Default)]
+pub struct Authenticator {
+    accepted: Option<HashSet<String>>,
+}
+
+impl Authenticator {
+    /// Accepts any well-formed bearer token.
+    pub fn any_token() -> Self {
+        Self { accepted: None }
+    }
+
+    /// Accepts only the given tokens.
+    pub fn only<I, S>(tokens: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            accepted: Some(tokens.into_iter().map(Into::into).collect()),
+        }
+    }
+
+    /// Checks an `authorization` header value and returns the caller's organization.
+    pub fn authenticate(&self, header: Option<&str>) -> Result<OrgId, ApiError> {
+        let header = header.ok_or_else(|| {
+            ApiError::Unauthenticated(
+                "missing authorization header: send `authorization: Bearer <token>`".into(),
+            )
+        })?;
+        let token = parse_bearer(header)?;
+        if let Some(accepted) = &self.accepted {
+            if !accepted.contains(token) {
+                return Err(ApiError::Unauthenticated(
+                    "the bearer token is not valid for this server".into(),
+                ));
+            }
+        }
+        Ok(org_for_token(token))
+    }
+}
+
+fn parse_bearer(header: &str) -> Result<&str, ApiError> {
+    let (scheme, token) = header.trim().split_once(' ').ok_or_else(|| {
+        ApiError::Unauthenticated(
+            "malformed authorization header: expected `Bearer <token>`".into(),
+        )
+    })?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::Unauthenticated(
+            "unsupported authorization scheme: expected `Bearer <token>`".into(),
+        ));
+    }
+    let token = token.trim();
+    let well_formed = !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic());
+    if !well_formed {
+        return Err(ApiError::Unauthenticated(
+            "malformed bearer token: expected visible ASCII characters without spaces".into(),
+        ));
+    }
+    Ok(token)
+}
+
+/// The organization a token belongs to.
+pub fn org_for_token(token: &str) -> OrgId {
+    OrgId(Uuid::new_v5(&ORG_NAMESPACE, token.as_bytes()).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_token_same_org_and_different_tokens_differ() {
+        let auth = Authenticator::any_token();
+        let a = auth.authenticate(Some("Bearer CW-SECRET-a")).unwrap();
+        assert_eq!(a, auth.authenticate(Some("bearer CW-SECRET-a")).unwrap());
+        assert_ne!(a, auth.authenticate(Some("Bearer CW-SECRET-b")).unwrap());
+        assert!(!a.as_str().contains("SECRET"));
+    }
+
+    #[test]
+    fn rejects_malformed_headers() {
+        let auth = Authenticator::any_token();
+        for header in [None, Some("Basic abc"), Some("Bearer"), Some("Bearer  "), Some("token")] {
+            assert!(matches!(
+                auth.authenticate(header),
+                Err(ApiError::Unauthenticated(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn allow_list_rejects_unknown_tokens() {
+        let auth = Authenticator::only(["good"]);
+        assert!(auth.authenticate(Some("Bearer good")).is_ok());
+        assert!(auth.authenticate(Some("Bearer other")).is_err());
+    }
+}

@@ -1,0 +1,147 @@
+//! What every call shares: the state, the configuration, and the per-call pipeline of size
+//! limit, authentication, scripted faults and tracing.
+
+use std::{
+    fmt,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use tonic::{Request, Response, Status};
+use tracing::{field, Instrument};
+
+use crate::{
+    auth::{Authenticator, OrgId},
+    clock::Clock,
+    error::ApiError,
+    faults::{lost_reply_status, FaultPlan},
+    store::Store,
+    zones::Zones,
+};
+
+/// Size and count limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest request message accepted, in bytes; larger ones are RESOURCE_EXHAUSTED.
+    pub max_request_bytes: usize,
+    /// The most VPCs one organization may hold; `None` for no limit.
+    pub max_vpcs_per_org: Option<usize>,
+    /// The most gateways one organization may hold; `None` for no limit.
+    pub max_gateways_per_org: Option<usize>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_request_bytes: 4 * 1024 * 1024,
+            max_vpcs_per_org: None,
+            max_gateways_per_org: None,
+        }
+    }
+}
+
+/// The state and configuration shared by every service of one server.
+pub struct MockState {
+    /// Every organization's resources.
+    pub store: Store,
+    /// Where "now" comes from.
+    pub clock: Arc<dyn Clock>,
+    /// How long a transitional state lasts.
+    pub transition_delay: Duration,
+    /// Which tokens are accepted.
+    pub auth: Authenticator,
+    /// Scripted faults.
+    pub faults: FaultPlan,
+    /// The zones on offer.
+    pub zones: Zones,
+    /// Size and count limits.
+    pub limits: Limits,
+}
+
+impl fmt::Debug for MockState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockState")
+            .field("transition_delay", &self.transition_delay)
+            .field("zones", &self.zones)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockState {
+    /// Runs one unary call: checks size and credentials, applies scripted faults, runs `op`
+    /// on the caller's organization, and records a tracing span with method, organization,
+    /// code and latency. Tokens are never recorded.
+    pub async fn call<Req, Resp>(
+        &self,
+        method: &'static str,
+        request: Request<Req>,
+        op: impl FnOnce(&Self, &OrgId, Req) -> Result<Resp, ApiError>,
+    ) -> Result<Response<Resp>, Status>
+    where
+        Req: prost::Message,
+    {
+        let span = tracing::info_span!(
+            "rpc",
+            method,
+            org = field::Empty,
+            code = field::Empty,
+            latency_ms = field::Empty
+        );
+        let started = Instant::now();
+        let result = self.run(method, request, op).instrument(span.clone()).await;
+        let code = match &result {
+            Ok(_) => tonic::Code::Ok,
+            Err(status) => status.code(),
+        };
+        span.record("code", field::debug(code));
+        span.record("latency_ms", started.elapsed().as_secs_f64() * 1e3);
+        span.in_scope(|| match code {
+            tonic::Code::Ok => tracing::debug!("call finished"),
+            tonic::Code::Internal | tonic::Code::Unknown => tracing::error!("call failed"),
+            _ => tracing::info!("call failed"),
+        });
+        result.map(Response::new)
+    }
+
+    async fn run<Req, Resp>(
+        &self,
+        method: &'static str,
+        request: Request<Req>,
+        op: impl FnOnce(&Self, &OrgId, Req) -> Result<Resp, ApiError>,
+    ) -> Result<Resp, Status>
+    where
+        Req: prost::Message,
+    {
+        let size = request.get_ref().encoded_len();
+        if size > self.limits.max_request_bytes {
+            return Err(ApiError::ResourceExhausted {
+                subject: "request size".into(),
+                description: format!(
+                    "request of {size} bytes exceeds the limit of {} bytes",
+                    self.limits.max_request_bytes
+                ),
+            }
+            .into());
+        }
+        let header = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        let org = self.auth.authenticate(header)?;
+        tracing::Span::current().record("org", org.as_str());
+
+        let faults = self.faults.take(method);
+        if !faults.delay.is_zero() {
+            tokio::time::sleep(faults.delay).await;
+        }
+        if let Some(status) = faults.fail {
+            return Err(status);
+        }
+        let response = op(self, &org, request.into_inner())?;
+        if faults.lose_reply {
+            return Err(lost_reply_status());
+        }
+        Ok(response)
+    }
+}

@@ -1,0 +1,170 @@
+//! The mock's domain errors and their gRPC form, with `google.rpc` details.
+
+use std::fmt;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+
+/// One invalid field of a request, named by its proto field path
+/// (for example `host_prefixes[1].ipam.prefix_length`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The proto field path of the bad field.
+    pub field: String,
+    /// Why the value is not accepted.
+    pub description: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.description)
+    }
+}
+
+/// Every way a call to the mock can fail, before it is turned into a protocol's error.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// The request broke one or more validation rules.
+    #[error("{}", invalid_argument_message(.0))]
+    InvalidArgument(Vec<Violation>),
+    /// The resource does not exist in the caller's organization.
+    #[error("{kind} {id} not found")]
+    NotFound {
+        /// Short kind, such as `VPC` or `gateway`.
+        kind: &'static str,
+        /// Full resource type, such as `coreweave.networking.v1beta1.VPC`.
+        resource_type: &'static str,
+        /// The id that was asked for.
+        id: String,
+    },
+    /// A resource with the same identity exists already.
+    #[error("{description}")]
+    AlreadyExists {
+        /// Full resource type.
+        resource_type: &'static str,
+        /// The conflicting name or id.
+        resource_name: String,
+        /// A readable explanation.
+        description: String,
+    },
+    /// The resource is not in a state that allows the call.
+    #[error("{description}")]
+    FailedPrecondition {
+        /// The precondition's type, such as `STATE`.
+        violation_type: &'static str,
+        /// What the precondition is about, such as `vpcs/<id>`.
+        subject: String,
+        /// A readable explanation.
+        description: String,
+    },
+    /// The caller sent no usable credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A size or count limit was exceeded.
+    #[error("{description}")]
+    ResourceExhausted {
+        /// What is limited, such as `vpcs per organization`.
+        subject: String,
+        /// A readable explanation.
+        description: String,
+    },
+}
+
+fn invalid_argument_message(violations: &[Violation]) -> String {
+    let listed: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    format!("invalid request: {}", listed.join("; "))
+}
+
+impl ApiError {
+    /// An INVALID_ARGUMENT for a single field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![Violation {
+            field: field.into(),
+            description: description.into(),
+        }])
+    }
+
+    /// The gRPC code this error is reported with.
+    pub fn code(&self) -> Code {
+        match self {
+            Self::InvalidArgument(_) => Code::InvalidArgument,
+            Self::NotFound { .. } => Code::NotFound,
+            Self::AlreadyExists { .. } => Code::AlreadyExists,
+            Self::FailedPrecondition { .. } => Code::FailedPrecondition,
+            Self::Unauthenticated(_) => Code::Unauthenticated,
+            Self::ResourceExhausted { .. } => Code::ResourceExhausted,
+        }
+    }
+
+    fn details(&self) -> ErrorDetails {
+        match self {
+            Self::InvalidArgument(violations) => ErrorDetails::with_bad_request(
+                violations
+                    .iter()
+                    .map(|v| FieldViolation::new(&v.field, &v.description))
+                    .collect::<Vec<_>>(),
+            ),
+            Self::NotFound {
+                resource_type, id, ..
+            } => ErrorDetails::with_resource_info(*resource_type, id, "", "not found"),
+            Self::AlreadyExists {
+                resource_type,
+                resource_name,
+                description,
+            } => ErrorDetails::with_resource_info(*resource_type, resource_name, "", description),
+            Self::FailedPrecondition {
+                violation_type,
+                subject,
+                description,
+            } => ErrorDetails::with_precondition_failure_violation(
+                *violation_type,
+                subject,
+                description,
+            ),
+            Self::Unauthenticated(_) => ErrorDetails::new(),
+            Self::ResourceExhausted {
+                subject,
+                description,
+            } => ErrorDetails::with_quota_failure_violation(subject, description),
+        }
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(error: ApiError) -> Self {
+        Status::with_error_details(error.code(), error.to_string(), error.details())
+    }
+}
+
+/// Collects the violations of one request so that all of them are reported together.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<Violation>);
+
+impl Violations {
+    /// No violations yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `field` is invalid because of `description`.
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(Violation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(value)` when nothing was recorded, else INVALID_ARGUMENT with every violation.
+    pub fn into_result<T>(self, value: T) -> Result<T, ApiError> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(ApiError::InvalidArgument(self.0))
+        }
+    }
+}

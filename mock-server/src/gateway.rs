@@ -1,0 +1,395 @@
+//! `coreweave.inference.v1alpha1.GatewayService`: the gRPC service over the store.
+
+use std::{sync::Arc, time::SystemTime};
+
+use coreweave_api::inference::v1alpha1::{
+    condition::Status as ConditionStatus, create_gateway_request, gateway_service_server::GatewayService,
+    gateway_spec, update_gateway_request, Condition, CreateGatewayRequest, CreateGatewayResponse,
+    DeleteGatewayRequest, DeleteGatewayResponse, Gateway, GatewaySpec, GatewayStatus,
+    GetGatewayParametersRequest, GetGatewayParametersResponse, GetGatewayRequest, GetGatewayResponse,
+    ListGatewaysRequest, ListGatewaysResponse, Status as GatewayPhase, UpdateGatewayRequest,
+    UpdateGatewayResponse,
+};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::{
+    auth::OrgId,
+    clock::{from_timestamp, to_timestamp},
+    context::MockState,
+    error::{ApiError, Violations},
+    lifecycle::Observed,
+    store::Tracked,
+    validation::{require_id, validate_gateway, GatewayFields, GatewayRouting},
+};
+
+const RESOURCE_TYPE: &str = "coreweave.inference.v1alpha1.Gateway";
+/// The domain under which gateway endpoints are published.
+pub const ENDPOINT_DOMAIN: &str = "inference.coreweave.com";
+
+/// The gateway service implementation.
+#[derive(Debug, Clone)]
+pub struct GatewayApi {
+    state: Arc<MockState>,
+}
+
+impl GatewayApi {
+    /// A gateway service over `state`.
+    pub fn new(state: Arc<MockState>) -> Self {
+        Self { state }
+    }
+}
+
+#[tonic::async_trait]
+impl GatewayService for GatewayApi {
+    async fn create_gateway(
+        &self,
+        request: Request<CreateGatewayRequest>,
+    ) -> Result<Response<CreateGatewayResponse>, Status> {
+        self.state.call("CreateGateway", request, create).await
+    }
+
+    async fn get_gateway(
+        &self,
+        request: Request<GetGatewayRequest>,
+    ) -> Result<Response<GetGatewayResponse>, Status> {
+        self.state.call("GetGateway", request, get).await
+    }
+
+    async fn list_gateways(
+        &self,
+        request: Request<ListGatewaysRequest>,
+    ) -> Result<Response<ListGatewaysResponse>, Status> {
+        self.state.call("ListGateways", request, list).await
+    }
+
+    async fn update_gateway(
+        &self,
+        request: Request<UpdateGatewayRequest>,
+    ) -> Result<Response<UpdateGatewayResponse>, Status> {
+        self.state.call("UpdateGateway", request, update).await
+    }
+
+    async fn delete_gateway(
+        &self,
+        request: Request<DeleteGatewayRequest>,
+    ) -> Result<Response<DeleteGatewayResponse>, Status> {
+        self.state.call("DeleteGateway", request, delete).await
+    }
+
+    async fn get_gateway_parameters(
+        &self,
+        request: Request<GetGatewayParametersRequest>,
+    ) -> Result<Response<GetGatewayParametersResponse>, Status> {
+        self.state
+            .call("GetGatewayParameters", request, |state, _, _| {
+                Ok(GetGatewayParametersResponse {
+                    zones: state.zones.names(),
+                })
+            })
+            .await
+    }
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound {
+        kind: "gateway",
+        resource_type: RESOURCE_TYPE,
+        id: id.to_owned(),
+    }
+}
+
+fn create_fields(request: &CreateGatewayRequest) -> GatewayFields<'_> {
+    use create_gateway_request::{Auth, Routing};
+    GatewayFields {
+        name: &request.name,
+        zones: &request.zones,
+        auth: request.auth.as_ref().map(|auth| match auth {
+            Auth::CoreWeaveAuth(_) => None,
+            Auth::WeightsAndBiasesAuth(wandb) => Some(wandb),
+        }),
+        endpoint_configuration: request.endpoint_configuration.as_ref(),
+        routing: request.routing.as_ref().map(|routing| match routing {
+            Routing::BodyBasedRouting(body) => GatewayRouting::Body(body),
+            Routing::HeaderBasedRouting(header) => GatewayRouting::Header(header),
+            Routing::PathBasedRouting(_) => GatewayRouting::Path,
+        }),
+    }
+}
+
+fn update_fields(request: &UpdateGatewayRequest) -> GatewayFields<'_> {
+    use update_gateway_request::{Auth, Routing};
+    GatewayFields {
+        name: &request.name,
+        zones: &request.zones,
+        auth: request.auth.as_ref().map(|auth| match auth {
+            Auth::CoreWeaveAuth(_) => None,
+            Auth::WeightsAndBiasesAuth(wandb) => Some(wandb),
+        }),
+        endpoint_configuration: request.endpoint_configuration.as_ref(),
+        routing: request.routing.as_ref().map(|routing| match routing {
+            Routing::BodyBasedRouting(body) => GatewayRouting::Body(body),
+            Routing::HeaderBasedRouting(header) => GatewayRouting::Header(header),
+            Routing::PathBasedRouting(_) => GatewayRouting::Path,
+        }),
+    }
+}
+
+fn spec_auth(auth: create_gateway_request::Auth) -> gateway_spec::Auth {
+    use create_gateway_request::Auth;
+    match auth {
+        Auth::CoreWeaveAuth(a) => gateway_spec::Auth::CoreWeaveAuth(a),
+        Auth::WeightsAndBiasesAuth(a) => gateway_spec::Auth::WeightsAndBiasesAuth(a),
+    }
+}
+
+fn spec_routing(routing: create_gateway_request::Routing) -> gateway_spec::Routing {
+    use create_gateway_request::Routing;
+    match routing {
+        Routing::BodyBasedRouting(r) => gateway_spec::Routing::BodyBasedRouting(r),
+        Routing::HeaderBasedRouting(r) => gateway_spec::Routing::HeaderBasedRouting(r),
+        Routing::PathBasedRouting(r) => gateway_spec::Routing::PathBasedRouting(r),
+    }
+}
+
+fn update_auth(auth: update_gateway_request::Auth) -> gateway_spec::Auth {
+    use update_gateway_request::Auth;
+    match auth {
+        Auth::CoreWeaveAuth(a) => gateway_spec::Auth::CoreWeaveAuth(a),
+        Auth::WeightsAndBiasesAuth(a) => gateway_spec::Auth::WeightsAndBiasesAuth(a),
+    }
+}
+
+fn update_routing(routing: update_gateway_request::Routing) -> gateway_spec::Routing {
+    use update_gateway_request::Routing;
+    match routing {
+        Routing::BodyBasedRouting(r) => gateway_spec::Routing::BodyBasedRouting(r),
+        Routing::HeaderBasedRouting(r) => gateway_spec::Routing::HeaderBasedRouting(r),
+        Routing::PathBasedRouting(r) => gateway_spec::Routing::PathBasedRouting(r),
+    }
+}
+
+fn create(
+    state: &MockState,
+    org: &OrgId,
+    request: CreateGatewayRequest,
+) -> Result<CreateGatewayResponse, ApiError> {
+    let mut violations = Violations::new();
+    let zones = validate_gateway(create_fields(&request), &state.zones, &mut violations);
+    let id = if request.id.is_empty() {
+        Uuid::new_v4().to_string()
+    } else {
+        match Uuid::try_parse(&request.id) {
+            Ok(uuid) => uuid.hyphenated().to_string(),
+            Err(_) => {
+                violations.add("id", format!("{:?} is not a UUID", request.id));
+                String::new()
+            }
+        }
+    };
+    violations.into_result(())?;
+
+    let now = state.clock.now();
+    let delay = state.transition_delay;
+    state.store.with_org(org, |data| {
+        if data.gateways.get_live(&id, now, delay).is_some() {
+            return Err(ApiError::AlreadyExists {
+                resource_type: RESOURCE_TYPE,
+                resource_name: id.clone(),
+                description: format!("gateway {id} already exists"),
+            });
+        }
+        data.gateways.purge_gone(now, delay);
+        if let Some(max) = state.limits.max_gateways_per_org {
+            if data.gateways.len() >= max {
+                return Err(ApiError::ResourceExhausted {
+                    subject: format!("organizations/{org}/gateways"),
+                    description: format!("the organization already has the maximum of {max} gateways"),
+                });
+            }
+        }
+        let spec = GatewaySpec {
+            id: id.clone(),
+            name: request.name,
+            zones,
+            organization_id: org.to_string(),
+            endpoint_configuration: request.endpoint_configuration,
+            auth: request.auth.map(spec_auth),
+            routing: request.routing.map(spec_routing),
+        };
+        data.gateways.insert(id.clone(), spec, now);
+        let stored = data.gateways.get_live(&id, now, delay).ok_or_else(|| not_found(&id))?;
+        Ok(CreateGatewayResponse {
+            gateway: Some(render(stored, now, state)),
+        })
+    })
+}
+
+fn get(state: &MockState, org: &OrgId, request: GetGatewayRequest) -> Result<GetGatewayResponse, ApiError> {
+    require_id(&request.id)?;
+    let now = state.clock.now();
+    state.store.with_org(org, |data| {
+        let gateway = data
+            .gateways
+            .get_live(&request.id, now, state.transition_delay)
+            .ok_or_else(|| not_found(&request.id))?;
+        Ok(GetGatewayResponse {
+            gateway: Some(render(gateway, now, state)),
+        })
+    })
+}
+
+fn list(state: &MockState, org: &OrgId, request: ListGatewaysRequest) -> Result<ListGatewaysResponse, ApiError> {
+    let updated_after = match &request.updated_after {
+        None => None,
+        Some(timestamp) => Some(from_timestamp(timestamp).ok_or_else(|| {
+            ApiError::invalid("updated_after", "is not a valid timestamp")
+        })?),
+    };
+    let now = state.clock.now();
+    state.store.with_org(org, |data| {
+        let mut items: Vec<(SystemTime, Gateway)> = data
+            .gateways
+            .live(now, state.transition_delay)
+            .filter(|g| updated_after.is_none_or(|after| g.lifecycle.changed_at > after))
+            .map(|g| (g.lifecycle.created_at, render(g, now, state)))
+            .collect();
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(ListGatewaysResponse {
+            items: items.into_iter().map(|(_, g)| g).collect(),
+        })
+    })
+}
+
+fn update(
+    state: &MockState,
+    org: &OrgId,
+    request: UpdateGatewayRequest,
+) -> Result<UpdateGatewayResponse, ApiError> {
+    require_id(&request.id)?;
+    let mut violations = Violations::new();
+    let zones = validate_gateway(update_fields(&request), &state.zones, &mut violations);
+    violations.into_result(())?;
+
+    let now = state.clock.now();
+    state.store.with_org(org, |data| {
+        let gateway = data
+            .gateways
+            .get_live(&request.id, now, state.transition_delay)
+            .ok_or_else(|| not_found(&request.id))?;
+        if gateway.lifecycle.observe(now, state.transition_delay) == Observed::Deleting {
+            return Err(ApiError::FailedPrecondition {
+                violation_type: "STATE",
+                subject: format!("gateways/{}", request.id),
+                description: format!("gateway {} is being deleted and cannot be updated", request.id),
+            });
+        }
+        let spec = &mut gateway.value;
+        spec.name = request.name;
+        spec.zones = zones;
+        spec.endpoint_configuration = request.endpoint_configuration;
+        spec.auth = request.auth.map(update_auth);
+        spec.routing = request.routing.map(update_routing);
+        gateway.lifecycle.update(now);
+        Ok(UpdateGatewayResponse {
+            gateway: Some(render(gateway, now, state)),
+        })
+    })
+}
+
+fn delete(
+    state: &MockState,
+    org: &OrgId,
+    request: DeleteGatewayRequest,
+) -> Result<DeleteGatewayResponse, ApiError> {
+    require_id(&request.id)?;
+    let now = state.clock.now();
+    state.store.with_org(org, |data| {
+        let gateway = data
+            .gateways
+            .get_live(&request.id, now, state.transition_delay)
+            .ok_or_else(|| not_found(&request.id))?;
+        if gateway.lifecycle.observe(now, state.transition_delay) != Observed::Deleting {
+            gateway.lifecycle.delete(now);
+        }
+        Ok(DeleteGatewayResponse {
+            gateway: Some(render(gateway, now, state)),
+        })
+    })
+}
+
+/// The gateway as a read at `now` sees it: the W&B key blanked, status computed.
+fn render(tracked: &Tracked<GatewaySpec>, now: SystemTime, state: &MockState) -> Gateway {
+    let mut spec = tracked.value.clone();
+    if let Some(gateway_spec::Auth::WeightsAndBiasesAuth(wandb)) = &mut spec.auth {
+        wandb.api_key.clear();
+    }
+    let status = status(tracked, now, state);
+    Gateway {
+        spec: Some(spec),
+        status: Some(status),
+    }
+}
+
+fn status(tracked: &Tracked<GatewaySpec>, now: SystemTime, state: &MockState) -> GatewayStatus {
+    let delay = state.transition_delay;
+    let lifecycle = &tracked.lifecycle;
+    let observed = lifecycle.observe(now, delay);
+    let phase = match observed {
+        Observed::Creating => GatewayPhase::Creating,
+        Observed::Ready => GatewayPhase::Ready,
+        Observed::Updating => GatewayPhase::Updating,
+        Observed::Deleting | Observed::Gone => GatewayPhase::Deleting,
+    };
+    let changed = lifecycle.changed_at;
+    let settled = lifecycle.settles_at(delay);
+    let condition = |kind: &str, status: ConditionStatus, at: SystemTime, reason: &str, message: &str| Condition {
+        r#type: kind.to_owned(),
+        status: status as i32,
+        last_update_time: Some(to_timestamp(at)),
+        reason: reason.to_owned(),
+        message: message.to_owned(),
+        zone: String::new(),
+    };
+    let conditions = match observed {
+        Observed::Creating => vec![
+            condition("Ready", ConditionStatus::False, changed, "Reconciling", "the gateway is being provisioned"),
+            condition("Progressing", ConditionStatus::True, changed, "Reconciling", "the gateway is being provisioned"),
+        ],
+        Observed::Ready => vec![condition("Ready", ConditionStatus::True, settled, "AsExpected", "the gateway is serving")],
+        Observed::Updating => vec![
+            condition("Ready", ConditionStatus::True, changed, "AsExpected", "the gateway is serving"),
+            condition("Progressing", ConditionStatus::True, changed, "Reconciling", "a change is being applied"),
+        ],
+        Observed::Deleting | Observed::Gone => vec![condition(
+            "Ready",
+            ConditionStatus::False,
+            changed,
+            "Deleting",
+            "the gateway is being deleted",
+        )],
+    };
+    let endpoints = if observed != Observed::Creating && lifecycle.has_been_ready(now, delay) {
+        endpoints(&tracked.value)
+    } else {
+        Vec::new()
+    };
+    GatewayStatus {
+        created_at: Some(to_timestamp(lifecycle.created_at)),
+        updated_at: Some(to_timestamp(changed)),
+        status: phase as i32,
+        conditions,
+        endpoints,
+    }
+}
+
+/// The URIs a ready gateway serves on: one derived from its id, then its additional DNS names.
+pub fn endpoints(spec: &GatewaySpec) -> Vec<String> {
+    let primary = format!("https://{}.{ENDPOINT_DOMAIN}", spec.id);
+    let additional = spec
+        .endpoint_configuration
+        .iter()
+        .flat_map(|c| c.additional_dns.iter())
+        .map(|dns| format!("https://{dns}"));
+    std::iter::once(primary).chain(additional).collect()
+}

@@ -1,0 +1,40 @@
+//! An in-memory mock of CoreWeave's VPC and inference gateway management APIs.
+//!
+//! It behaves like the real service: real CRUD state per organization, every validation rule
+//! with `google.rpc` error details, the CREATING/UPDATING/DELETING lifecycle, bearer auth,
+//! gRPC health and server reflection. Start it in-process on port 0 from a test, or run the
+//! `coreweave-mock` binary.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use coreweave_mock::{Fault, MockServer};
+//!
+//! let server = MockServer::builder()
+//!     .fault(Fault::fail("GetVPC", 1, tonic::Code::Unavailable))
+//!     .start()
+//!     .await?;
+//! assert!(server.endpoint().starts_with("http://127.0.0.1:"));
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod clock;
+pub mod context;
+pub mod error;
+pub mod faults;
+pub mod gateway;
+pub mod lifecycle;
+pub mod server;
+pub mod store;
+pub mod validation;
+pub mod vpc;
+pub mod zones;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use context::Limits;
+pub use faults::{Fault, FaultPlan};
+pub use server::{MockError, MockServer, MockServerBuilder};
+pub use zones::Zone;

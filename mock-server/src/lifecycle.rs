@@ -1,0 +1,122 @@
+//! The status lifecycle (spec section 6), computed from timestamps.
+//!
+//! A resource remembers only when it last changed and what that change was. Its observed
+//! state follows from the current time and the server's transition delay, so the server needs
+//! no background task and an injected clock makes every transition instant in tests.
+
+use std::time::{Duration, SystemTime};
+
+/// The last change made to a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// It was created.
+    Creating,
+    /// It was updated.
+    Updating,
+    /// It was deleted.
+    Deleting,
+}
+
+/// What a read sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observed {
+    /// Still being created.
+    Creating,
+    /// Settled.
+    Ready,
+    /// An update is being applied.
+    Updating,
+    /// Being deleted; still readable.
+    Deleting,
+    /// Deleted and gone: reads are NOT_FOUND.
+    Gone,
+}
+
+/// The timestamps and last change of one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// When the resource was created; never changes.
+    pub created_at: SystemTime,
+    /// When the resource last changed; this is its `updated_at`.
+    pub changed_at: SystemTime,
+    /// What the last change was.
+    pub phase: Phase,
+}
+
+impl Lifecycle {
+    /// A resource created at `now`.
+    pub fn created(now: SystemTime) -> Self {
+        Self {
+            created_at: now,
+            changed_at: now,
+            phase: Phase::Creating,
+        }
+    }
+
+    /// Records an update at `now`.
+    pub fn update(&mut self, now: SystemTime) {
+        self.changed_at = now.max(self.changed_at);
+        self.phase = Phase::Updating;
+    }
+
+    /// Records a delete at `now`.
+    pub fn delete(&mut self, now: SystemTime) {
+        self.changed_at = now.max(self.changed_at);
+        self.phase = Phase::Deleting;
+    }
+
+    /// When the last change settles.
+    pub fn settles_at(&self, delay: Duration) -> SystemTime {
+        self.changed_at + delay
+    }
+
+    /// Whether the resource has been READY at least once by `now`.
+    pub fn has_been_ready(&self, now: SystemTime, delay: Duration) -> bool {
+        now >= self.created_at + delay
+    }
+
+    /// The state a read at `now` sees.
+    pub fn observe(&self, now: SystemTime, delay: Duration) -> Observed {
+        let settled = now >= self.settles_at(delay);
+        match (self.phase, settled) {
+            (Phase::Creating, false) => Observed::Creating,
+            (Phase::Updating, false) => Observed::Updating,
+            (Phase::Deleting, false) => Observed::Deleting,
+            (Phase::Creating | Phase::Updating, true) => Observed::Ready,
+            (Phase::Deleting, true) => Observed::Gone,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DELAY: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn create_update_delete_settle_after_the_delay() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let mut life = Lifecycle::created(t0);
+        assert_eq!(life.observe(t0, DELAY), Observed::Creating);
+        assert_eq!(life.observe(t0 + DELAY, DELAY), Observed::Ready);
+
+        life.update(t0 + 2 * DELAY);
+        assert_eq!(life.observe(t0 + 2 * DELAY, DELAY), Observed::Updating);
+        assert_eq!(life.observe(t0 + 3 * DELAY, DELAY), Observed::Ready);
+
+        life.delete(t0 + 4 * DELAY);
+        assert_eq!(life.observe(t0 + 4 * DELAY, DELAY), Observed::Deleting);
+        assert_eq!(life.observe(t0 + 5 * DELAY, DELAY), Observed::Gone);
+        assert_eq!(life.created_at, t0);
+    }
+
+    #[test]
+    fn zero_delay_settles_immediately() {
+        let t0 = SystemTime::now();
+        assert_eq!(
+            Lifecycle::created(t0).observe(t0, Duration::ZERO),
+            Observed::Ready
+        );
+    }
+}

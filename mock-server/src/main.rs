@@ -1,0 +1,110 @@
+//! `coreweave-mock`: runs the mock CoreWeave API server.
+
+use std::{net::SocketAddr, process::ExitCode, time::Duration};
+
+use clap::{Parser, ValueEnum};
+use coreweave_mock::{MockServer, Zone};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+/// An in-memory mock of CoreWeave's VPC and inference gateway APIs.
+///
+/// Prints one line, `{"event":"listening","addr":"HOST:PORT"}`, to stdout once it accepts
+/// connections; logs go to stderr. Stops gracefully on SIGINT or SIGTERM.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// The address to listen on; port 0 picks a free port.
+    #[arg(long, env = "COREWEAVE_MOCK_LISTEN", default_value = "127.0.0.1:50051")]
+    listen: SocketAddr,
+
+    /// A zone to offer, as NAME or NAME=IPV4-CIDR (its default PRIMARY /18). Repeatable;
+    /// replaces the default set of zones.
+    #[arg(long = "zone", env = "COREWEAVE_MOCK_ZONES", value_delimiter = ',')]
+    zones: Vec<Zone>,
+
+    /// A bearer token to accept. Repeatable; without it any well-formed token is accepted.
+    #[arg(long = "token", env = "COREWEAVE_MOCK_TOKENS", value_delimiter = ',', hide_env_values = true)]
+    tokens: Vec<String>,
+
+    /// How long CREATING, UPDATING and DELETING last, such as 0s, 250ms or 1s.
+    #[arg(long, env = "COREWEAVE_MOCK_TRANSITION_DELAY", default_value = "1s", value_parser = parse_duration)]
+    transition_delay: Duration,
+
+    /// The log format on stderr. The level comes from RUST_LOG (default: info).
+    #[arg(long, env = "COREWEAVE_MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Pretty,
+    Json,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, humantime::DurationError> {
+    humantime::parse_duration(text)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging(args.log_format);
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "coreweave-mock stopped");
+            eprintln!("coreweave-mock: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let mut builder = MockServer::builder()
+        .transition_delay(args.transition_delay)
+        .tokens(args.tokens);
+    if !args.zones.is_empty() {
+        builder = builder.zones(args.zones);
+    }
+    let server = builder.start_on(listener).await?;
+    let line = serde_json::json!({ "event": "listening", "addr": server.addr().to_string() });
+    println!("{line}");
+    tracing::info!(addr = %server.addr(), transition_delay = ?args.transition_delay, "coreweave-mock listening");
+
+    shutdown_signal().await?;
+    tracing::info!("shutting down: health is NOT_SERVING, finishing in-flight calls");
+    server.shutdown().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}

@@ -1,0 +1,310 @@
+//! Transport glue: builds the tonic server with the two API services, health and reflection,
+//! and runs it on a listener, in-process or from the binary.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use coreweave_api::{
+    inference::v1alpha1::gateway_service_server::GatewayServiceServer,
+    networking::v1beta1::vpc_service_server::VpcServiceServer, FILE_DESCRIPTOR_SET,
+};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tonic::{server::NamedService, service::Routes, transport::server::TcpIncoming};
+use tonic_health::{server::HealthReporter, ServingStatus};
+
+use crate::{
+    auth::Authenticator,
+    clock::{Clock, SystemClock},
+    context::{Limits, MockState},
+    faults::{Fault, FaultPlan},
+    gateway::GatewayApi,
+    store::Store,
+    vpc::VpcApi,
+    zones::{Zone, Zones},
+};
+
+/// The largest response a server sends, in bytes. A list of 10,000 VPCs is about 2.5 MB.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+/// How long each transitional state lasts unless configured otherwise.
+pub const DEFAULT_TRANSITION_DELAY: Duration = Duration::from_secs(1);
+
+/// Why the mock could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum MockError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The reflection service could not be built from the descriptors.
+    #[error("cannot build the reflection service: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The server failed while serving.
+    #[error("server error: {0}")]
+    Serve(#[from] tonic::transport::Error),
+    /// The server task panicked or was cancelled.
+    #[error("server task ended abnormally: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Configures a mock server. Every setting has a sensible default.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), coreweave_mock::MockError> {
+/// use std::time::Duration;
+/// use coreweave_mock::MockServer;
+///
+/// let server = MockServer::builder()
+///     .transition_delay(Duration::ZERO)
+///     .token("CW-SECRET-example")
+///     .start()
+///     .await?;
+/// println!("mock listening on {}", server.endpoint());
+/// server.shutdown().await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct MockServerBuilder {
+    addr: SocketAddr,
+    zones: Zones,
+    tokens: Vec<String>,
+    transition_delay: Duration,
+    clock: Arc<dyn Clock>,
+    limits: Limits,
+    faults: FaultPlan,
+}
+
+impl Default for MockServerBuilder {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            zones: Zones::default(),
+            tokens: Vec::new(),
+            transition_delay: DEFAULT_TRANSITION_DELAY,
+            clock: Arc::new(SystemClock),
+            limits: Limits::default(),
+            faults: FaultPlan::default(),
+        }
+    }
+}
+
+impl MockServerBuilder {
+    /// The address [`start`](Self::start) binds; default `127.0.0.1:0` (any free port).
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// The zones on offer, replacing the default set.
+    pub fn zones(mut self, zones: impl IntoIterator<Item = Zone>) -> Self {
+        self.zones = Zones::new(zones.into_iter().collect());
+        self
+    }
+
+    /// Accepts this token. Once any token is given, only the given tokens are accepted;
+    /// otherwise any well-formed bearer token is.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.tokens.push(token.into());
+        self
+    }
+
+    /// Accepts these tokens (see [`token`](Self::token)).
+    pub fn tokens<I, S>(mut self, tokens: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tokens.extend(tokens.into_iter().map(Into::into));
+        self
+    }
+
+    /// How long CREATING, UPDATING and DELETING last; `Duration::ZERO` settles at once.
+    pub fn transition_delay(mut self, delay: Duration) -> Self {
+        self.transition_delay = delay;
+        self
+    }
+
+    /// Where "now" comes from; pass a [`ManualClock`](crate::ManualClock) to drive the
+    /// lifecycle from a test.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Size and count limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Scripts a fault from the start.
+    pub fn fault(self, fault: Fault) -> Self {
+        self.faults.add(fault);
+        self
+    }
+
+    /// Binds the configured address and serves in a background task.
+    pub async fn start(self) -> Result<MockServer, MockError> {
+        let addr = self.addr;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| MockError::Bind { addr, source })?;
+        self.start_on(listener).await
+    }
+
+    /// Serves on a listener the caller already holds, in a background task.
+    pub async fn start_on(self, listener: TcpListener) -> Result<MockServer, MockError> {
+        let addr = listener.local_addr().map_err(|source| MockError::Bind {
+            addr: self.addr,
+            source,
+        })?;
+        let faults = self.faults.clone();
+        let (health, routes) = self.into_routes().await?;
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, routes, async {
+            // Either an explicit shutdown or the handle being dropped stops the server.
+            let _ = signal.await;
+        }));
+        Ok(MockServer {
+            addr,
+            faults,
+            health,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
+    }
+
+    /// Builds the state and every service: the two APIs, health and reflection.
+    async fn into_routes(self) -> Result<(HealthReporter, Routes), MockError> {
+        let auth = if self.tokens.is_empty() {
+            Authenticator::any_token()
+        } else {
+            Authenticator::only(self.tokens)
+        };
+        let state = Arc::new(MockState {
+            store: Store::new(),
+            clock: self.clock,
+            transition_delay: self.transition_delay,
+            auth,
+            faults: self.faults,
+            zones: self.zones,
+            limits: self.limits,
+        });
+        // Decoding is capped well above the request limit so that an oversized request is
+        // answered with RESOURCE_EXHAUSTED by the services' own check.
+        let decode_limit = state.limits.max_request_bytes.saturating_mul(4);
+        let vpcs = VpcServiceServer::new(VpcApi::new(Arc::clone(&state)))
+            .max_decoding_message_size(decode_limit)
+            .max_encoding_message_size(MAX_RESPONSE_BYTES);
+        let gateways = GatewayServiceServer::new(GatewayApi::new(Arc::clone(&state)))
+            .max_decoding_message_size(decode_limit)
+            .max_encoding_message_size(MAX_RESPONSE_BYTES);
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health.set_serving::<VpcServiceServer<VpcApi>>().await;
+        health.set_serving::<GatewayServiceServer<GatewayApi>>().await;
+        health
+            .set_service_status("", ServingStatus::Serving)
+            .await;
+
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let routes = Routes::new(vpcs)
+            .add_service(gateways)
+            .add_service(health_service)
+            .add_service(reflection().build_v1()?)
+            .add_service(reflection().build_v1alpha()?);
+        Ok((health, routes))
+    }
+}
+
+async fn serve(
+    listener: TcpListener,
+    routes: Routes,
+    signal: impl Future<Output = ()>,
+) -> Result<(), MockError> {
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    tonic::transport::Server::builder()
+        .accept_http1(true)
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, signal)
+        .await?;
+    Ok(())
+}
+
+/// A running mock server. Dropping it stops the server; [`shutdown`](Self::shutdown) stops it
+/// gracefully and waits.
+#[derive(Debug)]
+pub struct MockServer {
+    addr: SocketAddr,
+    faults: FaultPlan,
+    health: HealthReporter,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), MockError>>>,
+}
+
+impl MockServer {
+    /// A builder with the default configuration.
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder::default()
+    }
+
+    /// The address the server is bound to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server's URL, such as `http://127.0.0.1:50051`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The server's scripted faults; faults added here affect later calls.
+    pub fn faults(&self) -> &FaultPlan {
+        &self.faults
+    }
+
+    /// Reports NOT_SERVING on health checks, stops accepting connections, lets in-flight
+    /// calls finish and waits for the server to stop.
+    pub async fn shutdown(mut self) -> Result<(), MockError> {
+        self.health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+        self.health
+            .set_not_serving::<VpcServiceServer<VpcApi>>()
+            .await;
+        self.health
+            .set_not_serving::<GatewayServiceServer<GatewayApi>>()
+            .await;
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// The gRPC names of the two API services, as used by health checking.
+pub fn api_service_names() -> [&'static str; 2] {
+    [
+        <VpcServiceServer<VpcApi> as NamedService>::NAME,
+        <GatewayServiceServer<GatewayApi> as NamedService>::NAME,
+    ]
+}

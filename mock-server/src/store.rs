@@ -1,0 +1,149 @@
+//! The in-memory state: one lock per organization, never one global lock on the hot path.
+//!
+//! The outer map is read-locked only long enough to find (or, once per organization, create)
+//! the organization's own state. Calls from different organizations never wait on each other.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock},
+    time::{Duration, SystemTime},
+};
+
+use coreweave_api::{inference::v1alpha1::GatewaySpec, networking::v1beta1::Vpc};
+
+use crate::{
+    auth::OrgId,
+    lifecycle::{Lifecycle, Observed},
+};
+
+/// A stored resource and its lifecycle.
+#[derive(Debug, Clone)]
+pub struct Tracked<T> {
+    /// The resource as stored, without its computed status.
+    pub value: T,
+    /// Its timestamps and last change.
+    pub lifecycle: Lifecycle,
+}
+
+/// The resources of one kind in one organization, keyed by id.
+///
+/// Resources whose delete has settled are purged lazily, on the next access that sees them.
+#[derive(Debug)]
+pub struct Collection<T> {
+    items: HashMap<String, Tracked<T>>,
+}
+
+impl<T> Default for Collection<T> {
+    fn default() -> Self {
+        Self {
+            items: HashMap::new(),
+        }
+    }
+}
+
+impl<T> Collection<T> {
+    /// The live resource with this id; a settled delete is purged and reads as absent.
+    pub fn get_live(&mut self, id: &str, now: SystemTime, delay: Duration) -> Option<&mut Tracked<T>> {
+        let gone = self.items.get(id)?.lifecycle.observe(now, delay) == Observed::Gone;
+        if gone {
+            self.items.remove(id);
+            return None;
+        }
+        self.items.get_mut(id)
+    }
+
+    /// Adds a resource created at `now`.
+    pub fn insert(&mut self, id: String, value: T, now: SystemTime) {
+        let tracked = Tracked {
+            value,
+            lifecycle: Lifecycle::created(now),
+        };
+        self.items.insert(id, tracked);
+    }
+
+    /// Purges every settled delete and returns the purged resources.
+    pub fn purge_gone(&mut self, now: SystemTime, delay: Duration) -> Vec<T> {
+        let gone: Vec<String> = self
+            .items
+            .iter()
+            .filter(|(_, t)| t.lifecycle.observe(now, delay) == Observed::Gone)
+            .map(|(id, _)| id.clone())
+            .collect();
+        gone.into_iter()
+            .filter_map(|id| self.items.remove(&id))
+            .map(|t| t.value)
+            .collect()
+    }
+
+    /// Every resource, after purging settled deletes.
+    pub fn live(&mut self, now: SystemTime, delay: Duration) -> impl Iterator<Item = &Tracked<T>> {
+        self.purge_gone(now, delay);
+        self.items.values()
+    }
+
+    /// How many resources are stored, including ones being deleted.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// Everything one organization owns.
+#[derive(Debug, Default)]
+pub struct OrgState {
+    /// VPCs by id.
+    pub vpcs: Collection<Vpc>,
+    /// VPC ids by name, for the name-uniqueness rule.
+    pub vpc_names: HashMap<String, String>,
+    /// Gateway specs by id.
+    pub gateways: Collection<GatewaySpec>,
+}
+
+impl OrgState {
+    /// Purges settled VPC deletes and frees their names.
+    pub fn purge_vpcs(&mut self, now: SystemTime, delay: Duration) {
+        for vpc in self.vpcs.purge_gone(now, delay) {
+            self.vpc_names.remove(&vpc.name);
+        }
+    }
+}
+
+/// The whole server's state.
+#[derive(Debug, Default)]
+pub struct Store {
+    orgs: RwLock<HashMap<OrgId, Arc<Mutex<OrgState>>>>,
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Locks one organization's state, creating it on first use.
+    ///
+    /// The returned guard must not be held across an `.await`.
+    pub fn with_org<R>(&self, org: &OrgId, f: impl FnOnce(&mut OrgState) -> R) -> R {
+        let state = self.org_state(org);
+        let mut guard: MutexGuard<'_, OrgState> =
+            state.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut guard)
+    }
+
+    fn org_state(&self, org: &OrgId) -> Arc<Mutex<OrgState>> {
+        if let Some(state) = self
+            .orgs
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(org)
+        {
+            return Arc::clone(state);
+        }
+        let mut orgs = self.orgs.write().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(orgs.entry(org.clone()).or_default())
+    }
+}

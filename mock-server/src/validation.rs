@@ -1,0 +1,567 @@
+//! Every validation rule of the API (spec section 5), as plain functions over the request
+//! messages. They know nothing of tonic or HTTP: gRPC, REST and Connect all call these.
+//!
+//! Each function reports every violation it finds, named by proto field path.
+
+use std::{collections::HashMap, net::IpAddr};
+
+use coreweave_api::{
+    inference::v1alpha1::{
+        body_based_routing::ApiType, BodyBasedRouting, EndpointConfiguration, HeaderBasedRouting,
+        WeightsAndBiasesAuth,
+    },
+    networking::v1beta1::{
+        host_prefix::Type as HostPrefixType, ip_address_management_policy::GatewayAddressPolicy,
+        CreateVpcRequest, Dhcp, HostPrefix, IpAddressManagementPolicy, Prefix,
+    },
+};
+use ipnet::IpNet;
+
+use crate::{
+    error::{ApiError, Violations},
+    zones::Zones,
+};
+
+/// The name the server gives a PRIMARY host prefix it creates itself.
+pub const DEFAULT_PRIMARY_NAME: &str = "host primary";
+/// The longest VPC name.
+pub const MAX_VPC_NAME_LEN: usize = 30;
+/// The most DNS servers a VPC may list.
+pub const MAX_DNS_SERVERS: usize = 16;
+/// The longest gateway name.
+pub const MAX_GATEWAY_NAME_LEN: usize = 63;
+/// The longest routing header name.
+pub const MAX_HEADER_NAME_LEN: usize = 100;
+/// The longest IPv4 host prefix allowed (a /18 or larger).
+const MAX_HOST_PREFIX_LEN_V4: u8 = 18;
+/// The longest IPv6 host prefix allowed (a /51 or larger).
+const MAX_HOST_PREFIX_LEN_V6: u8 = 51;
+
+/// A create request that passed validation, with server-side defaults applied.
+#[derive(Debug, Clone)]
+pub struct ValidVpcCreate {
+    /// The VPC name.
+    pub name: String,
+    /// The zone in its canonical spelling.
+    pub zone: String,
+    /// The host prefixes, including the default PRIMARY when none was given.
+    pub host_prefixes: Vec<HostPrefix>,
+    /// The request, for the fields that pass through unchanged.
+    pub request: CreateVpcRequest,
+}
+
+/// Validates a `CreateVPC` request and applies the server-side defaults.
+pub fn validate_create_vpc(
+    request: CreateVpcRequest,
+    zones: &Zones,
+) -> Result<ValidVpcCreate, ApiError> {
+    let mut violations = Violations::new();
+    check_vpc_name(&request.name, &mut violations);
+
+    let zone = if request.zone.is_empty() {
+        violations.add("zone", "is required");
+        None
+    } else {
+        let zone = zones.find(&request.zone);
+        if zone.is_none() {
+            violations.add(
+                "zone",
+                format!(
+                    "unknown zone {:?}; available zones: {}",
+                    request.zone,
+                    zones.names().join(", ")
+                ),
+            );
+        }
+        zone
+    };
+
+    #[allow(deprecated)]
+    let legacy = request.host_prefix.clone();
+    let host_prefixes = match (legacy.is_empty(), request.host_prefixes.is_empty()) {
+        (false, false) => {
+            violations.add(
+                "host_prefix",
+                "host_prefix and host_prefixes are mutually exclusive; set only host_prefixes",
+            );
+            Vec::new()
+        }
+        (false, true) => {
+            check_host_cidr("host_prefix", &legacy, &mut violations);
+            vec![primary(vec![legacy])]
+        }
+        (true, false) => {
+            check_host_prefixes(&request.host_prefixes, &mut violations);
+            request.host_prefixes.clone()
+        }
+        (true, true) => zone
+            .map(|z| vec![primary(vec![z.default_primary.to_string()])])
+            .unwrap_or_default(),
+    };
+
+    check_vpc_prefixes(&request.vpc_prefixes, &mut violations);
+    check_dhcp(request.dhcp.as_ref(), &mut violations);
+
+    let zone = zone.map(|z| z.name.clone()).unwrap_or_default();
+    violations.into_result(ValidVpcCreate {
+        name: request.name.clone(),
+        zone,
+        host_prefixes,
+        request,
+    })
+}
+
+fn primary(prefixes: Vec<String>) -> HostPrefix {
+    HostPrefix {
+        name: DEFAULT_PRIMARY_NAME.to_owned(),
+        prefixes,
+        r#type: HostPrefixType::Primary as i32,
+        ipam: None,
+    }
+}
+
+/// The deprecated `host_prefix` output: the PRIMARY's IPv4 CIDR, else its IPv6 CIDR.
+pub fn legacy_host_prefix(host_prefixes: &[HostPrefix]) -> String {
+    let Some(primary) = host_prefixes
+        .iter()
+        .find(|h| h.r#type == HostPrefixType::Primary as i32)
+    else {
+        return String::new();
+    };
+    let is_v4 = |p: &&String| matches!(p.parse::<IpNet>(), Ok(IpNet::V4(_)));
+    primary
+        .prefixes
+        .iter()
+        .find(is_v4)
+        .or_else(|| primary.prefixes.first())
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn check_vpc_name(name: &str, violations: &mut Violations) {
+    if name.is_empty() {
+        violations.add("name", "is required");
+        return;
+    }
+    let len = name.chars().count();
+    if len > MAX_VPC_NAME_LEN {
+        violations.add(
+            "name",
+            format!("must be at most {MAX_VPC_NAME_LEN} characters, got {len}"),
+        );
+    }
+    let allowed = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let ends_ok = !name.starts_with('-') && !name.ends_with('-');
+    if !allowed || !ends_ok {
+        violations.add(
+            "name",
+            "must contain only lowercase letters, digits and '-', and start and end with a letter or digit",
+        );
+    }
+}
+
+fn check_host_prefixes(host_prefixes: &[HostPrefix], violations: &mut Violations) {
+    let primaries = host_prefixes
+        .iter()
+        .filter(|h| h.r#type == HostPrefixType::Primary as i32)
+        .count();
+    if primaries != 1 {
+        violations.add(
+            "host_prefixes",
+            format!("exactly one PRIMARY host prefix is required, found {primaries}"),
+        );
+    }
+
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut seen: Vec<(String, IpNet)> = Vec::new();
+    for (i, host_prefix) in host_prefixes.iter().enumerate() {
+        let path = format!("host_prefixes[{i}]");
+        check_unique_name(&path, &host_prefix.name, i, &mut names, violations);
+
+        let nets = parse_host_cidrs(&path, &host_prefix.prefixes, violations);
+        for (field, net) in &nets {
+            if let Some((other, _)) = seen.iter().find(|(_, seen)| overlaps(seen, net)) {
+                violations.add(field.clone(), format!("{net} overlaps {other}"));
+            }
+        }
+        check_family_rules(&path, host_prefix, &nets, violations);
+        if let Some(ipam) = &host_prefix.ipam {
+            check_ipam(&path, ipam, &nets, violations);
+        }
+        seen.extend(nets);
+    }
+}
+
+fn check_unique_name<'a>(
+    path: &str,
+    name: &'a str,
+    index: usize,
+    names: &mut HashMap<&'a str, usize>,
+    violations: &mut Violations,
+) {
+    let field = format!("{path}.name");
+    if name.is_empty() {
+        violations.add(field, "is required");
+    } else if let Some(first) = names.insert(name, index) {
+        names.insert(name, first);
+        violations.add(
+            field,
+            format!("duplicate name {name:?}: names must be unique within the VPC"),
+        );
+    }
+}
+
+fn parse_host_cidrs(
+    path: &str,
+    prefixes: &[String],
+    violations: &mut Violations,
+) -> Vec<(String, IpNet)> {
+    if prefixes.is_empty() {
+        violations.add(format!("{path}.prefixes"), "at least one CIDR is required");
+    }
+    prefixes
+        .iter()
+        .enumerate()
+        .filter_map(|(j, cidr)| {
+            let field = format!("{path}.prefixes[{j}]");
+            check_host_cidr(&field, cidr, violations).map(|net| (field, net))
+        })
+        .collect()
+}
+
+/// Checks one host-prefix CIDR: it parses, has no host bits and is large enough.
+fn check_host_cidr(field: &str, cidr: &str, violations: &mut Violations) -> Option<IpNet> {
+    let net = parse_cidr(field, cidr, violations)?;
+    let (max_len, family) = match net {
+        IpNet::V4(_) => (MAX_HOST_PREFIX_LEN_V4, "IPv4"),
+        IpNet::V6(_) => (MAX_HOST_PREFIX_LEN_V6, "IPv6"),
+    };
+    if net.prefix_len() > max_len {
+        violations.add(
+            field,
+            format!("{family} host prefixes must be a /{max_len} or larger, got /{}", net.prefix_len()),
+        );
+        return None;
+    }
+    Some(net)
+}
+
+/// Parses a CIDR and rejects one with host bits set.
+fn parse_cidr(field: &str, cidr: &str, violations: &mut Violations) -> Option<IpNet> {
+    let Ok(net) = cidr.parse::<IpNet>() else {
+        violations.add(field, format!("{cidr:?} is not a valid CIDR"));
+        return None;
+    };
+    if net.trunc() != net {
+        violations.add(
+            field,
+            format!("{cidr} has host bits set; did you mean {}?", net.trunc()),
+        );
+        return None;
+    }
+    Some(net)
+}
+
+fn overlaps(a: &IpNet, b: &IpNet) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+fn check_family_rules(
+    path: &str,
+    host_prefix: &HostPrefix,
+    nets: &[(String, IpNet)],
+    violations: &mut Violations,
+) {
+    let v4 = nets.iter().filter(|(_, n)| matches!(n, IpNet::V4(_))).count();
+    let v6 = nets.len() - v4;
+    match HostPrefixType::try_from(host_prefix.r#type) {
+        Ok(HostPrefixType::Primary) => {
+            if v4 > 1 || v6 > 1 {
+                violations.add(
+                    format!("{path}.prefixes"),
+                    "a PRIMARY host prefix holds one IPv4 CIDR, one IPv6 CIDR, or one of each",
+                );
+            }
+            if host_prefix.ipam.is_some() {
+                violations.add(
+                    format!("{path}.ipam"),
+                    "must not be set on a PRIMARY host prefix",
+                );
+            }
+        }
+        Ok(HostPrefixType::Routed | HostPrefixType::Attached) => {
+            if v4 > 0 && v6 > 0 {
+                violations.add(
+                    format!("{path}.prefixes"),
+                    "ROUTED and ATTACHED host prefixes hold one address family; use one host prefix per family",
+                );
+            }
+        }
+        Ok(HostPrefixType::Unspecified) | Err(_) => violations.add(
+            format!("{path}.type"),
+            "must be PRIMARY, ROUTED or ATTACHED",
+        ),
+    }
+}
+
+fn check_ipam(
+    path: &str,
+    ipam: &IpAddressManagementPolicy,
+    nets: &[(String, IpNet)],
+    violations: &mut Violations,
+) {
+    let field = format!("{path}.ipam.prefix_length");
+    for (_, net) in nets {
+        let max = match net {
+            IpNet::V4(_) => 32,
+            IpNet::V6(_) => 128,
+        };
+        let length = ipam.prefix_length;
+        if length < i32::from(net.prefix_len()) || length > max {
+            violations.add(
+                field.clone(),
+                format!(
+                    "must be between {} and {max} for {net}, got {length}",
+                    net.prefix_len()
+                ),
+            );
+        }
+    }
+    let policy_field = format!("{path}.ipam.gateway_address_policy");
+    match GatewayAddressPolicy::try_from(ipam.gateway_address_policy) {
+        Ok(GatewayAddressPolicy::Eui64) => {
+            if nets.iter().any(|(_, n)| matches!(n, IpNet::V4(_))) {
+                violations.add(policy_field, "EUI64 requires every prefix to be IPv6");
+            }
+        }
+        Ok(GatewayAddressPolicy::FirstIp | GatewayAddressPolicy::LastIp) => {}
+        Ok(GatewayAddressPolicy::Unspecified) | Err(_) => {
+            violations.add(policy_field, "must be EUI64, FIRST_IP or LAST_IP")
+        }
+    }
+}
+
+/// Checks VPC prefixes: unique non-empty names and IPv4 CIDRs without host bits.
+pub fn check_vpc_prefixes(prefixes: &[Prefix], violations: &mut Violations) {
+    let mut names = HashMap::new();
+    for (i, prefix) in prefixes.iter().enumerate() {
+        let path = format!("vpc_prefixes[{i}]");
+        check_unique_name(&path, &prefix.name, i, &mut names, violations);
+        let field = format!("{path}.value");
+        if prefix.value.is_empty() {
+            violations.add(field, "is required");
+        } else if let Some(net) = parse_cidr(&field, &prefix.value, violations) {
+            if !matches!(net, IpNet::V4(_)) {
+                violations.add(field, "VPC prefixes must be IPv4 CIDRs");
+            }
+        }
+    }
+}
+
+/// Checks the DHCP settings: at most 16 DNS servers, each an IP address.
+pub fn check_dhcp(dhcp: Option<&Dhcp>, violations: &mut Violations) {
+    let Some(servers) = dhcp.and_then(|d| d.dns.as_ref()).map(|dns| &dns.servers) else {
+        return;
+    };
+    if servers.len() > MAX_DNS_SERVERS {
+        violations.add(
+            "dhcp.dns.servers",
+            format!("at most {MAX_DNS_SERVERS} DNS servers are allowed, got {}", servers.len()),
+        );
+    }
+    for (i, server) in servers.iter().enumerate() {
+        if server.parse::<IpAddr>().is_err() {
+            violations.add(
+                format!("dhcp.dns.servers[{i}]"),
+                format!("{server:?} is not an IP address"),
+            );
+        }
+    }
+}
+
+/// The fields of `UpdateVPC` that a mask may name, in snake_case.
+pub const VPC_UPDATABLE_PATHS: &[&str] = &[
+    "vpc_prefixes",
+    "ingress.disable_public_services",
+    "egress.disable_public_access",
+    "dhcp.dns.servers",
+];
+
+/// Turns a mask path in either snake_case or lowerCamelCase into snake_case.
+pub fn snake_case_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 4);
+    for c in path.trim().chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The parts of a gateway spec shared by create and update requests.
+#[derive(Debug, Clone, Copy)]
+pub struct GatewayFields<'a> {
+    /// The gateway name.
+    pub name: &'a str,
+    /// The requested zones.
+    pub zones: &'a [String],
+    /// Whether an auth method was chosen, and the W&B settings when that is the one.
+    pub auth: Option<Option<&'a WeightsAndBiasesAuth>>,
+    /// The endpoint configuration.
+    pub endpoint_configuration: Option<&'a EndpointConfiguration>,
+    /// The routing choice.
+    pub routing: Option<GatewayRouting<'a>>,
+}
+
+/// Which routing a gateway request chose.
+#[derive(Debug, Clone, Copy)]
+pub enum GatewayRouting<'a> {
+    /// By the JSON body's model field.
+    Body(&'a BodyBasedRouting),
+    /// By an HTTP header.
+    Header(&'a HeaderBasedRouting),
+    /// By the first path segment.
+    Path,
+}
+
+/// Validates the gateway fields of a create or update request and returns the zones in their
+/// canonical spelling.
+pub fn validate_gateway(
+    fields: GatewayFields<'_>,
+    zones: &Zones,
+    violations: &mut Violations,
+) -> Vec<String> {
+    check_gateway_name(fields.name, violations);
+    let canonical = check_gateway_zones(fields.zones, zones, violations);
+    match fields.auth {
+        None => violations.add(
+            "auth",
+            "exactly one of core_weave_auth or weights_and_biases_auth is required",
+        ),
+        Some(Some(wandb)) => check_wandb(wandb, violations),
+        Some(None) => {}
+    }
+    match fields.routing {
+        None => violations.add(
+            "routing",
+            "exactly one of body_based_routing, header_based_routing or path_based_routing is required",
+        ),
+        Some(GatewayRouting::Body(body)) => {
+            if body.api_type != ApiType::Openai as i32 {
+                violations.add("body_based_routing.api_type", "must be API_TYPE_OPENAI");
+            }
+        }
+        Some(GatewayRouting::Header(header)) => check_header_name(&header.header_name, violations),
+        Some(GatewayRouting::Path) => {}
+    }
+    if let Some(config) = fields.endpoint_configuration {
+        for (i, dns) in config.additional_dns.iter().enumerate() {
+            if !is_dns_name(dns) {
+                violations.add(
+                    format!("endpoint_configuration.additional_dns[{i}]"),
+                    format!("{dns:?} is not a valid DNS name"),
+                );
+            }
+        }
+    }
+    canonical
+}
+
+fn check_gateway_name(name: &str, violations: &mut Violations) {
+    let len = name.chars().count();
+    if len == 0 {
+        violations.add("name", "is required");
+    } else if len > MAX_GATEWAY_NAME_LEN {
+        violations.add(
+            "name",
+            format!("must be at most {MAX_GATEWAY_NAME_LEN} characters, got {len}"),
+        );
+    }
+}
+
+fn check_gateway_zones(requested: &[String], zones: &Zones, violations: &mut Violations) -> Vec<String> {
+    let mut canonical: Vec<String> = Vec::with_capacity(requested.len());
+    for (i, name) in requested.iter().enumerate() {
+        let field = format!("zones[{i}]");
+        match zones.find(name) {
+            None => violations.add(
+                field,
+                format!("unknown zone {name:?}; available zones: {}", zones.names().join(", ")),
+            ),
+            Some(zone) if canonical.contains(&zone.name) => {
+                violations.add(field, format!("duplicate zone {}", zone.name));
+            }
+            Some(zone) => canonical.push(zone.name.clone()),
+        }
+    }
+    canonical
+}
+
+fn check_wandb(wandb: &WeightsAndBiasesAuth, violations: &mut Violations) {
+    if !wandb.api_key.is_empty() && wandb.server_url.is_empty() {
+        violations.add(
+            "weights_and_biases_auth.server_url",
+            "is required when api_key is set",
+        );
+    }
+    if !wandb.server_url.is_empty() && !is_http_url(&wandb.server_url) {
+        violations.add(
+            "weights_and_biases_auth.server_url",
+            format!("{:?} is not an http(s) URL", wandb.server_url),
+        );
+    }
+}
+
+fn is_http_url(text: &str) -> bool {
+    text.parse::<http::Uri>().is_ok_and(|uri| {
+        matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some()
+    })
+}
+
+fn check_header_name(name: &str, violations: &mut Violations) {
+    let field = "header_based_routing.header_name";
+    let len = name.chars().count();
+    if len == 0 || len > MAX_HEADER_NAME_LEN {
+        violations.add(
+            field,
+            format!("must be 1 to {MAX_HEADER_NAME_LEN} characters, got {len}"),
+        );
+    } else if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        violations.add(field, format!("{name:?} is not a valid HTTP header name"));
+    }
+}
+
+/// Whether `name` is a valid DNS name: dot-separated labels of 1 to 63 letters, digits and
+/// '-', not starting or ending with '-', at most 253 characters in all.
+pub fn is_dns_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// Parses a gateway id given by the client: a UUID, returned in canonical lowercase form.
+pub fn parse_gateway_id(id: &str) -> Result<String, ApiError> {
+    uuid::Uuid::try_parse(id)
+        .map(|uuid| uuid.hyphenated().to_string())
+        .map_err(|_| ApiError::invalid("id", format!("{id:?} is not a UUID")))
+}
+
+/// Rejects an empty resource id.
+pub fn require_id(id: &str) -> Result<(), ApiError> {
+    if id.is_empty() {
+        return Err(ApiError::invalid("id", "is required"));
+    }
+    Ok(())
+}

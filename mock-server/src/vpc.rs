@@ -1,0 +1,301 @@
+//! `coreweave.networking.v1beta1.VPCService`: the gRPC service over the store.
+
+use std::{sync::Arc, time::SystemTime};
+
+use coreweave_api::networking::v1beta1::{
+    prefix::Status as PrefixStatus, vpc::Status as VpcStatus, vpc_service_server::VpcService,
+    CreateVpcRequest, CreateVpcResponse, DeleteVpcRequest, DeleteVpcResponse, Dhcp,
+    GetVpcRequest, GetVpcResponse, ListVpCsRequest, ListVpCsResponse, Prefix,
+    UpdateVpcRequest, UpdateVpcResponse, Vpc,
+};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::{
+    auth::OrgId,
+    clock::to_timestamp,
+    context::MockState,
+    error::{ApiError, Violations},
+    lifecycle::Observed,
+    store::Tracked,
+    validation::{
+        check_dhcp, check_vpc_prefixes, legacy_host_prefix, require_id, snake_case_path,
+        validate_create_vpc, VPC_UPDATABLE_PATHS,
+    },
+};
+
+const RESOURCE_TYPE: &str = "coreweave.networking.v1beta1.VPC";
+
+/// The VPC service implementation.
+#[derive(Debug, Clone)]
+pub struct VpcApi {
+    state: Arc<MockState>,
+}
+
+impl VpcApi {
+    /// A VPC service over `state`.
+    pub fn new(state: Arc<MockState>) -> Self {
+        Self { state }
+    }
+}
+
+#[tonic::async_trait]
+impl VpcService for VpcApi {
+    async fn create_vpc(
+        &self,
+        request: Request<CreateVpcRequest>,
+    ) -> Result<Response<CreateVpcResponse>, Status> {
+        self.state.call("CreateVPC", request, create).await
+    }
+
+    async fn get_vpc(&self, request: Request<GetVpcRequest>) -> Result<Response<GetVpcResponse>, Status> {
+        self.state.call("GetVPC", request, get).await
+    }
+
+    async fn list_vp_cs(
+        &self,
+        request: Request<ListVpCsRequest>,
+    ) -> Result<Response<ListVpCsResponse>, Status> {
+        self.state.call("ListVPCs", request, list).await
+    }
+
+    async fn update_vpc(
+        &self,
+        request: Request<UpdateVpcRequest>,
+    ) -> Result<Response<UpdateVpcResponse>, Status> {
+        self.state.call("UpdateVPC", request, update).await
+    }
+
+    async fn delete_vpc(
+        &self,
+        request: Request<DeleteVpcRequest>,
+    ) -> Result<Response<DeleteVpcResponse>, Status> {
+        self.state.call("DeleteVPC", request, delete).await
+    }
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound {
+        kind: "VPC",
+        resource_type: RESOURCE_TYPE,
+        id: id.to_owned(),
+    }
+}
+
+fn create(state: &MockState, org: &OrgId, request: CreateVpcRequest) -> Result<CreateVpcResponse, ApiError> {
+    let valid = validate_create_vpc(request, &state.zones)?;
+    let now = state.clock.now();
+    let delay = state.transition_delay;
+    state.store.with_org(org, |data| {
+        data.purge_vpcs(now, delay);
+        if let Some(existing) = data.vpc_names.get(&valid.name) {
+            return Err(ApiError::AlreadyExists {
+                resource_type: RESOURCE_TYPE,
+                resource_name: valid.name.clone(),
+                description: format!("a VPC named {:?} already exists (id {existing})", valid.name),
+            });
+        }
+        if let Some(max) = state.limits.max_vpcs_per_org {
+            if data.vpcs.len() >= max {
+                return Err(ApiError::ResourceExhausted {
+                    subject: format!("organizations/{org}/vpcs"),
+                    description: format!("the organization already has the maximum of {max} VPCs"),
+                });
+            }
+        }
+        let id = Uuid::new_v4().to_string();
+        let request = valid.request;
+        let vpc = Vpc {
+            name: valid.name,
+            zone: valid.zone,
+            id: id.clone(),
+            vpc_prefixes: stamp_prefixes(request.vpc_prefixes, &[], now),
+            host_prefixes: valid.host_prefixes,
+            ingress: Some(request.ingress.unwrap_or_default()),
+            egress: Some(request.egress.unwrap_or_default()),
+            dhcp: Some(request.dhcp.unwrap_or_default()),
+            ..Vpc::default()
+        };
+        data.vpc_names.insert(vpc.name.clone(), id.clone());
+        data.vpcs.insert(id.clone(), vpc, now);
+        let stored = data.vpcs.get_live(&id, now, delay).ok_or_else(|| not_found(&id))?;
+        Ok(CreateVpcResponse {
+            vpc: Some(render(stored, now, state)),
+        })
+    })
+}
+
+fn get(state: &MockState, org: &OrgId, request: GetVpcRequest) -> Result<GetVpcResponse, ApiError> {
+    require_id(&request.id)?;
+    let now = state.clock.now();
+    state.store.with_org(org, |data| {
+        let vpc = data
+            .vpcs
+            .get_live(&request.id, now, state.transition_delay)
+            .ok_or_else(|| not_found(&request.id))?;
+        Ok(GetVpcResponse {
+            vpc: Some(render(vpc, now, state)),
+        })
+    })
+}
+
+fn list(state: &MockState, org: &OrgId, _request: ListVpCsRequest) -> Result<ListVpCsResponse, ApiError> {
+    let now = state.clock.now();
+    state.store.with_org(org, |data| {
+        data.purge_vpcs(now, state.transition_delay);
+        let mut live: Vec<&Tracked<Vpc>> = data.vpcs.live(now, state.transition_delay).collect();
+        live.sort_by(|a, b| {
+            (a.lifecycle.created_at, &a.value.id).cmp(&(b.lifecycle.created_at, &b.value.id))
+        });
+        let items = live.into_iter().map(|vpc| render(vpc, now, state)).collect();
+        Ok(ListVpCsResponse { items })
+    })
+}
+
+/// Which updatable fields an update request changes.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct UpdatePlan {
+    vpc_prefixes: bool,
+    ingress: bool,
+    egress: bool,
+    dns_servers: bool,
+}
+
+fn plan_update(request: &UpdateVpcRequest) -> UpdatePlan {
+    let Some(mask) = &request.update_mask else {
+        return UpdatePlan {
+            vpc_prefixes: true,
+            ingress: true,
+            egress: true,
+            dns_servers: true,
+        };
+    };
+    let mut plan = UpdatePlan::default();
+    for path in &mask.paths {
+        match snake_case_path(path).as_str() {
+            "vpc_prefixes" => plan.vpc_prefixes = true,
+            "ingress.disable_public_services" => plan.ingress = true,
+            "egress.disable_public_access" => plan.egress = true,
+            "dhcp.dns.servers" => plan.dns_servers = true,
+            other => tracing::warn!(
+                path = other,
+                updatable = ?VPC_UPDATABLE_PATHS,
+                "update_mask names a path that cannot be updated; it changes nothing"
+            ),
+        }
+    }
+    plan
+}
+
+fn update(state: &MockState, org: &OrgId, request: UpdateVpcRequest) -> Result<UpdateVpcResponse, ApiError> {
+    require_id(&request.id)?;
+    let plan = plan_update(&request);
+    let mut violations = Violations::new();
+    if plan.vpc_prefixes {
+        check_vpc_prefixes(&request.vpc_prefixes, &mut violations);
+    }
+    if plan.dns_servers {
+        check_dhcp(request.dhcp.as_ref(), &mut violations);
+    }
+    violations.into_result(())?;
+
+    let now = state.clock.now();
+    state.store.with_org(org, |data| {
+        let vpc = data
+            .vpcs
+            .get_live(&request.id, now, state.transition_delay)
+            .ok_or_else(|| not_found(&request.id))?;
+        if vpc.lifecycle.observe(now, state.transition_delay) == Observed::Deleting {
+            return Err(ApiError::FailedPrecondition {
+                violation_type: "STATE",
+                subject: format!("vpcs/{}", request.id),
+                description: format!("VPC {} is being deleted and cannot be updated", request.id),
+            });
+        }
+        apply_update(&mut vpc.value, &plan, request, now);
+        vpc.lifecycle.update(now);
+        Ok(UpdateVpcResponse {
+            vpc: Some(render(vpc, now, state)),
+        })
+    })
+}
+
+fn apply_update(vpc: &mut Vpc, plan: &UpdatePlan, request: UpdateVpcRequest, now: SystemTime) {
+    if plan.vpc_prefixes {
+        vpc.vpc_prefixes = stamp_prefixes(request.vpc_prefixes, &vpc.vpc_prefixes, now);
+    }
+    if plan.ingress {
+        vpc.ingress = Some(request.ingress.unwrap_or_default());
+    }
+    if plan.egress {
+        vpc.egress = Some(request.egress.unwrap_or_default());
+    }
+    if plan.dns_servers {
+        let servers = request
+            .dhcp
+            .and_then(|d| d.dns)
+            .map(|dns| dns.servers)
+            .unwrap_or_default();
+        let dhcp = vpc.dhcp.get_or_insert_with(Dhcp::default);
+        dhcp.dns.get_or_insert_with(Default::default).servers = servers;
+    }
+}
+
+fn delete(state: &MockState, org: &OrgId, request: DeleteVpcRequest) -> Result<DeleteVpcResponse, ApiError> {
+    require_id(&request.id)?;
+    let now = state.clock.now();
+    state.store.with_org(org, |data| {
+        let vpc = data
+            .vpcs
+            .get_live(&request.id, now, state.transition_delay)
+            .ok_or_else(|| not_found(&request.id))?;
+        // Deleting a VPC that is already being deleted changes nothing, so a retried delete
+        // sees the same answer as the first.
+        if vpc.lifecycle.observe(now, state.transition_delay) != Observed::Deleting {
+            vpc.lifecycle.delete(now);
+        }
+        Ok(DeleteVpcResponse {
+            vpc: Some(render(vpc, now, state)),
+        })
+    })
+}
+
+/// Gives VPC prefixes their output fields, keeping the timestamps of unchanged ones.
+fn stamp_prefixes(requested: Vec<Prefix>, previous: &[Prefix], now: SystemTime) -> Vec<Prefix> {
+    requested
+        .into_iter()
+        .map(|prefix| {
+            let unchanged = previous
+                .iter()
+                .find(|p| p.name == prefix.name && p.value == prefix.value);
+            match unchanged {
+                Some(previous) => previous.clone(),
+                None => Prefix {
+                    created_at: Some(to_timestamp(now)),
+                    updated_at: Some(to_timestamp(now)),
+                    status: PrefixStatus::Available as i32,
+                    ..prefix
+                },
+            }
+        })
+        .collect()
+}
+
+/// The VPC as a read at `now` sees it: status, timestamps and the legacy host prefix filled in.
+fn render(tracked: &Tracked<Vpc>, now: SystemTime, state: &MockState) -> Vpc {
+    let lifecycle = &tracked.lifecycle;
+    let status = match lifecycle.observe(now, state.transition_delay) {
+        Observed::Creating => VpcStatus::Creating,
+        Observed::Ready => VpcStatus::Ready,
+        Observed::Updating => VpcStatus::Updating,
+        Observed::Deleting | Observed::Gone => VpcStatus::Deleting,
+    };
+    #[allow(deprecated)]
+    Vpc {
+        host_prefix: legacy_host_prefix(&tracked.value.host_prefixes),
+        created_at: Some(to_timestamp(lifecycle.created_at)),
+        updated_at: Some(to_timestamp(lifecycle.changed_at)),
+        status: status as i32,
+        ..tracked.value.clone()
+    }
+}

