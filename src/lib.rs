@@ -1,3 +1,107 @@
-pub mod proto;
+//! A typed, async client for CoreWeave's VPC and inference gateway management APIs.
+//!
+//! - [`Client`] is cheap to clone and connects lazily; build it with [`Client::builder`] or
+//!   [`Client::from_env`] (`COREWEAVE_API_TOKEN`, `COREWEAVE_API_ENDPOINT`).
+//! - Every call carries the bearer token, has a deadline, and is retried on transient
+//!   failures only when repeating it cannot create a second resource.
+//! - Failures are one [`Error`] type with a [`ErrorKind`] and the server's `google.rpc`
+//!   details ([`Error::field_violations`], [`Error::resource_info`], ...).
+//! - Waiters ([`Vpcs::wait_until_ready`], [`Gateways::wait_until_ready`], ...) follow the
+//!   asynchronous lifecycle.
+//!
+//! # Tutorial
+//!
+//! The examples run against the crate's mock server (`coreweave-mock`), started in-process;
+//! against the real API, use `Client::from_env()` instead.
+//!
+//! ```
+//! # use std::time::Duration;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let mock = coreweave_mock::MockServer::builder()
+//! #     .transition_delay(Duration::from_millis(50))
+//! #     .start()
+//! #     .await?;
+//! use coreweave_api::{Client, WaitOptions};
+//!
+//! // Connect. Nothing is sent until the first call.
+//! let client = Client::builder()
+//!     .endpoint(mock.endpoint())
+//!     .token("CW-SECRET-tutorial")
+//!     .build()?;
+//!
+//! // Create a VPC and wait until it is READY.
+//! let vpc = client
+//!     .vpcs()
+//!     .create("tutorial-vpc")
+//!     .zone("US-EAST-04A")
+//!     .vpc_prefix("workloads", "172.16.0.0/16")
+//!     .send()
+//!     .await?;
+//! let wait = WaitOptions::new(Duration::from_secs(30)).poll_interval(Duration::from_millis(20));
+//! let vpc = client.vpcs().wait_until_ready(&vpc.id, wait).await?;
+//! assert_eq!(vpc.host_prefixes[0].name, "host primary");
+//!
+//! // Create an inference gateway: one auth, one routing.
+//! let gateway = client
+//!     .gateways()
+//!     .create("tutorial-gateway")
+//!     .zones(["us-east-04a"])
+//!     .core_weave_auth()
+//!     .body_based_routing()
+//!     .send_and_wait(wait)
+//!     .await?;
+//! let endpoints = &gateway.status.as_ref().unwrap().endpoints;
+//! assert!(endpoints[0].starts_with("https://"));
+//!
+//! // List, then clean up.
+//! assert_eq!(client.vpcs().list().await?.len(), 1);
+//! assert_eq!(client.gateways().list().await?.len(), 1);
+//! client.gateways().delete_and_wait(&gateway.spec.unwrap().id, wait).await?;
+//! client.vpcs().delete_and_wait(&vpc.id, wait).await?;
+//! assert!(client.vpcs().list().await?.is_empty());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Errors
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let mock = coreweave_mock::MockServer::builder().start().await?;
+//! # let client = coreweave_api::Client::builder().endpoint(mock.endpoint()).token("t").build()?;
+//! use coreweave_api::ErrorKind;
+//!
+//! let error = client.vpcs().create("Not_Valid").zone("US-EAST-04A").send().await.unwrap_err();
+//! assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+//! assert_eq!(error.field_violations()[0].field, "name");
+//! println!("{error}"); // INVALID_ARGUMENT: name: must contain only lowercase letters, ...
+//!
+//! assert!(client.vpcs().get_opt("no-such-id").await?.is_none());
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
 
+mod auth;
+mod client;
+mod config;
+mod error;
+mod gateway;
+pub mod proto;
+mod retry;
+mod vpc;
+mod wait;
+
+pub use client::Client;
+pub use config::{ClientBuilder, DEFAULT_ENDPOINT, ENDPOINT_ENV, MAX_RESPONSE_BYTES, TOKEN_ENV};
+pub use error::{
+    Error, ErrorKind, FieldViolation, LastSeen, PreconditionViolation, QuotaViolation,
+    ResourceInfo,
+};
+pub use gateway::{CreateGateway, Gateways, ListGateways, UpdateGateway};
 pub use proto::{inference, networking, FILE_DESCRIPTOR_SET};
+pub use retry::RetryPolicy;
+pub use vpc::{CreateVpc, UpdateVpc, Vpcs};
+pub use wait::WaitOptions;

@@ -1,0 +1,63 @@
+//! The bearer token: validated once, attached to every call, never printed.
+
+use std::fmt;
+
+use tonic::metadata::{Ascii, MetadataValue};
+
+use crate::error::Error;
+
+/// A CoreWeave API access token. Its `Debug` output is redacted.
+#[derive(Clone)]
+pub(crate) struct Token {
+    header: MetadataValue<Ascii>,
+}
+
+impl Token {
+    /// Checks a token and prepares its `authorization` header value.
+    pub(crate) fn new(token: &str) -> Result<Self, Error> {
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(Error::config("the API token is empty"));
+        }
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::config(
+                "the API token contains spaces or non-ASCII characters",
+            ));
+        }
+        let mut header: MetadataValue<Ascii> = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| Error::config("the API token is not a valid header value"))?;
+        header.set_sensitive(true);
+        Ok(Self { header })
+    }
+
+    /// The `authorization` header value.
+    pub(crate) fn header(&self) -> MetadataValue<Ascii> {
+        self.header.clone()
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let token = Token::new("CW-SECRET-abc").unwrap();
+        assert_eq!(format!("{token:?}"), "Token(<redacted>)");
+    }
+
+    #[test]
+    fn rejects_empty_and_malformed_tokens() {
+        assert!(Token::new("").unwrap_err().is_config());
+        assert!(Token::new("  ").unwrap_err().is_config());
+        assert!(Token::new("two words").unwrap_err().is_config());
+        assert!(Token::new("CW-SECRET-é").unwrap_err().is_config());
+    }
+}

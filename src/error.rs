@@ -1,0 +1,401 @@
+//! One error type for everything the client can report, with the server's `google.rpc`
+//! details as typed accessors.
+
+use std::{error::Error as StdError, fmt};
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+pub use tonic_types::{FieldViolation, PreconditionViolation, QuotaViolation, ResourceInfo};
+
+use crate::{inference::v1alpha1::Gateway, networking::v1beta1::Vpc};
+
+/// What went wrong, in broad strokes. New kinds may be added, so match with a wildcard arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request broke a validation rule; see [`Error::field_violations`].
+    InvalidArgument,
+    /// The resource does not exist (or belongs to another organization).
+    NotFound,
+    /// A resource with the same name or id exists already.
+    AlreadyExists,
+    /// The resource is in a state that does not allow the call, such as DELETING.
+    FailedPrecondition,
+    /// The token is missing, malformed or not accepted.
+    Unauthenticated,
+    /// The token may not do this.
+    PermissionDenied,
+    /// A quota or size limit was hit, or the server is overloaded.
+    ResourceExhausted,
+    /// The server is temporarily unavailable.
+    Unavailable,
+    /// A deadline passed: the per-call timeout, the retry budget, or the server's deadline.
+    Timeout,
+    /// No connection could be made to the endpoint.
+    Connect,
+    /// The call was aborted, usually by a concurrent change.
+    Aborted,
+    /// The call was cancelled.
+    Cancelled,
+    /// The server does not implement the call.
+    Unimplemented,
+    /// The server failed internally.
+    Internal,
+    /// The client's configuration is invalid (endpoint, token, options).
+    Config,
+    /// A waiter gave up: the resource did not reach the state in time.
+    WaitTimeout,
+    /// A waiter saw the resource fail (a FAILED or ERROR gateway).
+    ResourceFailed,
+    /// A waiter saw a state it did not expect, such as DELETING while waiting for READY.
+    UnexpectedState,
+    /// Any other failure.
+    Other,
+}
+
+impl ErrorKind {
+    fn from_code(code: Code) -> Self {
+        match code {
+            Code::InvalidArgument | Code::OutOfRange => Self::InvalidArgument,
+            Code::NotFound => Self::NotFound,
+            Code::AlreadyExists => Self::AlreadyExists,
+            Code::FailedPrecondition => Self::FailedPrecondition,
+            Code::Unauthenticated => Self::Unauthenticated,
+            Code::PermissionDenied => Self::PermissionDenied,
+            Code::ResourceExhausted => Self::ResourceExhausted,
+            Code::Unavailable => Self::Unavailable,
+            Code::DeadlineExceeded => Self::Timeout,
+            Code::Aborted => Self::Aborted,
+            Code::Cancelled => Self::Cancelled,
+            Code::Unimplemented => Self::Unimplemented,
+            Code::Internal | Code::DataLoss => Self::Internal,
+            Code::Ok | Code::Unknown => Self::Other,
+        }
+    }
+
+    /// The label used in messages, such as `INVALID_ARGUMENT`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::InvalidArgument => "INVALID_ARGUMENT",
+            Self::NotFound => "NOT_FOUND",
+            Self::AlreadyExists => "ALREADY_EXISTS",
+            Self::FailedPrecondition => "FAILED_PRECONDITION",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::PermissionDenied => "PERMISSION_DENIED",
+            Self::ResourceExhausted => "RESOURCE_EXHAUSTED",
+            Self::Unavailable => "UNAVAILABLE",
+            Self::Timeout => "TIMEOUT",
+            Self::Connect => "CONNECT",
+            Self::Aborted => "ABORTED",
+            Self::Cancelled => "CANCELLED",
+            Self::Unimplemented => "UNIMPLEMENTED",
+            Self::Internal => "INTERNAL",
+            Self::Config => "CONFIG",
+            Self::WaitTimeout => "WAIT_TIMEOUT",
+            Self::ResourceFailed => "RESOURCE_FAILED",
+            Self::UnexpectedState => "UNEXPECTED_STATE",
+            Self::Other => "UNKNOWN",
+        }
+    }
+}
+
+/// The last state of a resource a waiter saw before it gave up.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum LastSeen {
+    /// A VPC.
+    Vpc(Box<Vpc>),
+    /// A gateway.
+    Gateway(Box<Gateway>),
+}
+
+/// An error from the CoreWeave API or from the client itself.
+///
+/// `Display` reads like `INVALID_ARGUMENT: host_prefixes[0].prefixes[0]: ...`, naming every
+/// bad field the server reported.
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    code: Option<Code>,
+    details: ErrorDetails,
+    last_seen: Option<LastSeen>,
+    source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            code: None,
+            details: ErrorDetails::new(),
+            last_seen: None,
+            source: None,
+        }
+    }
+
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config, message)
+    }
+
+    pub(crate) fn with_last_seen(mut self, last_seen: LastSeen) -> Self {
+        self.last_seen = Some(last_seen);
+        self
+    }
+
+    pub(crate) fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// Maps a gRPC status, recognising client-side timeouts and connection failures.
+    pub(crate) fn from_status(status: Status) -> Self {
+        let kind = classify(&status);
+        let details = status.get_error_details();
+        Self {
+            kind,
+            message: status.message().to_owned(),
+            code: Some(status.code()),
+            details,
+            last_seen: None,
+            source: Some(Box::new(status)),
+        }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The server's (or the client's) message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The gRPC code the call ended with, when it reached the gRPC layer.
+    pub fn code(&self) -> Option<Code> {
+        self.code
+    }
+
+    /// Whether the resource was not found.
+    pub fn is_not_found(&self) -> bool {
+        self.kind == ErrorKind::NotFound
+    }
+
+    /// Whether the request was invalid.
+    pub fn is_invalid_argument(&self) -> bool {
+        self.kind == ErrorKind::InvalidArgument
+    }
+
+    /// Whether the resource exists already.
+    pub fn is_already_exists(&self) -> bool {
+        self.kind == ErrorKind::AlreadyExists
+    }
+
+    /// Whether a deadline passed.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.kind, ErrorKind::Timeout | ErrorKind::WaitTimeout)
+    }
+
+    /// Whether the client's configuration is at fault.
+    pub fn is_config(&self) -> bool {
+        self.kind == ErrorKind::Config
+    }
+
+    /// Whether the failure is transient, so that the same call may succeed if tried again.
+    /// A quota failure is not transient: waiting does not raise a quota.
+    pub fn is_retryable(&self) -> bool {
+        match self.kind {
+            ErrorKind::Unavailable | ErrorKind::Connect | ErrorKind::Timeout => true,
+            ErrorKind::ResourceExhausted => self.quota_violations().is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The bad fields the server named (`google.rpc.BadRequest`).
+    pub fn field_violations(&self) -> &[FieldViolation] {
+        self.details
+            .bad_request()
+            .map(|b| b.field_violations.as_slice())
+            .unwrap_or_default()
+    }
+
+    /// The resource the error is about (`google.rpc.ResourceInfo`), on NOT_FOUND and
+    /// ALREADY_EXISTS.
+    pub fn resource_info(&self) -> Option<&ResourceInfo> {
+        self.details.resource_info()
+    }
+
+    /// The failed preconditions (`google.rpc.PreconditionFailure`).
+    pub fn precondition_violations(&self) -> &[PreconditionViolation] {
+        self.details
+            .precondition_failure()
+            .map(|p| p.violations.as_slice())
+            .unwrap_or_default()
+    }
+
+    /// The exceeded quotas (`google.rpc.QuotaFailure`).
+    pub fn quota_violations(&self) -> &[QuotaViolation] {
+        self.details
+            .quota_failure()
+            .map(|q| q.violations.as_slice())
+            .unwrap_or_default()
+    }
+
+    /// Every `google.rpc` detail the server attached.
+    pub fn details(&self) -> &ErrorDetails {
+        &self.details
+    }
+
+    /// For waiter errors, the last state of the resource that was seen.
+    pub fn last_seen(&self) -> Option<&LastSeen> {
+        self.last_seen.as_ref()
+    }
+}
+
+/// Maps a status to a kind, recognising what tonic reports for client-side failures.
+fn classify(status: &Status) -> ErrorKind {
+    if is_client_timeout(status) {
+        return ErrorKind::Timeout;
+    }
+    if status.code() == Code::Unavailable && is_connect_failure(status) {
+        return ErrorKind::Connect;
+    }
+    ErrorKind::from_code(status.code())
+}
+
+/// tonic reports its own timeout as CANCELLED "Timeout expired".
+fn is_client_timeout(status: &Status) -> bool {
+    status.code() == Code::Cancelled
+        && source_chain(status).any(|e| e.downcast_ref::<tonic::TimeoutExpired>().is_some())
+}
+
+/// Whether the status comes from failing to connect, in which case the request never left.
+pub(crate) fn is_connect_failure(status: &Status) -> bool {
+    source_chain(status).any(|e| e.downcast_ref::<tonic::ConnectError>().is_some())
+}
+
+fn source_chain(status: &Status) -> impl Iterator<Item = &(dyn StdError + 'static)> {
+    let mut next = status.source();
+    std::iter::from_fn(move || {
+        let current = next?;
+        next = current.source();
+        Some(current)
+    })
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.kind.label())?;
+        let violations = self.field_violations();
+        if violations.is_empty() {
+            return f.write_str(&self.message);
+        }
+        for (i, violation) in violations.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{}: {}", violation.field, violation.description)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .field("code", &self.code)
+            .field("details", &self.details)
+            .field("last_seen", &self.last_seen)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source.as_deref().map(|s| s as &(dyn StdError + 'static))
+    }
+}
+
+impl From<Status> for Error {
+    fn from(status: Status) -> Self {
+        Self::from_status(status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_maps_to_a_kind() {
+        let table = [
+            (Code::InvalidArgument, ErrorKind::InvalidArgument),
+            (Code::OutOfRange, ErrorKind::InvalidArgument),
+            (Code::NotFound, ErrorKind::NotFound),
+            (Code::AlreadyExists, ErrorKind::AlreadyExists),
+            (Code::FailedPrecondition, ErrorKind::FailedPrecondition),
+            (Code::Unauthenticated, ErrorKind::Unauthenticated),
+            (Code::PermissionDenied, ErrorKind::PermissionDenied),
+            (Code::ResourceExhausted, ErrorKind::ResourceExhausted),
+            (Code::Unavailable, ErrorKind::Unavailable),
+            (Code::DeadlineExceeded, ErrorKind::Timeout),
+            (Code::Aborted, ErrorKind::Aborted),
+            (Code::Cancelled, ErrorKind::Cancelled),
+            (Code::Unimplemented, ErrorKind::Unimplemented),
+            (Code::Internal, ErrorKind::Internal),
+            (Code::DataLoss, ErrorKind::Internal),
+            (Code::Unknown, ErrorKind::Other),
+        ];
+        for (code, kind) in table {
+            assert_eq!(Error::from_status(Status::new(code, "x")).kind(), kind, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn tonic_timeout_is_reported_as_timeout() {
+        let status = Status::from_error(Box::new(tonic::TimeoutExpired(())));
+        assert_eq!(status.code(), Code::Cancelled);
+        let error = Error::from_status(status);
+        assert_eq!(error.kind(), ErrorKind::Timeout);
+        assert!(error.is_retryable());
+    }
+
+    #[test]
+    fn plain_cancel_is_not_a_timeout() {
+        assert_eq!(
+            Error::from_status(Status::cancelled("user cancelled")).kind(),
+            ErrorKind::Cancelled
+        );
+    }
+
+    #[test]
+    fn display_names_every_bad_field() {
+        let details = ErrorDetails::with_bad_request(vec![
+            FieldViolation::new("host_prefixes[0].prefixes[0]", "bad CIDR"),
+            FieldViolation::new("name", "is required"),
+        ]);
+        let status = Status::with_error_details(Code::InvalidArgument, "invalid", details);
+        let error = Error::from_status(status);
+        assert_eq!(
+            error.to_string(),
+            "INVALID_ARGUMENT: host_prefixes[0].prefixes[0]: bad CIDR; name: is required"
+        );
+        assert_eq!(error.field_violations().len(), 2);
+        assert!(!error.is_retryable());
+    }
+
+    #[test]
+    fn quota_failures_are_not_retryable_but_overload_is() {
+        let quota = Status::with_error_details(
+            Code::ResourceExhausted,
+            "quota",
+            ErrorDetails::with_quota_failure_violation("vpcs", "limit 10"),
+        );
+        assert!(!Error::from_status(quota).is_retryable());
+        assert!(Error::from_status(Status::resource_exhausted("busy")).is_retryable());
+    }
+}
