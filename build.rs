@@ -27,6 +27,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         .build_server(env::var_os("CARGO_FEATURE_SERVER").is_some())
         .compile_well_known_types(true)
         .extern_path(".google.protobuf", "::pbjson_types")
+        // pbjson-types has no FieldMask with the canonical JSON form; ours is in src/proto.rs.
+        .extern_path(".google.protobuf.FieldMask", "crate::proto::FieldMask")
         .compile_fds(descriptors)?;
 
     pbjson_build::Builder::new()

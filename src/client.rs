@@ -54,8 +54,10 @@ impl Client {
     }
 
     pub(crate) fn from_parts(config: Config, token: Token, channel: Channel) -> Self {
-        let vpc = VpcServiceClient::new(channel.clone()).max_decoding_message_size(MAX_RESPONSE_BYTES);
-        let gateway = GatewayServiceClient::new(channel).max_decoding_message_size(MAX_RESPONSE_BYTES);
+        let vpc =
+            VpcServiceClient::new(channel.clone()).max_decoding_message_size(MAX_RESPONSE_BYTES);
+        let gateway =
+            GatewayServiceClient::new(channel).max_decoding_message_size(MAX_RESPONSE_BYTES);
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -250,7 +252,11 @@ fn should_retry(idempotency: Idempotency, error: &Error) -> bool {
 /// A per-call hook that may turn a failed attempt into a success or a retry.
 pub(crate) trait AsyncRecover<T> {
     /// Decides what to do about `error` from attempt number `attempt`.
-    fn recover(&self, error: &Error, attempt: u32) -> impl Future<Output = Result<Recovery<T>, Error>>;
+    fn recover(
+        &self,
+        error: &Error,
+        attempt: u32,
+    ) -> impl Future<Output = Result<Recovery<T>, Error>>;
 }
 
 /// No hook: decide by the RPC's idempotency.

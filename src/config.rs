@@ -94,13 +94,19 @@ impl ClientBuilder {
         let token = self
             .token
             .as_deref()
-            .ok_or_else(|| Error::config(format!("no API token: set one with .token() or {TOKEN_ENV}")))
+            .ok_or_else(|| {
+                Error::config(format!(
+                    "no API token: set one with .token() or {TOKEN_ENV}"
+                ))
+            })
             .and_then(Token::new)?;
         if self.timeout.is_zero() {
             return Err(Error::config("the timeout must be greater than zero"));
         }
         if self.retry.max_attempts == 0 {
-            return Err(Error::config("retry_policy.max_attempts must be at least 1"));
+            return Err(Error::config(
+                "retry_policy.max_attempts must be at least 1",
+            ));
         }
         let endpoint = self.transport_endpoint()?;
         let config = Config {
@@ -112,11 +118,9 @@ impl ClientBuilder {
     }
 
     fn transport_endpoint(&self) -> Result<Endpoint, Error> {
-        let invalid = |why: &str| Error::config(format!("invalid endpoint {:?}: {why}", self.endpoint));
-        let uri: http::Uri = self
-            .endpoint
-            .parse()
-            .map_err(|_| invalid("not a URL"))?;
+        let invalid =
+            |why: &str| Error::config(format!("invalid endpoint {:?}: {why}", self.endpoint));
+        let uri: http::Uri = self.endpoint.parse().map_err(|_| invalid("not a URL"))?;
         if uri.host().is_none() {
             return Err(invalid("it has no host"));
         }
@@ -163,7 +167,11 @@ mod tests {
     use super::*;
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |key| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned())
+        move |key| {
+            vars.iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| (*v).to_owned())
+        }
     }
 
     #[tokio::test]
@@ -176,7 +184,10 @@ mod tests {
     #[tokio::test]
     async fn from_env_reads_the_endpoint() {
         let vars = [(TOKEN_ENV, "t"), (ENDPOINT_ENV, "http://127.0.0.1:1")];
-        assert_eq!(ClientBuilder::from_env_with(env(&vars)).endpoint, "http://127.0.0.1:1");
+        assert_eq!(
+            ClientBuilder::from_env_with(env(&vars)).endpoint,
+            "http://127.0.0.1:1"
+        );
     }
 
     #[test]

@@ -316,7 +316,9 @@ impl fmt::Debug for Error {
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source.as_deref().map(|s| s as &(dyn StdError + 'static))
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn StdError + 'static))
     }
 }
 
@@ -351,7 +353,11 @@ mod tests {
             (Code::Unknown, ErrorKind::Other),
         ];
         for (code, kind) in table {
-            assert_eq!(Error::from_status(Status::new(code, "x")).kind(), kind, "{code:?}");
+            assert_eq!(
+                Error::from_status(Status::new(code, "x")).kind(),
+                kind,
+                "{code:?}"
+            );
         }
     }
 

@@ -75,9 +75,16 @@ impl Gateways {
         let request = GetGatewayRequest { id: id.to_owned() };
         let response = self
             .client
-            .gateway_call(GET, request, |mut stub, req| async move { stub.get_gateway(req).await }, NoRecovery)
+            .gateway_call(
+                GET,
+                request,
+                |mut stub, req| async move { stub.get_gateway(req).await },
+                NoRecovery,
+            )
             .await?;
-        response.gateway.ok_or_else(|| missing_gateway("GetGateway"))
+        response
+            .gateway
+            .ok_or_else(|| missing_gateway("GetGateway"))
     }
 
     /// The gateway with this id, or `None` when there is none.
@@ -115,12 +122,20 @@ impl Gateways {
     pub fn edit(&self, spec: &GatewaySpec) -> UpdateGateway {
         let auth = spec.auth.clone().map(|auth| match auth {
             gateway_spec::Auth::CoreWeaveAuth(a) => update_gateway_request::Auth::CoreWeaveAuth(a),
-            gateway_spec::Auth::WeightsAndBiasesAuth(a) => update_gateway_request::Auth::WeightsAndBiasesAuth(a),
+            gateway_spec::Auth::WeightsAndBiasesAuth(a) => {
+                update_gateway_request::Auth::WeightsAndBiasesAuth(a)
+            }
         });
         let routing = spec.routing.clone().map(|routing| match routing {
-            gateway_spec::Routing::BodyBasedRouting(r) => update_gateway_request::Routing::BodyBasedRouting(r),
-            gateway_spec::Routing::HeaderBasedRouting(r) => update_gateway_request::Routing::HeaderBasedRouting(r),
-            gateway_spec::Routing::PathBasedRouting(r) => update_gateway_request::Routing::PathBasedRouting(r),
+            gateway_spec::Routing::BodyBasedRouting(r) => {
+                update_gateway_request::Routing::BodyBasedRouting(r)
+            }
+            gateway_spec::Routing::HeaderBasedRouting(r) => {
+                update_gateway_request::Routing::HeaderBasedRouting(r)
+            }
+            gateway_spec::Routing::PathBasedRouting(r) => {
+                update_gateway_request::Routing::PathBasedRouting(r)
+            }
         });
         let request = UpdateGatewayRequest {
             id: spec.id.clone(),
@@ -141,9 +156,16 @@ impl Gateways {
         let request = DeleteGatewayRequest { id: id.to_owned() };
         let response = self
             .client
-            .gateway_call(DELETE, request, |mut stub, req| async move { stub.delete_gateway(req).await }, NoRecovery)
+            .gateway_call(
+                DELETE,
+                request,
+                |mut stub, req| async move { stub.delete_gateway(req).await },
+                NoRecovery,
+            )
             .await?;
-        response.gateway.ok_or_else(|| missing_gateway("DeleteGateway"))
+        response
+            .gateway
+            .ok_or_else(|| missing_gateway("DeleteGateway"))
     }
 
     /// The values a gateway may use, such as the available zones.
@@ -163,12 +185,23 @@ impl Gateways {
     /// Fails with [`ErrorKind::ResourceFailed`] for a FAILED or ERROR gateway,
     /// [`ErrorKind::UnexpectedState`] for a deleting one, and [`ErrorKind::WaitTimeout`]
     /// (carrying the last gateway seen) when the maximum wait passes.
-    pub async fn wait_until_ready(&self, id: &str, options: impl Into<WaitOptions>) -> Result<Gateway, Error> {
-        poll_until(options.into(), "READY", || async { Ok(classify_for_ready(self.get(id).await?)) }).await
+    pub async fn wait_until_ready(
+        &self,
+        id: &str,
+        options: impl Into<WaitOptions>,
+    ) -> Result<Gateway, Error> {
+        poll_until(options.into(), "READY", || async {
+            Ok(classify_for_ready(self.get(id).await?))
+        })
+        .await
     }
 
     /// Polls until the gateway is gone (reads are NOT_FOUND).
-    pub async fn wait_until_deleted(&self, id: &str, options: impl Into<WaitOptions>) -> Result<(), Error> {
+    pub async fn wait_until_deleted(
+        &self,
+        id: &str,
+        options: impl Into<WaitOptions>,
+    ) -> Result<(), Error> {
         poll_until(options.into(), "deleted", || async {
             Ok(match self.get_opt(id).await? {
                 None => Poll::Done(()),
@@ -188,7 +221,11 @@ impl Gateways {
     }
 
     /// Deletes the gateway and waits until it is gone.
-    pub async fn delete_and_wait(&self, id: &str, options: impl Into<WaitOptions>) -> Result<(), Error> {
+    pub async fn delete_and_wait(
+        &self,
+        id: &str,
+        options: impl Into<WaitOptions>,
+    ) -> Result<(), Error> {
         self.delete(id).await?;
         self.wait_until_deleted(id, options).await
     }
@@ -203,7 +240,11 @@ fn status_of(gateway: &Gateway) -> GatewayStatus {
 }
 
 fn id_of(gateway: &Gateway) -> &str {
-    gateway.spec.as_ref().map(|s| s.id.as_str()).unwrap_or_default()
+    gateway
+        .spec
+        .as_ref()
+        .map(|s| s.id.as_str())
+        .unwrap_or_default()
 }
 
 pub(crate) fn classify_for_ready(gateway: Gateway) -> Poll<Gateway> {
@@ -225,12 +266,19 @@ pub(crate) fn classify_for_ready(gateway: Gateway) -> Poll<Gateway> {
                 "gateway {} is {}{}",
                 id_of(&gateway),
                 status.as_str_name(),
-                if reasons.is_empty() { String::new() } else { format!(": {}", reasons.join("; ")) }
+                if reasons.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", reasons.join("; "))
+                }
             );
             Poll::Failed(why, LastSeen::Gateway(Box::new(gateway)))
         }
         GatewayStatus::Deleting => Poll::Unexpected(
-            format!("gateway {} is being deleted while waiting for it to be READY", id_of(&gateway)),
+            format!(
+                "gateway {} is being deleted while waiting for it to be READY",
+                id_of(&gateway)
+            ),
             LastSeen::Gateway(Box::new(gateway)),
         ),
     }
@@ -339,9 +387,16 @@ impl CreateGateway {
         };
         let response = self
             .client
-            .gateway_call(CREATE, self.request, |mut stub, req| async move { stub.create_gateway(req).await }, recover)
+            .gateway_call(
+                CREATE,
+                self.request,
+                |mut stub, req| async move { stub.create_gateway(req).await },
+                recover,
+            )
             .await?;
-        response.gateway.ok_or_else(|| missing_gateway("CreateGateway"))
+        response
+            .gateway
+            .ok_or_else(|| missing_gateway("CreateGateway"))
     }
 
     /// Creates the gateway and waits until it is READY.
@@ -359,7 +414,11 @@ struct EarlierAttemptLanded {
 }
 
 impl AsyncRecover<CreateGatewayResponse> for EarlierAttemptLanded {
-    async fn recover(&self, error: &Error, attempt: u32) -> Result<Recovery<CreateGatewayResponse>, Error> {
+    async fn recover(
+        &self,
+        error: &Error,
+        attempt: u32,
+    ) -> Result<Recovery<CreateGatewayResponse>, Error> {
         if attempt == 1 || !error.is_already_exists() {
             return Ok(Recovery::Default);
         }
@@ -397,9 +456,16 @@ impl UpdateGateway {
     pub async fn send(self) -> Result<Gateway, Error> {
         let response = self
             .client
-            .gateway_call(UPDATE, self.request, |mut stub, req| async move { stub.update_gateway(req).await }, NoRecovery)
+            .gateway_call(
+                UPDATE,
+                self.request,
+                |mut stub, req| async move { stub.update_gateway(req).await },
+                NoRecovery,
+            )
             .await?;
-        response.gateway.ok_or_else(|| missing_gateway("UpdateGateway"))
+        response
+            .gateway
+            .ok_or_else(|| missing_gateway("UpdateGateway"))
     }
 }
 
@@ -429,7 +495,12 @@ impl ListGateways {
     pub async fn send(self) -> Result<Vec<Gateway>, Error> {
         let response = self
             .client
-            .gateway_call(LIST, self.request, |mut stub, req| async move { stub.list_gateways(req).await }, NoRecovery)
+            .gateway_call(
+                LIST,
+                self.request,
+                |mut stub, req| async move { stub.list_gateways(req).await },
+                NoRecovery,
+            )
             .await?;
         Ok(response.items)
     }
@@ -480,8 +551,17 @@ mod tests {
                 _ => panic!("{status:?} should fail the wait"),
             }
         }
-        assert!(matches!(classify_for_ready(gateway(GatewayStatus::Ready)), Poll::Done(_)));
-        assert!(matches!(classify_for_ready(gateway(GatewayStatus::Creating)), Poll::Pending(_)));
-        assert!(matches!(classify_for_ready(gateway(GatewayStatus::Deleting)), Poll::Unexpected(..)));
+        assert!(matches!(
+            classify_for_ready(gateway(GatewayStatus::Ready)),
+            Poll::Done(_)
+        ));
+        assert!(matches!(
+            classify_for_ready(gateway(GatewayStatus::Creating)),
+            Poll::Pending(_)
+        ));
+        assert!(matches!(
+            classify_for_ready(gateway(GatewayStatus::Deleting)),
+            Poll::Unexpected(..)
+        ));
     }
 }

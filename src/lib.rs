@@ -88,6 +88,7 @@ mod auth;
 mod client;
 mod config;
 mod error;
+mod field_mask;
 mod gateway;
 pub mod proto;
 mod retry;
@@ -97,8 +98,7 @@ mod wait;
 pub use client::Client;
 pub use config::{ClientBuilder, DEFAULT_ENDPOINT, ENDPOINT_ENV, MAX_RESPONSE_BYTES, TOKEN_ENV};
 pub use error::{
-    Error, ErrorKind, FieldViolation, LastSeen, PreconditionViolation, QuotaViolation,
-    ResourceInfo,
+    Error, ErrorKind, FieldViolation, LastSeen, PreconditionViolation, QuotaViolation, ResourceInfo,
 };
 pub use gateway::{CreateGateway, Gateways, ListGateways, UpdateGateway};
 pub use proto::{inference, networking, FILE_DESCRIPTOR_SET};

@@ -6,7 +6,10 @@ pub mod networking {
     /// Messages, client and server of `coreweave.networking.v1beta1`.
     pub mod v1beta1 {
         include!(concat!(env!("OUT_DIR"), "/coreweave.networking.v1beta1.rs"));
-        include!(concat!(env!("OUT_DIR"), "/coreweave.networking.v1beta1.serde.rs"));
+        include!(concat!(
+            env!("OUT_DIR"),
+            "/coreweave.networking.v1beta1.serde.rs"
+        ));
     }
 }
 
@@ -15,10 +18,15 @@ pub mod inference {
     /// Messages, client and server of `coreweave.inference.v1alpha1`.
     pub mod v1alpha1 {
         include!(concat!(env!("OUT_DIR"), "/coreweave.inference.v1alpha1.rs"));
-        include!(concat!(env!("OUT_DIR"), "/coreweave.inference.v1alpha1.serde.rs"));
+        include!(concat!(
+            env!("OUT_DIR"),
+            "/coreweave.inference.v1alpha1.serde.rs"
+        ));
     }
 }
 
 /// The encoded `FileDescriptorSet` of every proto this crate was built from, imports included.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/coreweave_descriptor.bin"));
+
+pub use crate::field_mask::{camel_case_path, snake_case_path, FieldMask};

@@ -4,10 +4,11 @@ use crate::{
     client::{AsyncRecover, Client, NoRecovery},
     error::{Error, ErrorKind, LastSeen},
     networking::v1beta1::{
-        dhcp::Dns, host_prefix::Type as HostPrefixType, vpc::Status as VpcStatus,
-        CreateVpcRequest, CreateVpcResponse, DeleteVpcRequest, Dhcp, Egress, GetVpcRequest,
-        HostPrefix, Ingress, ListVpCsRequest, Prefix, UpdateVpcRequest, Vpc,
+        dhcp::Dns, host_prefix::Type as HostPrefixType, vpc::Status as VpcStatus, CreateVpcRequest,
+        CreateVpcResponse, DeleteVpcRequest, Dhcp, Egress, GetVpcRequest, HostPrefix, Ingress,
+        ListVpCsRequest, Prefix, UpdateVpcRequest, Vpc,
     },
+    proto::FieldMask,
     retry::{Idempotency, Recovery, Rpc},
     wait::{poll_until, Poll, WaitOptions},
 };
@@ -61,7 +62,12 @@ impl Vpcs {
         let request = GetVpcRequest { id: id.to_owned() };
         let response = self
             .client
-            .vpc_call(GET, request, |mut stub, req| async move { stub.get_vpc(req).await }, NoRecovery)
+            .vpc_call(
+                GET,
+                request,
+                |mut stub, req| async move { stub.get_vpc(req).await },
+                NoRecovery,
+            )
             .await?;
         response.vpc.ok_or_else(|| missing_vpc("GetVPC"))
     }
@@ -79,7 +85,12 @@ impl Vpcs {
     pub async fn list(&self) -> Result<Vec<Vpc>, Error> {
         let response = self
             .client
-            .vpc_call(LIST, ListVpCsRequest {}, |mut stub, req| async move { stub.list_vp_cs(req).await }, NoRecovery)
+            .vpc_call(
+                LIST,
+                ListVpCsRequest {},
+                |mut stub, req| async move { stub.list_vp_cs(req).await },
+                NoRecovery,
+            )
             .await?;
         Ok(response.items)
     }
@@ -106,7 +117,12 @@ impl Vpcs {
         let request = DeleteVpcRequest { id: id.to_owned() };
         let response = self
             .client
-            .vpc_call(DELETE, request, |mut stub, req| async move { stub.delete_vpc(req).await }, NoRecovery)
+            .vpc_call(
+                DELETE,
+                request,
+                |mut stub, req| async move { stub.delete_vpc(req).await },
+                NoRecovery,
+            )
             .await?;
         response.vpc.ok_or_else(|| missing_vpc("DeleteVPC"))
     }
@@ -115,7 +131,11 @@ impl Vpcs {
     ///
     /// Fails with [`ErrorKind::WaitTimeout`] (carrying the last VPC seen) when `options`'
     /// maximum wait passes, and with [`ErrorKind::UnexpectedState`] if the VPC is being deleted.
-    pub async fn wait_until_ready(&self, id: &str, options: impl Into<WaitOptions>) -> Result<Vpc, Error> {
+    pub async fn wait_until_ready(
+        &self,
+        id: &str,
+        options: impl Into<WaitOptions>,
+    ) -> Result<Vpc, Error> {
         poll_until(options.into(), "READY", || async {
             let vpc = self.get(id).await?;
             Ok(classify_for_ready(vpc))
@@ -124,13 +144,22 @@ impl Vpcs {
     }
 
     /// Polls until the VPC is gone (reads are NOT_FOUND).
-    pub async fn wait_until_deleted(&self, id: &str, options: impl Into<WaitOptions>) -> Result<(), Error> {
+    pub async fn wait_until_deleted(
+        &self,
+        id: &str,
+        options: impl Into<WaitOptions>,
+    ) -> Result<(), Error> {
         poll_until(options.into(), "deleted", || async {
             Ok(match self.get_opt(id).await? {
                 None => Poll::Done(()),
-                Some(vpc) if vpc.status() == VpcStatus::Deleting => Poll::Pending(LastSeen::Vpc(Box::new(vpc))),
+                Some(vpc) if vpc.status() == VpcStatus::Deleting => {
+                    Poll::Pending(LastSeen::Vpc(Box::new(vpc)))
+                }
                 Some(vpc) => Poll::Unexpected(
-                    format!("VPC {id} is {} while waiting for it to be deleted", vpc.status().as_str_name()),
+                    format!(
+                        "VPC {id} is {} while waiting for it to be deleted",
+                        vpc.status().as_str_name()
+                    ),
                     LastSeen::Vpc(Box::new(vpc)),
                 ),
             })
@@ -139,7 +168,11 @@ impl Vpcs {
     }
 
     /// Deletes the VPC and waits until it is gone.
-    pub async fn delete_and_wait(&self, id: &str, options: impl Into<WaitOptions>) -> Result<(), Error> {
+    pub async fn delete_and_wait(
+        &self,
+        id: &str,
+        options: impl Into<WaitOptions>,
+    ) -> Result<(), Error> {
         self.delete(id).await?;
         self.wait_until_deleted(id, options).await
     }
@@ -152,7 +185,10 @@ fn classify_for_ready(vpc: Vpc) -> Poll<Vpc> {
             Poll::Pending(LastSeen::Vpc(Box::new(vpc)))
         }
         VpcStatus::Deleting => Poll::Unexpected(
-            format!("VPC {} is being deleted while waiting for it to be READY", vpc.id),
+            format!(
+                "VPC {} is being deleted while waiting for it to be READY",
+                vpc.id
+            ),
             LastSeen::Vpc(Box::new(vpc)),
         ),
     }
@@ -265,7 +301,12 @@ impl CreateVpc {
         };
         let response = self
             .client
-            .vpc_call(CREATE, self.request, |mut stub, req| async move { stub.create_vpc(req).await }, recover)
+            .vpc_call(
+                CREATE,
+                self.request,
+                |mut stub, req| async move { stub.create_vpc(req).await },
+                recover,
+            )
             .await?;
         response.vpc.ok_or_else(|| missing_vpc("CreateVPC"))
     }
@@ -286,7 +327,11 @@ struct FindCreatedVpc {
 }
 
 impl AsyncRecover<CreateVpcResponse> for FindCreatedVpc {
-    async fn recover(&self, error: &Error, _attempt: u32) -> Result<Recovery<CreateVpcResponse>, Error> {
+    async fn recover(
+        &self,
+        error: &Error,
+        _attempt: u32,
+    ) -> Result<Recovery<CreateVpcResponse>, Error> {
         if !error.is_retryable() || error.kind() == ErrorKind::Connect {
             return Ok(Recovery::Default);
         }
@@ -393,9 +438,7 @@ impl UpdateVpc {
     /// The request as it would be sent, mask included.
     pub fn request(&self) -> UpdateVpcRequest {
         UpdateVpcRequest {
-            update_mask: Some(pbjson_types::FieldMask {
-                paths: self.update_mask(),
-            }),
+            update_mask: Some(FieldMask::new(&self.mask)),
             ..self.request.clone()
         }
     }
@@ -404,7 +447,9 @@ impl UpdateVpc {
     /// error when no field was set.
     pub async fn send(self) -> Result<Vpc, Error> {
         if self.mask.is_empty() {
-            return Err(Error::config("the update sets no field; nothing would change"));
+            return Err(Error::config(
+                "the update sets no field; nothing would change",
+            ));
         }
         send_update(&self.client, self.request()).await
     }
@@ -412,7 +457,12 @@ impl UpdateVpc {
 
 async fn send_update(client: &Client, request: UpdateVpcRequest) -> Result<Vpc, Error> {
     let response = client
-        .vpc_call(UPDATE, request, |mut stub, req| async move { stub.update_vpc(req).await }, NoRecovery)
+        .vpc_call(
+            UPDATE,
+            request,
+            |mut stub, req| async move { stub.update_vpc(req).await },
+            NoRecovery,
+        )
         .await?;
     response.vpc.ok_or_else(|| missing_vpc("UpdateVPC"))
 }
@@ -423,25 +473,39 @@ mod tests {
 
     #[tokio::test]
     async fn update_mask_lists_exactly_the_fields_set() {
-        let client = Client::builder().endpoint("http://127.0.0.1:1").token("t").build().unwrap();
+        let client = Client::builder()
+            .endpoint("http://127.0.0.1:1")
+            .token("t")
+            .build()
+            .unwrap();
         let update = client
             .vpcs()
             .update("id")
             .disable_public_access(true)
             .dns_servers(["1.1.1.1"])
             .disable_public_access(false);
-        assert_eq!(update.update_mask(), ["egress.disable_public_access", "dhcp.dns.servers"]);
+        assert_eq!(
+            update.update_mask(),
+            ["egress.disable_public_access", "dhcp.dns.servers"]
+        );
         let request = update.request();
         assert_eq!(request.egress.unwrap().disable_public_access, false);
         assert!(request.ingress.is_none());
 
-        let prefixes = client.vpcs().update("id").vpc_prefixes([("a", "10.0.0.0/24")]);
+        let prefixes = client
+            .vpcs()
+            .update("id")
+            .vpc_prefixes([("a", "10.0.0.0/24")]);
         assert_eq!(prefixes.update_mask(), ["vpc_prefixes"]);
     }
 
     #[tokio::test]
     async fn an_empty_update_is_refused_before_sending() {
-        let client = Client::builder().endpoint("http://127.0.0.1:1").token("t").build().unwrap();
+        let client = Client::builder()
+            .endpoint("http://127.0.0.1:1")
+            .token("t")
+            .build()
+            .unwrap();
         let error = client.vpcs().update("id").send().await.unwrap_err();
         assert!(error.is_config());
     }
@@ -452,9 +516,21 @@ mod tests {
             status: status as i32,
             ..Vpc::default()
         };
-        assert!(matches!(classify_for_ready(vpc(VpcStatus::Ready)), Poll::Done(_)));
-        assert!(matches!(classify_for_ready(vpc(VpcStatus::Creating)), Poll::Pending(_)));
-        assert!(matches!(classify_for_ready(vpc(VpcStatus::Updating)), Poll::Pending(_)));
-        assert!(matches!(classify_for_ready(vpc(VpcStatus::Deleting)), Poll::Unexpected(..)));
+        assert!(matches!(
+            classify_for_ready(vpc(VpcStatus::Ready)),
+            Poll::Done(_)
+        ));
+        assert!(matches!(
+            classify_for_ready(vpc(VpcStatus::Creating)),
+            Poll::Pending(_)
+        ));
+        assert!(matches!(
+            classify_for_ready(vpc(VpcStatus::Updating)),
+            Poll::Pending(_)
+        ));
+        assert!(matches!(
+            classify_for_ready(vpc(VpcStatus::Deleting)),
+            Poll::Unexpected(..)
+        ));
     }
 }

@@ -55,7 +55,11 @@ pub(crate) enum Poll<T> {
 }
 
 /// Polls until `poll` says done, fails, or `options.max_wait` passes.
-pub(crate) async fn poll_until<T, F, Fut>(options: WaitOptions, target: &str, poll: F) -> Result<T, Error>
+pub(crate) async fn poll_until<T, F, Fut>(
+    options: WaitOptions,
+    target: &str,
+    poll: F,
+) -> Result<T, Error>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<Poll<T>, Error>>,

@@ -117,7 +117,13 @@ mod tests {
     #[test]
     fn rejects_malformed_headers() {
         let auth = Authenticator::any_token();
-        for header in [None, Some("Basic abc"), Some("Bearer"), Some("Bearer  "), Some("token")] {
+        for header in [
+            None,
+            Some("Basic abc"),
+            Some("Bearer"),
+            Some("Bearer  "),
+            Some("token"),
+        ] {
             assert!(matches!(
                 auth.authenticate(header),
                 Err(ApiError::Unauthenticated(_))

@@ -134,7 +134,11 @@ impl FaultPlan {
                     message,
                     details,
                 } => {
-                    call.fail = Some(Status::with_error_details(*code, message.clone(), details.clone()));
+                    call.fail = Some(Status::with_error_details(
+                        *code,
+                        message.clone(),
+                        details.clone(),
+                    ));
                 }
                 FaultAction::LoseReply => call.lose_reply = true,
             }

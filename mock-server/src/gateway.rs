@@ -3,12 +3,12 @@
 use std::{sync::Arc, time::SystemTime};
 
 use coreweave_api::inference::v1alpha1::{
-    condition::Status as ConditionStatus, create_gateway_request, gateway_service_server::GatewayService,
-    gateway_spec, update_gateway_request, Condition, CreateGatewayRequest, CreateGatewayResponse,
-    DeleteGatewayRequest, DeleteGatewayResponse, Gateway, GatewaySpec, GatewayStatus,
-    GetGatewayParametersRequest, GetGatewayParametersResponse, GetGatewayRequest, GetGatewayResponse,
-    ListGatewaysRequest, ListGatewaysResponse, Status as GatewayPhase, UpdateGatewayRequest,
-    UpdateGatewayResponse,
+    condition::Status as ConditionStatus, create_gateway_request,
+    gateway_service_server::GatewayService, gateway_spec, update_gateway_request, Condition,
+    CreateGatewayRequest, CreateGatewayResponse, DeleteGatewayRequest, DeleteGatewayResponse,
+    Gateway, GatewaySpec, GatewayStatus, GetGatewayParametersRequest, GetGatewayParametersResponse,
+    GetGatewayRequest, GetGatewayResponse, ListGatewaysRequest, ListGatewaysResponse,
+    Status as GatewayPhase, UpdateGatewayRequest, UpdateGatewayResponse,
 };
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -204,7 +204,9 @@ fn create(
             if data.gateways.len() >= max {
                 return Err(ApiError::ResourceExhausted {
                     subject: format!("organizations/{org}/gateways"),
-                    description: format!("the organization already has the maximum of {max} gateways"),
+                    description: format!(
+                        "the organization already has the maximum of {max} gateways"
+                    ),
                 });
             }
         }
@@ -218,14 +220,21 @@ fn create(
             routing: request.routing.map(spec_routing),
         };
         data.gateways.insert(id.clone(), spec, now);
-        let stored = data.gateways.get_live(&id, now, delay).ok_or_else(|| not_found(&id))?;
+        let stored = data
+            .gateways
+            .get_live(&id, now, delay)
+            .ok_or_else(|| not_found(&id))?;
         Ok(CreateGatewayResponse {
             gateway: Some(render(stored, now, state)),
         })
     })
 }
 
-fn get(state: &MockState, org: &OrgId, request: GetGatewayRequest) -> Result<GetGatewayResponse, ApiError> {
+fn get(
+    state: &MockState,
+    org: &OrgId,
+    request: GetGatewayRequest,
+) -> Result<GetGatewayResponse, ApiError> {
     require_id(&request.id)?;
     let now = state.clock.now();
     state.store.with_org(org, |data| {
@@ -239,12 +248,17 @@ fn get(state: &MockState, org: &OrgId, request: GetGatewayRequest) -> Result<Get
     })
 }
 
-fn list(state: &MockState, org: &OrgId, request: ListGatewaysRequest) -> Result<ListGatewaysResponse, ApiError> {
+fn list(
+    state: &MockState,
+    org: &OrgId,
+    request: ListGatewaysRequest,
+) -> Result<ListGatewaysResponse, ApiError> {
     let updated_after = match &request.updated_after {
         None => None,
-        Some(timestamp) => Some(from_timestamp(timestamp).ok_or_else(|| {
-            ApiError::invalid("updated_after", "is not a valid timestamp")
-        })?),
+        Some(timestamp) => Some(
+            from_timestamp(timestamp)
+                .ok_or_else(|| ApiError::invalid("updated_after", "is not a valid timestamp"))?,
+        ),
     };
     let now = state.clock.now();
     state.store.with_org(org, |data| {
@@ -281,7 +295,10 @@ fn update(
             return Err(ApiError::FailedPrecondition {
                 violation_type: "STATE",
                 subject: format!("gateways/{}", request.id),
-                description: format!("gateway {} is being deleted and cannot be updated", request.id),
+                description: format!(
+                    "gateway {} is being deleted and cannot be updated",
+                    request.id
+                ),
             });
         }
         let spec = &mut gateway.value;
@@ -343,23 +360,56 @@ fn status(tracked: &Tracked<GatewaySpec>, now: SystemTime, state: &MockState) ->
     };
     let changed = lifecycle.changed_at;
     let settled = lifecycle.settles_at(delay);
-    let condition = |kind: &str, status: ConditionStatus, at: SystemTime, reason: &str, message: &str| Condition {
-        r#type: kind.to_owned(),
-        status: status as i32,
-        last_update_time: Some(to_timestamp(at)),
-        reason: reason.to_owned(),
-        message: message.to_owned(),
-        zone: String::new(),
-    };
+    let condition =
+        |kind: &str, status: ConditionStatus, at: SystemTime, reason: &str, message: &str| {
+            Condition {
+                r#type: kind.to_owned(),
+                status: status as i32,
+                last_update_time: Some(to_timestamp(at)),
+                reason: reason.to_owned(),
+                message: message.to_owned(),
+                zone: String::new(),
+            }
+        };
     let conditions = match observed {
         Observed::Creating => vec![
-            condition("Ready", ConditionStatus::False, changed, "Reconciling", "the gateway is being provisioned"),
-            condition("Progressing", ConditionStatus::True, changed, "Reconciling", "the gateway is being provisioned"),
+            condition(
+                "Ready",
+                ConditionStatus::False,
+                changed,
+                "Reconciling",
+                "the gateway is being provisioned",
+            ),
+            condition(
+                "Progressing",
+                ConditionStatus::True,
+                changed,
+                "Reconciling",
+                "the gateway is being provisioned",
+            ),
         ],
-        Observed::Ready => vec![condition("Ready", ConditionStatus::True, settled, "AsExpected", "the gateway is serving")],
+        Observed::Ready => vec![condition(
+            "Ready",
+            ConditionStatus::True,
+            settled,
+            "AsExpected",
+            "the gateway is serving",
+        )],
         Observed::Updating => vec![
-            condition("Ready", ConditionStatus::True, changed, "AsExpected", "the gateway is serving"),
-            condition("Progressing", ConditionStatus::True, changed, "Reconciling", "a change is being applied"),
+            condition(
+                "Ready",
+                ConditionStatus::True,
+                changed,
+                "AsExpected",
+                "the gateway is serving",
+            ),
+            condition(
+                "Progressing",
+                ConditionStatus::True,
+                changed,
+                "Reconciling",
+                "a change is being applied",
+            ),
         ],
         Observed::Deleting | Observed::Gone => vec![condition(
             "Ready",

@@ -24,7 +24,12 @@ struct Args {
     zones: Vec<Zone>,
 
     /// A bearer token to accept. Repeatable; without it any well-formed token is accepted.
-    #[arg(long = "token", env = "COREWEAVE_MOCK_TOKENS", value_delimiter = ',', hide_env_values = true)]
+    #[arg(
+        long = "token",
+        env = "COREWEAVE_MOCK_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
     tokens: Vec<String>,
 
     /// How long CREATING, UPDATING and DELETING last, such as 0s, 250ms or 1s.

@@ -206,10 +206,10 @@ impl MockServerBuilder {
 
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_serving::<VpcServiceServer<VpcApi>>().await;
-        health.set_serving::<GatewayServiceServer<GatewayApi>>().await;
         health
-            .set_service_status("", ServingStatus::Serving)
+            .set_serving::<GatewayServiceServer<GatewayApi>>()
             .await;
+        health.set_service_status("", ServingStatus::Serving).await;
 
         let reflection = || {
             tonic_reflection::server::Builder::configure()

@@ -43,7 +43,12 @@ impl<T> Default for Collection<T> {
 
 impl<T> Collection<T> {
     /// The live resource with this id; a settled delete is purged and reads as absent.
-    pub fn get_live(&mut self, id: &str, now: SystemTime, delay: Duration) -> Option<&mut Tracked<T>> {
+    pub fn get_live(
+        &mut self,
+        id: &str,
+        now: SystemTime,
+        delay: Duration,
+    ) -> Option<&mut Tracked<T>> {
         let gone = self.items.get(id)?.lifecycle.observe(now, delay) == Observed::Gone;
         if gone {
             self.items.remove(id);
@@ -97,18 +102,28 @@ impl<T> Collection<T> {
 pub struct OrgState {
     /// VPCs by id.
     pub vpcs: Collection<Vpc>,
-    /// VPC ids by name, for the name-uniqueness rule.
+    /// VPC ids by name, for the name-uniqueness rule. May name VPCs already purged; those
+    /// entries are dropped when looked up.
     pub vpc_names: HashMap<String, String>,
     /// Gateway specs by id.
     pub gateways: Collection<GatewaySpec>,
 }
 
 impl OrgState {
-    /// Purges settled VPC deletes and frees their names.
-    pub fn purge_vpcs(&mut self, now: SystemTime, delay: Duration) {
-        for vpc in self.vpcs.purge_gone(now, delay) {
-            self.vpc_names.remove(&vpc.name);
+    /// The id of the live VPC named `name`, if there is one. A name whose VPC is gone is
+    /// freed.
+    pub fn live_vpc_named(
+        &mut self,
+        name: &str,
+        now: SystemTime,
+        delay: Duration,
+    ) -> Option<String> {
+        let id = self.vpc_names.get(name)?.clone();
+        if self.vpcs.get_live(&id, now, delay).is_some() {
+            return Some(id);
         }
+        self.vpc_names.remove(name);
+        None
     }
 }
 

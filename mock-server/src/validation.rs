@@ -241,7 +241,10 @@ fn check_host_cidr(field: &str, cidr: &str, violations: &mut Violations) -> Opti
     if net.prefix_len() > max_len {
         violations.add(
             field,
-            format!("{family} host prefixes must be a /{max_len} or larger, got /{}", net.prefix_len()),
+            format!(
+                "{family} host prefixes must be a /{max_len} or larger, got /{}",
+                net.prefix_len()
+            ),
         );
         return None;
     }
@@ -274,7 +277,10 @@ fn check_family_rules(
     nets: &[(String, IpNet)],
     violations: &mut Violations,
 ) {
-    let v4 = nets.iter().filter(|(_, n)| matches!(n, IpNet::V4(_))).count();
+    let v4 = nets
+        .iter()
+        .filter(|(_, n)| matches!(n, IpNet::V4(_)))
+        .count();
     let v6 = nets.len() - v4;
     match HostPrefixType::try_from(host_prefix.r#type) {
         Ok(HostPrefixType::Primary) => {
@@ -368,7 +374,10 @@ pub fn check_dhcp(dhcp: Option<&Dhcp>, violations: &mut Violations) {
     if servers.len() > MAX_DNS_SERVERS {
         violations.add(
             "dhcp.dns.servers",
-            format!("at most {MAX_DNS_SERVERS} DNS servers are allowed, got {}", servers.len()),
+            format!(
+                "at most {MAX_DNS_SERVERS} DNS servers are allowed, got {}",
+                servers.len()
+            ),
         );
     }
     for (i, server) in servers.iter().enumerate() {
@@ -388,20 +397,6 @@ pub const VPC_UPDATABLE_PATHS: &[&str] = &[
     "egress.disable_public_access",
     "dhcp.dns.servers",
 ];
-
-/// Turns a mask path in either snake_case or lowerCamelCase into snake_case.
-pub fn snake_case_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len() + 4);
-    for c in path.trim().chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 /// The parts of a gateway spec shared by create and update requests.
 #[derive(Debug, Clone, Copy)]
@@ -484,14 +479,21 @@ fn check_gateway_name(name: &str, violations: &mut Violations) {
     }
 }
 
-fn check_gateway_zones(requested: &[String], zones: &Zones, violations: &mut Violations) -> Vec<String> {
+fn check_gateway_zones(
+    requested: &[String],
+    zones: &Zones,
+    violations: &mut Violations,
+) -> Vec<String> {
     let mut canonical: Vec<String> = Vec::with_capacity(requested.len());
     for (i, name) in requested.iter().enumerate() {
         let field = format!("zones[{i}]");
         match zones.find(name) {
             None => violations.add(
                 field,
-                format!("unknown zone {name:?}; available zones: {}", zones.names().join(", ")),
+                format!(
+                    "unknown zone {name:?}; available zones: {}",
+                    zones.names().join(", ")
+                ),
             ),
             Some(zone) if canonical.contains(&zone.name) => {
                 violations.add(field, format!("duplicate zone {}", zone.name));
@@ -518,9 +520,8 @@ fn check_wandb(wandb: &WeightsAndBiasesAuth, violations: &mut Violations) {
 }
 
 fn is_http_url(text: &str) -> bool {
-    text.parse::<http::Uri>().is_ok_and(|uri| {
-        matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some()
-    })
+    text.parse::<http::Uri>()
+        .is_ok_and(|uri| matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some())
 }
 
 fn check_header_name(name: &str, violations: &mut Violations) {
@@ -547,7 +548,9 @@ pub fn is_dns_name(name: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 

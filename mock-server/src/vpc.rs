@@ -4,10 +4,11 @@ use std::{sync::Arc, time::SystemTime};
 
 use coreweave_api::networking::v1beta1::{
     prefix::Status as PrefixStatus, vpc::Status as VpcStatus, vpc_service_server::VpcService,
-    CreateVpcRequest, CreateVpcResponse, DeleteVpcRequest, DeleteVpcResponse, Dhcp,
-    GetVpcRequest, GetVpcResponse, ListVpCsRequest, ListVpCsResponse, Prefix,
-    UpdateVpcRequest, UpdateVpcResponse, Vpc,
+    CreateVpcRequest, CreateVpcResponse, DeleteVpcRequest, DeleteVpcResponse, Dhcp, GetVpcRequest,
+    GetVpcResponse, ListVpCsRequest, ListVpCsResponse, Prefix, UpdateVpcRequest, UpdateVpcResponse,
+    Vpc,
 };
+use coreweave_api::proto::snake_case_path;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -19,8 +20,8 @@ use crate::{
     lifecycle::Observed,
     store::Tracked,
     validation::{
-        check_dhcp, check_vpc_prefixes, legacy_host_prefix, require_id, snake_case_path,
-        validate_create_vpc, VPC_UPDATABLE_PATHS,
+        check_dhcp, check_vpc_prefixes, legacy_host_prefix, require_id, validate_create_vpc,
+        VPC_UPDATABLE_PATHS,
     },
 };
 
@@ -48,7 +49,10 @@ impl VpcService for VpcApi {
         self.state.call("CreateVPC", request, create).await
     }
 
-    async fn get_vpc(&self, request: Request<GetVpcRequest>) -> Result<Response<GetVpcResponse>, Status> {
+    async fn get_vpc(
+        &self,
+        request: Request<GetVpcRequest>,
+    ) -> Result<Response<GetVpcResponse>, Status> {
         self.state.call("GetVPC", request, get).await
     }
 
@@ -82,20 +86,27 @@ fn not_found(id: &str) -> ApiError {
     }
 }
 
-fn create(state: &MockState, org: &OrgId, request: CreateVpcRequest) -> Result<CreateVpcResponse, ApiError> {
+fn create(
+    state: &MockState,
+    org: &OrgId,
+    request: CreateVpcRequest,
+) -> Result<CreateVpcResponse, ApiError> {
     let valid = validate_create_vpc(request, &state.zones)?;
     let now = state.clock.now();
     let delay = state.transition_delay;
     state.store.with_org(org, |data| {
-        data.purge_vpcs(now, delay);
-        if let Some(existing) = data.vpc_names.get(&valid.name) {
+        if let Some(existing) = data.live_vpc_named(&valid.name, now, delay) {
             return Err(ApiError::AlreadyExists {
                 resource_type: RESOURCE_TYPE,
                 resource_name: valid.name.clone(),
-                description: format!("a VPC named {:?} already exists (id {existing})", valid.name),
+                description: format!(
+                    "a VPC named {:?} already exists (id {existing})",
+                    valid.name
+                ),
             });
         }
         if let Some(max) = state.limits.max_vpcs_per_org {
+            data.vpcs.purge_gone(now, delay);
             if data.vpcs.len() >= max {
                 return Err(ApiError::ResourceExhausted {
                     subject: format!("organizations/{org}/vpcs"),
@@ -118,7 +129,10 @@ fn create(state: &MockState, org: &OrgId, request: CreateVpcRequest) -> Result<C
         };
         data.vpc_names.insert(vpc.name.clone(), id.clone());
         data.vpcs.insert(id.clone(), vpc, now);
-        let stored = data.vpcs.get_live(&id, now, delay).ok_or_else(|| not_found(&id))?;
+        let stored = data
+            .vpcs
+            .get_live(&id, now, delay)
+            .ok_or_else(|| not_found(&id))?;
         Ok(CreateVpcResponse {
             vpc: Some(render(stored, now, state)),
         })
@@ -139,15 +153,21 @@ fn get(state: &MockState, org: &OrgId, request: GetVpcRequest) -> Result<GetVpcR
     })
 }
 
-fn list(state: &MockState, org: &OrgId, _request: ListVpCsRequest) -> Result<ListVpCsResponse, ApiError> {
+fn list(
+    state: &MockState,
+    org: &OrgId,
+    _request: ListVpCsRequest,
+) -> Result<ListVpCsResponse, ApiError> {
     let now = state.clock.now();
     state.store.with_org(org, |data| {
-        data.purge_vpcs(now, state.transition_delay);
         let mut live: Vec<&Tracked<Vpc>> = data.vpcs.live(now, state.transition_delay).collect();
         live.sort_by(|a, b| {
             (a.lifecycle.created_at, &a.value.id).cmp(&(b.lifecycle.created_at, &b.value.id))
         });
-        let items = live.into_iter().map(|vpc| render(vpc, now, state)).collect();
+        let items = live
+            .into_iter()
+            .map(|vpc| render(vpc, now, state))
+            .collect();
         Ok(ListVpCsResponse { items })
     })
 }
@@ -187,7 +207,11 @@ fn plan_update(request: &UpdateVpcRequest) -> UpdatePlan {
     plan
 }
 
-fn update(state: &MockState, org: &OrgId, request: UpdateVpcRequest) -> Result<UpdateVpcResponse, ApiError> {
+fn update(
+    state: &MockState,
+    org: &OrgId,
+    request: UpdateVpcRequest,
+) -> Result<UpdateVpcResponse, ApiError> {
     require_id(&request.id)?;
     let plan = plan_update(&request);
     let mut violations = Violations::new();
@@ -241,7 +265,11 @@ fn apply_update(vpc: &mut Vpc, plan: &UpdatePlan, request: UpdateVpcRequest, now
     }
 }
 
-fn delete(state: &MockState, org: &OrgId, request: DeleteVpcRequest) -> Result<DeleteVpcResponse, ApiError> {
+fn delete(
+    state: &MockState,
+    org: &OrgId,
+    request: DeleteVpcRequest,
+) -> Result<DeleteVpcResponse, ApiError> {
     require_id(&request.id)?;
     let now = state.clock.now();
     state.store.with_org(org, |data| {

@@ -73,7 +73,9 @@ fn derived_default_prefix(name: &str) -> Ipv4Net {
     let hash = name
         .to_ascii_uppercase()
         .bytes()
-        .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+        .fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
     // 10.0.0.0/8 holds 1024 /18s; pick one by hash.
     let index = hash % 1024;
     let address = (10u32 << 24) | (index << 14);
@@ -139,7 +141,13 @@ mod tests {
     #[test]
     fn default_set_has_the_documented_zones() {
         let zones = Zones::default();
-        for name in ["US-EAST-04A", "US-EAST-06A", "US-WEST-09B", "US-CENTRAL-07A", "US-LAB-01A"] {
+        for name in [
+            "US-EAST-04A",
+            "US-EAST-06A",
+            "US-WEST-09B",
+            "US-CENTRAL-07A",
+            "US-LAB-01A",
+        ] {
             assert_eq!(zones.find(&name.to_lowercase()).unwrap().name, name);
         }
     }
