@@ -225,7 +225,7 @@ fn create(
             .get_live(&id, now, delay)
             .ok_or_else(|| not_found(&id))?;
         Ok(CreateGatewayResponse {
-            gateway: Some(render(stored, now, state)),
+            gateway: Some(render_changed(stored, now, state)),
         })
     })
 }
@@ -309,7 +309,7 @@ fn update(
         spec.routing = request.routing.map(update_routing);
         gateway.lifecycle.update(now);
         Ok(UpdateGatewayResponse {
-            gateway: Some(render(gateway, now, state)),
+            gateway: Some(render_changed(gateway, now, state)),
         })
     })
 }
@@ -330,28 +330,51 @@ fn delete(
             gateway.lifecycle.delete(now);
         }
         Ok(DeleteGatewayResponse {
-            gateway: Some(render(gateway, now, state)),
+            gateway: Some(render_changed(gateway, now, state)),
         })
     })
 }
 
 /// The gateway as a read at `now` sees it: the W&B key blanked, status computed.
 fn render(tracked: &Tracked<GatewaySpec>, now: SystemTime, state: &MockState) -> Gateway {
+    render_as(
+        tracked,
+        tracked.lifecycle.observe(now, state.transition_delay),
+        now,
+        state,
+    )
+}
+
+/// The gateway as the response to a change shows it: in the state the change started.
+fn render_changed(tracked: &Tracked<GatewaySpec>, now: SystemTime, state: &MockState) -> Gateway {
+    render_as(tracked, tracked.lifecycle.started(), now, state)
+}
+
+fn render_as(
+    tracked: &Tracked<GatewaySpec>,
+    observed: Observed,
+    now: SystemTime,
+    state: &MockState,
+) -> Gateway {
     let mut spec = tracked.value.clone();
     if let Some(gateway_spec::Auth::WeightsAndBiasesAuth(wandb)) = &mut spec.auth {
         wandb.api_key.clear();
     }
-    let status = status(tracked, now, state);
+    let status = status(tracked, observed, now, state);
     Gateway {
         spec: Some(spec),
         status: Some(status),
     }
 }
 
-fn status(tracked: &Tracked<GatewaySpec>, now: SystemTime, state: &MockState) -> GatewayStatus {
+fn status(
+    tracked: &Tracked<GatewaySpec>,
+    observed: Observed,
+    now: SystemTime,
+    state: &MockState,
+) -> GatewayStatus {
     let delay = state.transition_delay;
     let lifecycle = &tracked.lifecycle;
-    let observed = lifecycle.observe(now, delay);
     let phase = match observed {
         Observed::Creating => GatewayPhase::Creating,
         Observed::Ready => GatewayPhase::Ready,

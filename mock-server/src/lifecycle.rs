@@ -75,6 +75,16 @@ impl Lifecycle {
         now >= self.created_at + delay
     }
 
+    /// The transitional state the last change started; what the change's own response shows,
+    /// even when the transition delay is zero.
+    pub fn started(&self) -> Observed {
+        match self.phase {
+            Phase::Creating => Observed::Creating,
+            Phase::Updating => Observed::Updating,
+            Phase::Deleting => Observed::Deleting,
+        }
+    }
+
     /// The state a read at `now` sees.
     pub fn observe(&self, now: SystemTime, delay: Duration) -> Observed {
         let settled = now >= self.settles_at(delay);

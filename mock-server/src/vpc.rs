@@ -134,7 +134,7 @@ fn create(
             .get_live(&id, now, delay)
             .ok_or_else(|| not_found(&id))?;
         Ok(CreateVpcResponse {
-            vpc: Some(render(stored, now, state)),
+            vpc: Some(render_changed(stored)),
         })
     })
 }
@@ -239,7 +239,7 @@ fn update(
         apply_update(&mut vpc.value, &plan, request, now);
         vpc.lifecycle.update(now);
         Ok(UpdateVpcResponse {
-            vpc: Some(render(vpc, now, state)),
+            vpc: Some(render_changed(vpc)),
         })
     })
 }
@@ -283,7 +283,7 @@ fn delete(
             vpc.lifecycle.delete(now);
         }
         Ok(DeleteVpcResponse {
-            vpc: Some(render(vpc, now, state)),
+            vpc: Some(render_changed(vpc)),
         })
     })
 }
@@ -311,8 +311,20 @@ fn stamp_prefixes(requested: Vec<Prefix>, previous: &[Prefix], now: SystemTime) 
 
 /// The VPC as a read at `now` sees it: status, timestamps and the legacy host prefix filled in.
 fn render(tracked: &Tracked<Vpc>, now: SystemTime, state: &MockState) -> Vpc {
+    render_as(
+        tracked,
+        tracked.lifecycle.observe(now, state.transition_delay),
+    )
+}
+
+/// The VPC as the response to a change shows it: in the state the change started.
+fn render_changed(tracked: &Tracked<Vpc>) -> Vpc {
+    render_as(tracked, tracked.lifecycle.started())
+}
+
+fn render_as(tracked: &Tracked<Vpc>, observed: Observed) -> Vpc {
     let lifecycle = &tracked.lifecycle;
-    let status = match lifecycle.observe(now, state.transition_delay) {
+    let status = match observed {
         Observed::Creating => VpcStatus::Creating,
         Observed::Ready => VpcStatus::Ready,
         Observed::Updating => VpcStatus::Updating,

@@ -2,6 +2,8 @@
 //! readers for `google.rpc` details.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::{
     sync::atomic::{AtomicUsize, Ordering},
     time::Duration,
