@@ -115,6 +115,10 @@ pub enum LastSeen {
 /// `Display` reads like `INVALID_ARGUMENT: host_prefixes[0].prefixes[0]: ...`, naming every
 /// bad field the server reported.
 pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
     kind: ErrorKind,
     message: String,
     code: Option<Code>,
@@ -125,13 +129,19 @@ pub struct Error {
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self {
+        Self::from_inner(Inner {
             kind,
             message: message.into(),
             code: None,
             details: ErrorDetails::new(),
             last_seen: None,
             source: None,
+        })
+    }
+
+    fn from_inner(inner: Inner) -> Self {
+        Self {
+            inner: Box::new(inner),
         }
     }
 
@@ -140,12 +150,12 @@ impl Error {
     }
 
     pub(crate) fn with_last_seen(mut self, last_seen: LastSeen) -> Self {
-        self.last_seen = Some(last_seen);
+        self.inner.last_seen = Some(last_seen);
         self
     }
 
     pub(crate) fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
-        self.source = Some(Box::new(source));
+        self.inner.source = Some(Box::new(source));
         self
     }
 
@@ -153,60 +163,60 @@ impl Error {
     pub(crate) fn from_status(status: Status) -> Self {
         let kind = classify(&status);
         let details = status.get_error_details();
-        Self {
+        Self::from_inner(Inner {
             kind,
             message: status.message().to_owned(),
             code: Some(status.code()),
             details,
             last_seen: None,
             source: Some(Box::new(status)),
-        }
+        })
     }
 
     /// What went wrong.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.inner.kind
     }
 
     /// The server's (or the client's) message.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
     }
 
     /// The gRPC code the call ended with, when it reached the gRPC layer.
     pub fn code(&self) -> Option<Code> {
-        self.code
+        self.inner.code
     }
 
     /// Whether the resource was not found.
     pub fn is_not_found(&self) -> bool {
-        self.kind == ErrorKind::NotFound
+        self.inner.kind == ErrorKind::NotFound
     }
 
     /// Whether the request was invalid.
     pub fn is_invalid_argument(&self) -> bool {
-        self.kind == ErrorKind::InvalidArgument
+        self.inner.kind == ErrorKind::InvalidArgument
     }
 
     /// Whether the resource exists already.
     pub fn is_already_exists(&self) -> bool {
-        self.kind == ErrorKind::AlreadyExists
+        self.inner.kind == ErrorKind::AlreadyExists
     }
 
     /// Whether a deadline passed.
     pub fn is_timeout(&self) -> bool {
-        matches!(self.kind, ErrorKind::Timeout | ErrorKind::WaitTimeout)
+        matches!(self.inner.kind, ErrorKind::Timeout | ErrorKind::WaitTimeout)
     }
 
     /// Whether the client's configuration is at fault.
     pub fn is_config(&self) -> bool {
-        self.kind == ErrorKind::Config
+        self.inner.kind == ErrorKind::Config
     }
 
     /// Whether the failure is transient, so that the same call may succeed if tried again.
     /// A quota failure is not transient: waiting does not raise a quota.
     pub fn is_retryable(&self) -> bool {
-        match self.kind {
+        match self.inner.kind {
             ErrorKind::Unavailable | ErrorKind::Connect | ErrorKind::Timeout => true,
             ErrorKind::ResourceExhausted => self.quota_violations().is_empty(),
             _ => false,
@@ -215,7 +225,8 @@ impl Error {
 
     /// The bad fields the server named (`google.rpc.BadRequest`).
     pub fn field_violations(&self) -> &[FieldViolation] {
-        self.details
+        self.inner
+            .details
             .bad_request()
             .map(|b| b.field_violations.as_slice())
             .unwrap_or_default()
@@ -224,12 +235,13 @@ impl Error {
     /// The resource the error is about (`google.rpc.ResourceInfo`), on NOT_FOUND and
     /// ALREADY_EXISTS.
     pub fn resource_info(&self) -> Option<&ResourceInfo> {
-        self.details.resource_info()
+        self.inner.details.resource_info()
     }
 
     /// The failed preconditions (`google.rpc.PreconditionFailure`).
     pub fn precondition_violations(&self) -> &[PreconditionViolation] {
-        self.details
+        self.inner
+            .details
             .precondition_failure()
             .map(|p| p.violations.as_slice())
             .unwrap_or_default()
@@ -237,7 +249,8 @@ impl Error {
 
     /// The exceeded quotas (`google.rpc.QuotaFailure`).
     pub fn quota_violations(&self) -> &[QuotaViolation] {
-        self.details
+        self.inner
+            .details
             .quota_failure()
             .map(|q| q.violations.as_slice())
             .unwrap_or_default()
@@ -245,12 +258,12 @@ impl Error {
 
     /// Every `google.rpc` detail the server attached.
     pub fn details(&self) -> &ErrorDetails {
-        &self.details
+        &self.inner.details
     }
 
     /// For waiter errors, the last state of the resource that was seen.
     pub fn last_seen(&self) -> Option<&LastSeen> {
-        self.last_seen.as_ref()
+        self.inner.last_seen.as_ref()
     }
 }
 
@@ -287,10 +300,10 @@ fn source_chain(status: &Status) -> impl Iterator<Item = &(dyn StdError + 'stati
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.kind.label())?;
+        write!(f, "{}: ", self.inner.kind.label())?;
         let violations = self.field_violations();
         if violations.is_empty() {
-            return f.write_str(&self.message);
+            return f.write_str(&self.inner.message);
         }
         for (i, violation) in violations.iter().enumerate() {
             if i > 0 {
@@ -305,18 +318,19 @@ impl fmt::Display for Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Error")
-            .field("kind", &self.kind)
-            .field("message", &self.message)
-            .field("code", &self.code)
-            .field("details", &self.details)
-            .field("last_seen", &self.last_seen)
+            .field("kind", &self.inner.kind)
+            .field("message", &self.inner.message)
+            .field("code", &self.inner.code)
+            .field("details", &self.inner.details)
+            .field("last_seen", &self.inner.last_seen)
             .finish_non_exhaustive()
     }
 }
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
+        self.inner
+            .source
             .as_deref()
             .map(|s| s as &(dyn StdError + 'static))
     }

@@ -29,10 +29,4 @@ pub mod inference {
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/coreweave_descriptor.bin"));
 
-/// The encoded `FileDescriptorSet` of the `google.rpc` error details the API attaches to
-/// errors (`BadRequest`, `ResourceInfo`, `PreconditionFailure`, `QuotaFailure`), so that
-/// reflection clients can decode them.
-pub const ERROR_DETAILS_FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/error_details_descriptor.bin"));
-
 pub use crate::field_mask::{camel_case_path, snake_case_path, FieldMask};

@@ -489,7 +489,7 @@ mod tests {
             ["egress.disable_public_access", "dhcp.dns.servers"]
         );
         let request = update.request();
-        assert_eq!(request.egress.unwrap().disable_public_access, false);
+        assert!(!request.egress.unwrap().disable_public_access);
         assert!(request.ingress.is_none());
 
         let prefixes = client

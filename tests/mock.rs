@@ -993,10 +993,10 @@ async fn gateway_lifecycle_endpoints_and_conditions() {
     assert_eq!(ready_condition.reason, "AsExpected");
 
     // updated_after sees only gateways changed later.
-    let checkpoint = ready.updated_at.clone();
+    let checkpoint = ready.updated_at;
     let listed = stub
         .list_gateways(ListGatewaysRequest {
-            updated_after: checkpoint.clone(),
+            updated_after: checkpoint,
         })
         .await
         .unwrap()

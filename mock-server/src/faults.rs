@@ -21,7 +21,7 @@ pub enum FaultAction {
         /// The message.
         message: String,
         /// The `google.rpc` details to attach.
-        details: ErrorDetails,
+        details: Box<ErrorDetails>,
     },
     /// Wait this long before running the call. The caller's deadline still applies.
     Delay(Duration),
@@ -58,7 +58,7 @@ impl Fault {
             action: FaultAction::Fail {
                 code,
                 message: message.into(),
-                details,
+                details: Box::new(details),
             },
         }
     }
@@ -137,7 +137,7 @@ impl FaultPlan {
                     call.fail = Some(Status::with_error_details(
                         *code,
                         message.clone(),
-                        details.clone(),
+                        (**details).clone(),
                     ));
                 }
                 FaultAction::LoseReply => call.lose_reply = true,

@@ -268,7 +268,7 @@ fn list(
             .filter(|g| updated_after.is_none_or(|after| g.lifecycle.changed_at > after))
             .map(|g| (g.lifecycle.created_at, render(g, now, state)))
             .collect();
-        items.sort_by(|a, b| a.0.cmp(&b.0));
+        items.sort_by_key(|(created_at, _)| *created_at);
         Ok(ListGatewaysResponse {
             items: items.into_iter().map(|(_, g)| g).collect(),
         })

@@ -5,8 +5,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use coreweave_api::{
     inference::v1alpha1::gateway_service_server::GatewayServiceServer,
-    networking::v1beta1::vpc_service_server::VpcServiceServer,
-    proto::ERROR_DETAILS_FILE_DESCRIPTOR_SET, FILE_DESCRIPTOR_SET,
+    networking::v1beta1::vpc_service_server::VpcServiceServer, FILE_DESCRIPTOR_SET,
 };
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::{server::NamedService, service::Routes, transport::server::TcpIncoming};
@@ -216,7 +215,8 @@ impl MockServerBuilder {
             tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(ERROR_DETAILS_FILE_DESCRIPTOR_SET)
+                // The google.rpc error details, so that grpcurl and buf can decode them.
+                .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         };
         let routes = Routes::new(vpcs)
             .add_service(gateways)
