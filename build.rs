@@ -25,10 +25,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(env::var_os("CARGO_FEATURE_SERVER").is_some())
-        .compile_well_known_types(true)
-        .extern_path(".google.protobuf", "::pbjson_types")
-        // pbjson-types has no FieldMask with the canonical JSON form; ours is in src/field_mask.rs.
+        // The two well-known types the API uses, with their canonical proto3 JSON forms
+        // (pbjson-types writes timestamps with `+00:00` and masks as objects).
         .extern_path(".google.protobuf.FieldMask", "crate::proto::FieldMask")
+        .extern_path(".google.protobuf.Timestamp", "crate::proto::Timestamp")
         .compile_fds(descriptors)?;
 
     pbjson_build::Builder::new()

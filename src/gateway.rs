@@ -480,14 +480,7 @@ pub struct ListGateways {
 impl ListGateways {
     /// Only gateways whose `status.updated_at` is later than `time`.
     pub fn updated_after(mut self, time: impl Into<SystemTime>) -> Self {
-        let since_epoch = time
-            .into()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default();
-        self.request.updated_after = Some(pbjson_types::Timestamp {
-            seconds: i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX),
-            nanos: i32::try_from(since_epoch.subsec_nanos()).unwrap_or_default(),
-        });
+        self.request.updated_after = Some(time.into().into());
         self
     }
 

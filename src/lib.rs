@@ -92,6 +92,7 @@ mod field_mask;
 mod gateway;
 pub mod proto;
 mod retry;
+mod timestamp;
 mod vpc;
 mod wait;
 

@@ -29,4 +29,7 @@ pub mod inference {
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/coreweave_descriptor.bin"));
 
-pub use crate::field_mask::{camel_case_path, snake_case_path, FieldMask};
+pub use crate::{
+    field_mask::{camel_case_path, snake_case_path, FieldMask},
+    timestamp::{OutOfRange, Timestamp},
+};

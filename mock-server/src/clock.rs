@@ -1,5 +1,6 @@
 //! Time, injectable so that lifecycle tests are instant and deterministic.
 
+use coreweave_api::proto::Timestamp;
 use std::{
     fmt,
     sync::{Arc, Mutex, PoisonError},
@@ -71,19 +72,11 @@ impl Clock for ManualClock {
 }
 
 /// Converts a time to the protobuf well-known `Timestamp`.
-pub fn to_timestamp(time: SystemTime) -> pbjson_types::Timestamp {
-    let since_epoch = time
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    pbjson_types::Timestamp {
-        seconds: i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX),
-        nanos: i32::try_from(since_epoch.subsec_nanos()).unwrap_or(0),
-    }
+pub fn to_timestamp(time: SystemTime) -> Timestamp {
+    Timestamp::from(time)
 }
 
 /// Converts a protobuf `Timestamp` to a time; `None` when it is out of range.
-pub fn from_timestamp(timestamp: &pbjson_types::Timestamp) -> Option<SystemTime> {
-    let seconds = u64::try_from(timestamp.seconds).ok()?;
-    let nanos = u32::try_from(timestamp.nanos).ok()?;
-    SystemTime::UNIX_EPOCH.checked_add(Duration::new(seconds, nanos))
+pub fn from_timestamp(timestamp: &Timestamp) -> Option<SystemTime> {
+    SystemTime::try_from(*timestamp).ok()
 }

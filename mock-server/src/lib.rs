@@ -2,7 +2,8 @@
 //!
 //! It behaves like the real service: real CRUD state per organization, every validation rule
 //! with `google.rpc` error details, the CREATING/UPDATING/DELETING lifecycle, bearer auth,
-//! gRPC health and server reflection. Start it in-process on port 0 from a test, or run the
+//! gRPC health and server reflection, and the same API over REST/JSON, Connect and gRPC-Web on
+//! the same port. Start it in-process on port 0 from a test, or run the
 //! `coreweave-mock` binary.
 //!
 //! ```
@@ -26,6 +27,7 @@ pub mod context;
 pub mod error;
 pub mod faults;
 pub mod gateway;
+pub mod http;
 pub mod lifecycle;
 pub mod server;
 pub mod store;

@@ -1,5 +1,6 @@
 //! Transport glue: builds the tonic server with the two API services, health and reflection,
-//! and runs it on a listener, in-process or from the binary.
+//! puts REST, Connect and gRPC-Web on the same port, and runs it on a listener, in-process or
+//! from the binary.
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -17,6 +18,7 @@ use crate::{
     context::{Limits, MockState},
     faults::{Fault, FaultPlan},
     gateway::GatewayApi,
+    http::{self, Apis, ProtocolLayer},
     store::Store,
     vpc::VpcApi,
     zones::{Zone, Zones},
@@ -163,9 +165,9 @@ impl MockServerBuilder {
             source,
         })?;
         let faults = self.faults.clone();
-        let (health, routes) = self.into_routes().await?;
+        let (health, routes, http) = self.into_services().await?;
         let (shutdown, signal) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, routes, async {
+        let task = tokio::spawn(serve(listener, routes, http, async {
             // Either an explicit shutdown or the handle being dropped stops the server.
             let _ = signal.await;
         }));
@@ -178,8 +180,9 @@ impl MockServerBuilder {
         })
     }
 
-    /// Builds the state and every service: the two APIs, health and reflection.
-    async fn into_routes(self) -> Result<(HealthReporter, Routes), MockError> {
+    /// Builds the state and every service: the two APIs, health and reflection over gRPC, and
+    /// the router for REST and Connect.
+    async fn into_services(self) -> Result<(HealthReporter, Routes, axum::Router), MockError> {
         let auth = if self.tokens.is_empty() {
             Authenticator::any_token()
         } else {
@@ -197,6 +200,11 @@ impl MockServerBuilder {
         // Decoding is capped well above the request limit so that an oversized request is
         // answered with RESOURCE_EXHAUSTED by the services' own check.
         let decode_limit = state.limits.max_request_bytes.saturating_mul(4);
+        let http = http::router(Apis {
+            vpcs: VpcApi::new(Arc::clone(&state)),
+            gateways: GatewayApi::new(Arc::clone(&state)),
+            max_body_bytes: state.limits.max_request_bytes,
+        });
         let vpcs = VpcServiceServer::new(VpcApi::new(Arc::clone(&state)))
             .max_decoding_message_size(decode_limit)
             .max_encoding_message_size(MAX_RESPONSE_BYTES);
@@ -223,18 +231,22 @@ impl MockServerBuilder {
             .add_service(health_service)
             .add_service(reflection().build_v1()?)
             .add_service(reflection().build_v1alpha()?);
-        Ok((health, routes))
+        Ok((health, routes, http))
     }
 }
 
+/// Serves gRPC, gRPC-Web, Connect and REST on one listener until `signal` completes.
 async fn serve(
     listener: TcpListener,
     routes: Routes,
+    http: axum::Router,
     signal: impl Future<Output = ()>,
 ) -> Result<(), MockError> {
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
         .accept_http1(true)
+        .layer(ProtocolLayer::new(http))
+        .layer(tonic_web::GrpcWebLayer::new())
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal)
         .await?;

@@ -1,0 +1,177 @@
+//! The Connect protocol's unary calls (`POST /<package>.<Service>/<Method>` with
+//! `application/json` or `application/proto`), so connect-based clients such as connect-go
+//! can use the mock. Every call goes to the gRPC service itself.
+
+use std::{future::Future, time::Duration};
+
+use axum::{
+    body::Body,
+    extract::{Path, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::post,
+    Router,
+};
+use coreweave_api::{
+    inference::v1alpha1::gateway_service_server::GatewayService,
+    networking::v1beta1::vpc_service_server::VpcService,
+};
+use prost::Message;
+use serde::{de::DeserializeOwned, Serialize};
+use tonic::Status;
+
+use super::{
+    body::{grpc_request, media_type, parse_json, read_limited},
+    error::connect_error,
+    Apis,
+};
+
+const VPC_SERVICE: &str = "coreweave.networking.v1beta1.VPCService";
+const GATEWAY_SERVICE: &str = "coreweave.inference.v1alpha1.GatewayService";
+
+/// The Connect route: any `/<service>/<method>` that is not gRPC.
+pub fn routes() -> Router<Apis> {
+    Router::new().route("/{service}/{method}", post(unary))
+}
+
+/// How a Connect request and its response are encoded.
+#[derive(Debug, Clone, Copy)]
+enum Codec {
+    Json,
+    Proto,
+}
+
+impl Codec {
+    fn from_headers(headers: &HeaderMap) -> Result<Self, Status> {
+        match media_type(headers).as_deref() {
+            Some("application/json") => Ok(Self::Json),
+            Some("application/proto") => Ok(Self::Proto),
+            other => Err(Status::invalid_argument(format!(
+                "unsupported content type {:?}: Connect unary calls use application/json or application/proto",
+                other.unwrap_or("")
+            ))),
+        }
+    }
+
+    fn decode<T: Message + DeserializeOwned + Default>(self, body: &[u8]) -> Result<T, Status> {
+        match self {
+            Self::Json => parse_json(body),
+            Self::Proto => T::decode(body)
+                .map_err(|e| Status::invalid_argument(format!("invalid protobuf body: {e}"))),
+        }
+    }
+
+    fn encode<T: Message + Serialize>(self, message: &T) -> Response {
+        let (content_type, bytes) = match self {
+            Self::Json => match serde_json::to_vec(message) {
+                Ok(bytes) => ("application/json", bytes),
+                Err(e) => {
+                    return connect_error(&Status::internal(format!(
+                        "cannot encode the response: {e}"
+                    )))
+                }
+            },
+            Self::Proto => ("application/proto", message.encode_to_vec()),
+        };
+        let mut response = (StatusCode::OK, bytes).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        response
+    }
+}
+
+/// The client's deadline, from `connect-timeout-ms`.
+fn timeout(headers: &HeaderMap) -> Option<Duration> {
+    let millis = headers
+        .get("connect-timeout-ms")?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()?;
+    Some(Duration::from_millis(millis))
+}
+
+async fn unary(
+    State(apis): State<Apis>,
+    Path((service, method)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let call = dispatch(&apis, &service, &method, &headers, body);
+    match timeout(&headers) {
+        None => call.await,
+        Some(limit) => match tokio::time::timeout(limit, call).await {
+            Ok(response) => response,
+            Err(_) => connect_error(&Status::deadline_exceeded(format!(
+                "the call exceeded its {limit:?} deadline"
+            ))),
+        },
+    }
+}
+
+async fn dispatch(
+    apis: &Apis,
+    service: &str,
+    method: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
+    let codec = match Codec::from_headers(headers) {
+        Ok(codec) => codec,
+        Err(status) => return connect_error(&status),
+    };
+    let body = match read_limited(body, apis.max_body_bytes).await {
+        Ok(body) => body,
+        Err(status) => return connect_error(&status),
+    };
+    let call = Call {
+        codec,
+        headers,
+        body: &body,
+    };
+    let (vpcs, gateways) = (&apis.vpcs, &apis.gateways);
+    match (service, method) {
+        (VPC_SERVICE, "CreateVPC") => call.run(|r| vpcs.create_vpc(r)).await,
+        (VPC_SERVICE, "GetVPC") => call.run(|r| vpcs.get_vpc(r)).await,
+        (VPC_SERVICE, "ListVPCs") => call.run(|r| vpcs.list_vp_cs(r)).await,
+        (VPC_SERVICE, "UpdateVPC") => call.run(|r| vpcs.update_vpc(r)).await,
+        (VPC_SERVICE, "DeleteVPC") => call.run(|r| vpcs.delete_vpc(r)).await,
+        (GATEWAY_SERVICE, "CreateGateway") => call.run(|r| gateways.create_gateway(r)).await,
+        (GATEWAY_SERVICE, "GetGateway") => call.run(|r| gateways.get_gateway(r)).await,
+        (GATEWAY_SERVICE, "ListGateways") => call.run(|r| gateways.list_gateways(r)).await,
+        (GATEWAY_SERVICE, "UpdateGateway") => call.run(|r| gateways.update_gateway(r)).await,
+        (GATEWAY_SERVICE, "DeleteGateway") => call.run(|r| gateways.delete_gateway(r)).await,
+        (GATEWAY_SERVICE, "GetGatewayParameters") => {
+            call.run(|r| gateways.get_gateway_parameters(r)).await
+        }
+        _ => connect_error(&Status::unimplemented(format!(
+            "unknown procedure /{service}/{method}"
+        ))),
+    }
+}
+
+/// One decoded Connect call.
+struct Call<'a> {
+    codec: Codec,
+    headers: &'a HeaderMap,
+    body: &'a [u8],
+}
+
+impl Call<'_> {
+    async fn run<Req, Resp, Fut>(self, call: impl FnOnce(tonic::Request<Req>) -> Fut) -> Response
+    where
+        Req: Message + DeserializeOwned + Default,
+        Resp: Message + Serialize,
+        Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
+    {
+        let request = match self.codec.decode::<Req>(self.body) {
+            Ok(request) => request,
+            Err(status) => return connect_error(&status),
+        };
+        match call(grpc_request(self.headers, request)).await {
+            Ok(response) => self.codec.encode(response.get_ref()),
+            Err(status) => connect_error(&status),
+        }
+    }
+}

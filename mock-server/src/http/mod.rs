@@ -1,0 +1,130 @@
+//! Everything on the mock's one port that is not plain gRPC: REST/JSON, Connect and
+//! gRPC-Web. Requests are routed by content type:
+//!
+//! | request | served as |
+//! |---|---|
+//! | `application/grpc*` (including `application/grpc-web*`) | gRPC, with gRPC-Web translated by tonic-web |
+//! | `POST /<package>.<Service>/<Method>`, other content types | Connect unary |
+//! | anything else | REST |
+
+pub mod body;
+pub mod connect;
+pub mod error;
+pub mod rest;
+
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use axum::{
+    http::{header, Request, Response},
+    Router,
+};
+use tower::{Layer, Service, ServiceExt};
+
+use crate::{gateway::GatewayApi, vpc::VpcApi};
+
+/// The services the HTTP protocols call into.
+#[derive(Debug, Clone)]
+pub struct Apis {
+    /// The VPC service.
+    pub vpcs: VpcApi,
+    /// The gateway service.
+    pub gateways: GatewayApi,
+    /// The largest body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// The router for REST and Connect requests, with a JSON 404 for unknown paths.
+pub fn router(apis: Apis) -> Router {
+    rest::routes()
+        .merge(connect::routes())
+        .fallback(|request: Request<axum::body::Body>| async move {
+            let status = tonic::Status::not_found(format!(
+                "no route for {} {}; see /v1beta1/networking/vpcs and /v1alpha1/inference/gateways",
+                request.method(),
+                request.uri().path()
+            ));
+            error::rest_error(&status)
+        })
+        .with_state(apis)
+}
+
+/// Whether a request is gRPC or gRPC-Web, by its content type.
+fn is_grpc<B>(request: &Request<B>) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
+/// A layer that sends gRPC requests on to the wrapped service and every other request to the
+/// HTTP router.
+#[derive(Debug, Clone)]
+pub struct ProtocolLayer {
+    http: Router,
+}
+
+impl ProtocolLayer {
+    /// Routes non-gRPC requests to `http`.
+    pub fn new(http: Router) -> Self {
+        Self { http }
+    }
+}
+
+impl<S> Layer<S> for ProtocolLayer {
+    type Service = ProtocolRouter<S>;
+
+    fn layer(&self, grpc: S) -> Self::Service {
+        ProtocolRouter {
+            grpc,
+            http: self.http.clone(),
+        }
+    }
+}
+
+/// The service [`ProtocolLayer`] builds.
+#[derive(Debug, Clone)]
+pub struct ProtocolRouter<S> {
+    grpc: S,
+    http: Router,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<S> Service<Request<tonic::body::Body>> for ProtocolRouter<S>
+where
+    S: Service<Request<tonic::body::Body>, Response = Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+    S::Error: Into<BoxError>,
+{
+    type Response = Response<tonic::body::Body>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // Each call drives a clone to readiness itself.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<tonic::body::Body>) -> Self::Future {
+        if is_grpc(&request) {
+            let grpc = self.grpc.clone();
+            Box::pin(async move { grpc.oneshot(request).await.map_err(Into::into) })
+        } else {
+            let http = self.http.clone();
+            Box::pin(async move {
+                let response: Result<_, Infallible> = http.oneshot(request).await;
+                let Ok(response) = response;
+                Ok(response.map(tonic::body::Body::new))
+            })
+        }
+    }
+}
