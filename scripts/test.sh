@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs the third-party clients (idempotent), builds the mock binary,
-# then runs the whole workspace's tests, doc tests and the end-to-end checks against the
-# binary with real clients.
+# then runs the whole workspace's tests and doc tests (including the end-to-end tests that
+# drive the binary with grpcurl, curl and buf), then the examples against the binary.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -16,9 +16,6 @@ cargo build --workspace --bins --examples --all-features
 
 echo "== cargo test" >&2
 cargo test --workspace --all-features
-
-echo "== end to end: curl and buf against the binary" >&2
-bash scripts/e2e-http.sh
 
 echo "== examples against the binary" >&2
 bash scripts/run-examples.sh

@@ -7,9 +7,9 @@ use std::{future::Future, time::Duration};
 use axum::{
     body::Body,
     extract::{Path, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode},
     response::{IntoResponse, Response},
-    routing::post,
+    routing::any,
     Router,
 };
 use coreweave_api::{
@@ -29,9 +29,10 @@ use super::{
 const VPC_SERVICE: &str = "coreweave.networking.v1beta1.VPCService";
 const GATEWAY_SERVICE: &str = "coreweave.inference.v1alpha1.GatewayService";
 
-/// The Connect route: any `/<service>/<method>` that is not gRPC.
+/// The Connect route: `POST /<package>.<Service>/<Method>` that is not gRPC. Other
+/// two-segment paths get the REST 404.
 pub fn routes() -> Router<Apis> {
-    Router::new().route("/{service}/{method}", post(unary))
+    Router::new().route("/{service}/{method}", any(unary))
 }
 
 /// How a Connect request and its response are encoded.
@@ -95,9 +96,22 @@ fn timeout(headers: &HeaderMap) -> Option<Duration> {
 async fn unary(
     State(apis): State<Apis>,
     Path((service, method)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Body,
+    request: Request<Body>,
 ) -> Response {
+    if !service.contains('.') {
+        return super::no_route(&request);
+    }
+    if request.method() != Method::POST {
+        let status = Status::unimplemented(format!(
+            "Connect unary calls use POST, not {}",
+            request.method()
+        ));
+        let mut response = connect_error(&status);
+        *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        return response;
+    }
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     let call = dispatch(&apis, &service, &method, &headers, body);
     match timeout(&headers) {
         None => call.await,

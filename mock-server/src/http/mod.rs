@@ -42,15 +42,30 @@ pub struct Apis {
 pub fn router(apis: Apis) -> Router {
     rest::routes()
         .merge(connect::routes())
-        .fallback(|request: Request<axum::body::Body>| async move {
-            let status = tonic::Status::not_found(format!(
-                "no route for {} {}; see /v1beta1/networking/vpcs and /v1alpha1/inference/gateways",
-                request.method(),
-                request.uri().path()
-            ));
-            error::rest_error(&status)
-        })
+        .fallback(|request: Request<axum::body::Body>| async move { no_route(&request) })
         .with_state(apis)
+}
+
+/// The REST 405 for a method a path does not serve.
+pub async fn method_not_allowed(request: Request<axum::body::Body>) -> axum::response::Response {
+    let status = tonic::Status::unimplemented(format!(
+        "method {} is not allowed on {}",
+        request.method(),
+        request.uri().path()
+    ));
+    let mut response = error::rest_error(&status);
+    *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    response
+}
+
+/// The REST 404 for a path no route serves.
+pub fn no_route<B>(request: &Request<B>) -> axum::response::Response {
+    let status = tonic::Status::not_found(format!(
+        "no route for {} {}; see /v1beta1/networking/vpcs and /v1alpha1/inference/gateways",
+        request.method(),
+        request.uri().path()
+    ));
+    error::rest_error(&status)
 }
 
 /// Whether a request is gRPC or gRPC-Web, by its content type.

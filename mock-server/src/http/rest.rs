@@ -28,31 +28,41 @@ use tonic::Status;
 use super::{
     body::{grpc_request, parse_json, read_limited, require_json},
     error::rest_error,
-    Apis,
+    method_not_allowed, Apis,
 };
 
 /// The REST routes. `/gateways/parameters` is a literal segment, so it wins over
 /// `/gateways/{id}`.
 pub fn routes() -> Router<Apis> {
+    let not_allowed = || method_not_allowed;
     Router::new()
-        .route("/v1beta1/networking/vpcs", get(list_vpcs).post(create_vpc))
+        .route(
+            "/v1beta1/networking/vpcs",
+            get(list_vpcs).post(create_vpc).fallback(not_allowed()),
+        )
         .route(
             "/v1beta1/networking/vpcs/{id}",
-            get(get_vpc).patch(update_vpc).delete(delete_vpc),
+            get(get_vpc)
+                .patch(update_vpc)
+                .delete(delete_vpc)
+                .fallback(not_allowed()),
         )
         .route(
             "/v1alpha1/inference/gateways",
-            get(list_gateways).post(create_gateway),
+            get(list_gateways)
+                .post(create_gateway)
+                .fallback(not_allowed()),
         )
         .route(
             "/v1alpha1/inference/gateways/parameters",
-            get(gateway_parameters),
+            get(gateway_parameters).fallback(not_allowed()),
         )
         .route(
             "/v1alpha1/inference/gateways/{id}",
             get(get_gateway)
                 .patch(update_gateway)
-                .delete(delete_gateway),
+                .delete(delete_gateway)
+                .fallback(not_allowed()),
         )
 }
 
