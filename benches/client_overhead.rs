@@ -27,16 +27,31 @@ fn summarize(samples: &mut [Duration]) -> (Duration, Duration) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mock = MockServer::builder().transition_delay(Duration::ZERO).start().await?;
-    let client = Client::builder().endpoint(mock.endpoint()).token(TOKEN).build()?;
-    let vpc = client.vpcs().create("bench").zone("US-EAST-04A").send().await?;
+    let mock = MockServer::builder()
+        .transition_delay(Duration::ZERO)
+        .start()
+        .await?;
+    let client = Client::builder()
+        .endpoint(mock.endpoint())
+        .token(TOKEN)
+        .build()?;
+    let vpc = client
+        .vpcs()
+        .create("bench")
+        .zone("US-EAST-04A")
+        .send()
+        .await?;
 
-    let channel = tonic::transport::Endpoint::from_shared(mock.endpoint())?.connect().await?;
+    let channel = tonic::transport::Endpoint::from_shared(mock.endpoint())?
+        .connect()
+        .await?;
     let mut raw = VpcServiceClient::new(channel);
     let header: MetadataValue<_> = format!("Bearer {TOKEN}").parse()?;
     let raw_request = |id: &str| {
         let mut request = Request::new(GetVpcRequest { id: id.to_owned() });
-        request.metadata_mut().insert("authorization", header.clone());
+        request
+            .metadata_mut()
+            .insert("authorization", header.clone());
         request.set_timeout(Duration::from_secs(30));
         request
     };
@@ -65,8 +80,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let (raw_median, raw_mean) = summarize(&mut raw_samples);
     let (client_median, client_mean) = summarize(&mut client_samples);
-    let overhead = |client: Duration, raw: Duration| (client.as_secs_f64() / raw.as_secs_f64() - 1.0) * 100.0;
-    println!("GetVPC, {} calls each, sequential, in-process mock", ROUNDS * CALLS_PER_ROUND);
+    let overhead =
+        |client: Duration, raw: Duration| (client.as_secs_f64() / raw.as_secs_f64() - 1.0) * 100.0;
+    println!(
+        "GetVPC, {} calls each, sequential, in-process mock",
+        ROUNDS * CALLS_PER_ROUND
+    );
     println!("raw stub: median {raw_median:?}, mean {raw_mean:?}");
     println!("client:   median {client_median:?}, mean {client_mean:?}");
     println!(

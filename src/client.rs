@@ -108,36 +108,20 @@ impl Client {
         request
     }
 
-    /// Calls a VPC RPC through the executor.
-    pub(crate) async fn vpc_call<Req, Resp, Fut>(
+    /// Calls an RPC on `stub` through the executor: auth, deadlines, retries and tracing.
+    pub(crate) async fn call<Stub, Req, Resp, Fut>(
         &self,
         rpc: Rpc,
+        stub: Stub,
         request: Req,
-        send: impl Fn(VpcServiceClient<Channel>, Request<Req>) -> Fut,
+        send: impl Fn(Stub, Request<Req>) -> Fut,
         recover: impl AsyncRecover<Resp>,
     ) -> Result<Resp, Error>
     where
+        Stub: Clone,
         Req: Clone,
         Fut: Future<Output = Result<Response<Resp>, Status>>,
     {
-        let stub = self.inner.vpc.clone();
-        self.execute(rpc, request, |req| send(stub.clone(), req), recover)
-            .await
-    }
-
-    /// Calls a gateway RPC through the executor.
-    pub(crate) async fn gateway_call<Req, Resp, Fut>(
-        &self,
-        rpc: Rpc,
-        request: Req,
-        send: impl Fn(GatewayServiceClient<Channel>, Request<Req>) -> Fut,
-        recover: impl AsyncRecover<Resp>,
-    ) -> Result<Resp, Error>
-    where
-        Req: Clone,
-        Fut: Future<Output = Result<Response<Resp>, Status>>,
-    {
-        let stub = self.inner.gateway.clone();
         self.execute(rpc, request, |req| send(stub.clone(), req), recover)
             .await
     }

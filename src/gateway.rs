@@ -12,7 +12,7 @@ use crate::{
     client::{AsyncRecover, Client, NoRecovery},
     error::{Error, ErrorKind, LastSeen},
     inference::v1alpha1::{
-        body_based_routing::ApiType, create_gateway_request, gateway_spec, update_gateway_request,
+        body_based_routing::ApiType, create_gateway_request, update_gateway_request,
         BodyBasedRouting, CoreWeaveAuth, CreateGatewayRequest, CreateGatewayResponse,
         DeleteGatewayRequest, EndpointConfiguration, Gateway, GatewaySpec,
         GetGatewayParametersRequest, GetGatewayParametersResponse, GetGatewayRequest,
@@ -75,8 +75,9 @@ impl Gateways {
         let request = GetGatewayRequest { id: id.to_owned() };
         let response = self
             .client
-            .gateway_call(
+            .call(
                 GET,
+                self.client.gateway_stub(),
                 request,
                 |mut stub, req| async move { stub.get_gateway(req).await },
                 NoRecovery,
@@ -120,30 +121,13 @@ impl Gateways {
     /// Starts an update prefilled from a gateway's current spec, so that only what you change
     /// differs. The W&B `api_key` is never returned by the API: set it again if you use W&B.
     pub fn edit(&self, spec: &GatewaySpec) -> UpdateGateway {
-        let auth = spec.auth.clone().map(|auth| match auth {
-            gateway_spec::Auth::CoreWeaveAuth(a) => update_gateway_request::Auth::CoreWeaveAuth(a),
-            gateway_spec::Auth::WeightsAndBiasesAuth(a) => {
-                update_gateway_request::Auth::WeightsAndBiasesAuth(a)
-            }
-        });
-        let routing = spec.routing.clone().map(|routing| match routing {
-            gateway_spec::Routing::BodyBasedRouting(r) => {
-                update_gateway_request::Routing::BodyBasedRouting(r)
-            }
-            gateway_spec::Routing::HeaderBasedRouting(r) => {
-                update_gateway_request::Routing::HeaderBasedRouting(r)
-            }
-            gateway_spec::Routing::PathBasedRouting(r) => {
-                update_gateway_request::Routing::PathBasedRouting(r)
-            }
-        });
         let request = UpdateGatewayRequest {
             id: spec.id.clone(),
             name: spec.name.clone(),
             zones: spec.zones.clone(),
             endpoint_configuration: spec.endpoint_configuration.clone(),
-            auth,
-            routing,
+            auth: spec.auth.clone().map(Into::into),
+            routing: spec.routing.clone().map(Into::into),
         };
         UpdateGateway {
             client: self.client.clone(),
@@ -156,8 +140,9 @@ impl Gateways {
         let request = DeleteGatewayRequest { id: id.to_owned() };
         let response = self
             .client
-            .gateway_call(
+            .call(
                 DELETE,
+                self.client.gateway_stub(),
                 request,
                 |mut stub, req| async move { stub.delete_gateway(req).await },
                 NoRecovery,
@@ -171,8 +156,9 @@ impl Gateways {
     /// The values a gateway may use, such as the available zones.
     pub async fn parameters(&self) -> Result<GetGatewayParametersResponse, Error> {
         self.client
-            .gateway_call(
+            .call(
                 PARAMETERS,
+                self.client.gateway_stub(),
                 GetGatewayParametersRequest {},
                 |mut stub, req| async move { stub.get_gateway_parameters(req).await },
                 NoRecovery,
@@ -387,8 +373,9 @@ impl CreateGateway {
         };
         let response = self
             .client
-            .gateway_call(
+            .call(
                 CREATE,
+                self.client.gateway_stub(),
                 self.request,
                 |mut stub, req| async move { stub.create_gateway(req).await },
                 recover,
@@ -456,8 +443,9 @@ impl UpdateGateway {
     pub async fn send(self) -> Result<Gateway, Error> {
         let response = self
             .client
-            .gateway_call(
+            .call(
                 UPDATE,
+                self.client.gateway_stub(),
                 self.request,
                 |mut stub, req| async move { stub.update_gateway(req).await },
                 NoRecovery,
@@ -488,8 +476,9 @@ impl ListGateways {
     pub async fn send(self) -> Result<Vec<Gateway>, Error> {
         let response = self
             .client
-            .gateway_call(
+            .call(
                 LIST,
+                self.client.gateway_stub(),
                 self.request,
                 |mut stub, req| async move { stub.list_gateways(req).await },
                 NoRecovery,

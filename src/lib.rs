@@ -87,6 +87,7 @@
 mod auth;
 mod client;
 mod config;
+mod conversions;
 mod error;
 mod field_mask;
 mod gateway;

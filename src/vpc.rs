@@ -62,8 +62,9 @@ impl Vpcs {
         let request = GetVpcRequest { id: id.to_owned() };
         let response = self
             .client
-            .vpc_call(
+            .call(
                 GET,
+                self.client.vpc_stub(),
                 request,
                 |mut stub, req| async move { stub.get_vpc(req).await },
                 NoRecovery,
@@ -85,8 +86,9 @@ impl Vpcs {
     pub async fn list(&self) -> Result<Vec<Vpc>, Error> {
         let response = self
             .client
-            .vpc_call(
+            .call(
                 LIST,
+                self.client.vpc_stub(),
                 ListVpCsRequest {},
                 |mut stub, req| async move { stub.list_vp_cs(req).await },
                 NoRecovery,
@@ -117,8 +119,9 @@ impl Vpcs {
         let request = DeleteVpcRequest { id: id.to_owned() };
         let response = self
             .client
-            .vpc_call(
+            .call(
                 DELETE,
+                self.client.vpc_stub(),
                 request,
                 |mut stub, req| async move { stub.delete_vpc(req).await },
                 NoRecovery,
@@ -301,8 +304,9 @@ impl CreateVpc {
         };
         let response = self
             .client
-            .vpc_call(
+            .call(
                 CREATE,
+                self.client.vpc_stub(),
                 self.request,
                 |mut stub, req| async move { stub.create_vpc(req).await },
                 recover,
@@ -457,8 +461,9 @@ impl UpdateVpc {
 
 async fn send_update(client: &Client, request: UpdateVpcRequest) -> Result<Vpc, Error> {
     let response = client
-        .vpc_call(
+        .call(
             UPDATE,
+            client.vpc_stub(),
             request,
             |mut stub, req| async move { stub.update_vpc(req).await },
             NoRecovery,

@@ -3,12 +3,11 @@
 use std::{sync::Arc, time::SystemTime};
 
 use coreweave_api::inference::v1alpha1::{
-    condition::Status as ConditionStatus, create_gateway_request,
-    gateway_service_server::GatewayService, gateway_spec, update_gateway_request, Condition,
-    CreateGatewayRequest, CreateGatewayResponse, DeleteGatewayRequest, DeleteGatewayResponse,
-    Gateway, GatewaySpec, GatewayStatus, GetGatewayParametersRequest, GetGatewayParametersResponse,
-    GetGatewayRequest, GetGatewayResponse, ListGatewaysRequest, ListGatewaysResponse,
-    Status as GatewayPhase, UpdateGatewayRequest, UpdateGatewayResponse,
+    condition::Status as ConditionStatus, gateway_service_server::GatewayService, gateway_spec,
+    Condition, CreateGatewayRequest, CreateGatewayResponse, DeleteGatewayRequest,
+    DeleteGatewayResponse, Gateway, GatewaySpec, GatewayStatus, GetGatewayParametersRequest,
+    GetGatewayParametersResponse, GetGatewayRequest, GetGatewayResponse, ListGatewaysRequest,
+    ListGatewaysResponse, Status as GatewayPhase, UpdateGatewayRequest, UpdateGatewayResponse,
 };
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -20,7 +19,7 @@ use crate::{
     error::{ApiError, Violations},
     lifecycle::Observed,
     store::Tracked,
-    validation::{require_id, validate_gateway, GatewayFields, GatewayRouting},
+    validation::{require_id, validate_gateway},
 };
 
 const RESOURCE_TYPE: &str = "coreweave.inference.v1alpha1.Gateway";
@@ -99,73 +98,27 @@ fn not_found(id: &str) -> ApiError {
     }
 }
 
-fn create_fields(request: &CreateGatewayRequest) -> GatewayFields<'_> {
-    use create_gateway_request::{Auth, Routing};
-    GatewayFields {
-        name: &request.name,
-        zones: &request.zones,
-        auth: request.auth.as_ref().map(|auth| match auth {
-            Auth::CoreWeaveAuth(_) => None,
-            Auth::WeightsAndBiasesAuth(wandb) => Some(wandb),
-        }),
-        endpoint_configuration: request.endpoint_configuration.as_ref(),
-        routing: request.routing.as_ref().map(|routing| match routing {
-            Routing::BodyBasedRouting(body) => GatewayRouting::Body(body),
-            Routing::HeaderBasedRouting(header) => GatewayRouting::Header(header),
-            Routing::PathBasedRouting(_) => GatewayRouting::Path,
-        }),
+/// The spec a create request asks for, before validation and server-side fields.
+fn requested_spec(request: &CreateGatewayRequest) -> GatewaySpec {
+    GatewaySpec {
+        name: request.name.clone(),
+        zones: request.zones.clone(),
+        endpoint_configuration: request.endpoint_configuration.clone(),
+        auth: request.auth.clone().map(Into::into),
+        routing: request.routing.clone().map(Into::into),
+        ..GatewaySpec::default()
     }
 }
 
-fn update_fields(request: &UpdateGatewayRequest) -> GatewayFields<'_> {
-    use update_gateway_request::{Auth, Routing};
-    GatewayFields {
-        name: &request.name,
-        zones: &request.zones,
-        auth: request.auth.as_ref().map(|auth| match auth {
-            Auth::CoreWeaveAuth(_) => None,
-            Auth::WeightsAndBiasesAuth(wandb) => Some(wandb),
-        }),
-        endpoint_configuration: request.endpoint_configuration.as_ref(),
-        routing: request.routing.as_ref().map(|routing| match routing {
-            Routing::BodyBasedRouting(body) => GatewayRouting::Body(body),
-            Routing::HeaderBasedRouting(header) => GatewayRouting::Header(header),
-            Routing::PathBasedRouting(_) => GatewayRouting::Path,
-        }),
-    }
-}
-
-fn spec_auth(auth: create_gateway_request::Auth) -> gateway_spec::Auth {
-    use create_gateway_request::Auth;
-    match auth {
-        Auth::CoreWeaveAuth(a) => gateway_spec::Auth::CoreWeaveAuth(a),
-        Auth::WeightsAndBiasesAuth(a) => gateway_spec::Auth::WeightsAndBiasesAuth(a),
-    }
-}
-
-fn spec_routing(routing: create_gateway_request::Routing) -> gateway_spec::Routing {
-    use create_gateway_request::Routing;
-    match routing {
-        Routing::BodyBasedRouting(r) => gateway_spec::Routing::BodyBasedRouting(r),
-        Routing::HeaderBasedRouting(r) => gateway_spec::Routing::HeaderBasedRouting(r),
-        Routing::PathBasedRouting(r) => gateway_spec::Routing::PathBasedRouting(r),
-    }
-}
-
-fn update_auth(auth: update_gateway_request::Auth) -> gateway_spec::Auth {
-    use update_gateway_request::Auth;
-    match auth {
-        Auth::CoreWeaveAuth(a) => gateway_spec::Auth::CoreWeaveAuth(a),
-        Auth::WeightsAndBiasesAuth(a) => gateway_spec::Auth::WeightsAndBiasesAuth(a),
-    }
-}
-
-fn update_routing(routing: update_gateway_request::Routing) -> gateway_spec::Routing {
-    use update_gateway_request::Routing;
-    match routing {
-        Routing::BodyBasedRouting(r) => gateway_spec::Routing::BodyBasedRouting(r),
-        Routing::HeaderBasedRouting(r) => gateway_spec::Routing::HeaderBasedRouting(r),
-        Routing::PathBasedRouting(r) => gateway_spec::Routing::PathBasedRouting(r),
+/// The spec an update request asks for: the whole spec is replaced.
+fn replacement_spec(request: UpdateGatewayRequest) -> GatewaySpec {
+    GatewaySpec {
+        name: request.name,
+        zones: request.zones,
+        endpoint_configuration: request.endpoint_configuration,
+        auth: request.auth.map(Into::into),
+        routing: request.routing.map(Into::into),
+        ..GatewaySpec::default()
     }
 }
 
@@ -175,7 +128,8 @@ fn create(
     request: CreateGatewayRequest,
 ) -> Result<CreateGatewayResponse, ApiError> {
     let mut violations = Violations::new();
-    let zones = validate_gateway(create_fields(&request), &state.zones, &mut violations);
+    let mut spec = requested_spec(&request);
+    spec.zones = validate_gateway(&spec, &state.zones, &mut violations);
     let id = if request.id.is_empty() {
         Uuid::new_v4().to_string()
     } else {
@@ -210,15 +164,8 @@ fn create(
                 });
             }
         }
-        let spec = GatewaySpec {
-            id: id.clone(),
-            name: request.name,
-            zones,
-            organization_id: org.to_string(),
-            endpoint_configuration: request.endpoint_configuration,
-            auth: request.auth.map(spec_auth),
-            routing: request.routing.map(spec_routing),
-        };
+        spec.id = id.clone();
+        spec.organization_id = org.to_string();
         data.gateways.insert(id.clone(), spec, now);
         let stored = data
             .gateways
@@ -281,32 +228,29 @@ fn update(
     request: UpdateGatewayRequest,
 ) -> Result<UpdateGatewayResponse, ApiError> {
     require_id(&request.id)?;
+    let id = request.id.clone();
     let mut violations = Violations::new();
-    let zones = validate_gateway(update_fields(&request), &state.zones, &mut violations);
+    let mut replacement = replacement_spec(request);
+    replacement.zones = validate_gateway(&replacement, &state.zones, &mut violations);
     violations.into_result(())?;
 
     let now = state.clock.now();
     state.store.with_org(org, |data| {
         let gateway = data
             .gateways
-            .get_live(&request.id, now, state.transition_delay)
-            .ok_or_else(|| not_found(&request.id))?;
+            .get_live(&id, now, state.transition_delay)
+            .ok_or_else(|| not_found(&id))?;
         if gateway.lifecycle.observe(now, state.transition_delay) == Observed::Deleting {
             return Err(ApiError::FailedPrecondition {
                 violation_type: "STATE",
-                subject: format!("gateways/{}", request.id),
-                description: format!(
-                    "gateway {} is being deleted and cannot be updated",
-                    request.id
-                ),
+                subject: format!("gateways/{}", id),
+                description: format!("gateway {} is being deleted and cannot be updated", id),
             });
         }
-        let spec = &mut gateway.value;
-        spec.name = request.name;
-        spec.zones = zones;
-        spec.endpoint_configuration = request.endpoint_configuration;
-        spec.auth = request.auth.map(update_auth);
-        spec.routing = request.routing.map(update_routing);
+        let current = &mut gateway.value;
+        replacement.id = std::mem::take(&mut current.id);
+        replacement.organization_id = std::mem::take(&mut current.organization_id);
+        *current = replacement;
         gateway.lifecycle.update(now);
         Ok(UpdateGatewayResponse {
             gateway: Some(render_changed(gateway, now, state)),

@@ -7,8 +7,7 @@ use std::{collections::HashMap, net::IpAddr};
 
 use coreweave_api::{
     inference::v1alpha1::{
-        body_based_routing::ApiType, BodyBasedRouting, EndpointConfiguration, HeaderBasedRouting,
-        WeightsAndBiasesAuth,
+        body_based_routing::ApiType, gateway_spec, GatewaySpec, WeightsAndBiasesAuth,
     },
     networking::v1beta1::{
         host_prefix::Type as HostPrefixType, ip_address_management_policy::GatewayAddressPolicy,
@@ -398,63 +397,39 @@ pub const VPC_UPDATABLE_PATHS: &[&str] = &[
     "dhcp.dns.servers",
 ];
 
-/// The parts of a gateway spec shared by create and update requests.
-#[derive(Debug, Clone, Copy)]
-pub struct GatewayFields<'a> {
-    /// The gateway name.
-    pub name: &'a str,
-    /// The requested zones.
-    pub zones: &'a [String],
-    /// Whether an auth method was chosen, and the W&B settings when that is the one.
-    pub auth: Option<Option<&'a WeightsAndBiasesAuth>>,
-    /// The endpoint configuration.
-    pub endpoint_configuration: Option<&'a EndpointConfiguration>,
-    /// The routing choice.
-    pub routing: Option<GatewayRouting<'a>>,
-}
-
-/// Which routing a gateway request chose.
-#[derive(Debug, Clone, Copy)]
-pub enum GatewayRouting<'a> {
-    /// By the JSON body's model field.
-    Body(&'a BodyBasedRouting),
-    /// By an HTTP header.
-    Header(&'a HeaderBasedRouting),
-    /// By the first path segment.
-    Path,
-}
-
-/// Validates the gateway fields of a create or update request and returns the zones in their
-/// canonical spelling.
+/// Validates a gateway spec built from a create or update request, and returns its zones in
+/// their canonical spelling.
 pub fn validate_gateway(
-    fields: GatewayFields<'_>,
+    spec: &GatewaySpec,
     zones: &Zones,
     violations: &mut Violations,
 ) -> Vec<String> {
-    check_gateway_name(fields.name, violations);
-    let canonical = check_gateway_zones(fields.zones, zones, violations);
-    match fields.auth {
+    check_gateway_name(&spec.name, violations);
+    let canonical = check_gateway_zones(&spec.zones, zones, violations);
+    match &spec.auth {
         None => violations.add(
             "auth",
             "exactly one of core_weave_auth or weights_and_biases_auth is required",
         ),
-        Some(Some(wandb)) => check_wandb(wandb, violations),
-        Some(None) => {}
+        Some(gateway_spec::Auth::WeightsAndBiasesAuth(wandb)) => check_wandb(wandb, violations),
+        Some(gateway_spec::Auth::CoreWeaveAuth(_)) => {}
     }
-    match fields.routing {
+    match &spec.routing {
         None => violations.add(
             "routing",
             "exactly one of body_based_routing, header_based_routing or path_based_routing is required",
         ),
-        Some(GatewayRouting::Body(body)) => {
+        Some(gateway_spec::Routing::BodyBasedRouting(body)) => {
             if body.api_type != ApiType::Openai as i32 {
                 violations.add("body_based_routing.api_type", "must be API_TYPE_OPENAI");
             }
         }
-        Some(GatewayRouting::Header(header)) => check_header_name(&header.header_name, violations),
-        Some(GatewayRouting::Path) => {}
+        Some(gateway_spec::Routing::HeaderBasedRouting(header)) => {
+            check_header_name(&header.header_name, violations)
+        }
+        Some(gateway_spec::Routing::PathBasedRouting(_)) => {}
     }
-    if let Some(config) = fields.endpoint_configuration {
+    if let Some(config) = &spec.endpoint_configuration {
         for (i, dns) in config.additional_dns.iter().enumerate() {
             if !is_dns_name(dns) {
                 violations.add(
@@ -552,13 +527,6 @@ pub fn is_dns_name(name: &str) -> bool {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
-}
-
-/// Parses a gateway id given by the client: a UUID, returned in canonical lowercase form.
-pub fn parse_gateway_id(id: &str) -> Result<String, ApiError> {
-    uuid::Uuid::try_parse(id)
-        .map(|uuid| uuid.hyphenated().to_string())
-        .map_err(|_| ApiError::invalid("id", format!("{id:?} is not a UUID")))
 }
 
 /// Rejects an empty resource id.
