@@ -7,9 +7,6 @@ use coreweave_mock::{MockServer, Zone};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-/// How long a stop waits for in-flight calls and open connections before exiting anyway.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
 /// An in-memory mock of CoreWeave's VPC and inference gateway APIs.
 ///
 /// Prints one line, `{"event":"listening","addr":"HOST:PORT"}`, to stdout once it accepts
@@ -96,11 +93,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(addr = %server.addr(), transition_delay = ?args.transition_delay, "coreweave-mock listening");
 
     shutdown_signal().await?;
-    tracing::info!(grace = ?SHUTDOWN_GRACE, "shutting down: health is NOT_SERVING, finishing in-flight calls");
-    match tokio::time::timeout(SHUTDOWN_GRACE, server.shutdown()).await {
-        Ok(result) => result?,
-        Err(_) => tracing::warn!("connections still open after the grace period; exiting anyway"),
-    }
+    tracing::info!("shutting down: health is NOT_SERVING, finishing in-flight calls");
+    server.shutdown().await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -26,6 +26,8 @@ use crate::{
 
 /// The largest response a server sends, in bytes. A list of 10,000 VPCs is about 2.5 MB.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+/// How long a graceful shutdown waits for open connections before closing them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long each transitional state lasts unless configured otherwise.
 pub const DEFAULT_TRANSITION_DELAY: Duration = Duration::from_secs(1);
 
@@ -286,7 +288,9 @@ impl MockServer {
     }
 
     /// Reports NOT_SERVING on health checks, stops accepting connections, lets in-flight
-    /// calls finish and waits for the server to stop.
+    /// calls finish and waits for the server to stop. Connections still open after
+    /// [`SHUTDOWN_GRACE`] (an idle client that ignores the server's GOAWAY, an open health
+    /// watch) are closed.
     pub async fn shutdown(mut self) -> Result<(), MockError> {
         self.health
             .set_service_status("", ServingStatus::NotServing)
@@ -300,9 +304,16 @@ impl MockServer {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        match self.task.take() {
-            Some(task) => task.await?,
-            None => Ok(()),
+        let Some(mut task) = self.task.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
+            Ok(result) => result?,
+            Err(_) => {
+                tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period; closing them");
+                task.abort();
+                Ok(())
+            }
         }
     }
 }
