@@ -88,29 +88,28 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         builder = builder.zones(args.zones);
     }
     let server = builder.start_on(listener).await?;
+    let stop = shutdown_signal()?;
     let line = serde_json::json!({ "event": "listening", "addr": server.addr().to_string() });
     println!("{line}");
     tracing::info!(addr = %server.addr(), transition_delay = ?args.transition_delay, "coreweave-mock listening");
 
-    shutdown_signal().await?;
+    stop.await;
     tracing::info!("shutting down: health is NOT_SERVING, finishing in-flight calls");
     server.shutdown().await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut terminate = signal(SignalKind::terminate())?;
+/// Waits for SIGINT or SIGTERM. The handlers are installed when this is called, so call it
+/// before announcing the server: a signal sent right after the listening line is not lost.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
         tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = terminate.recv() => Ok(()),
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
-    }
+    })
 }
