@@ -761,3 +761,22 @@ async fn a_list_of_ten_thousand_vpcs_fits() {
         bytes as f64 / 1048576.0
     );
 }
+
+#[tokio::test]
+async fn an_https_endpoint_speaks_tls() {
+    // The mock is plaintext, so a TLS client cannot complete its handshake: the failure is a
+    // connection error, which shows the client did attempt TLS.
+    let mock = instant_mock().await;
+    let endpoint = mock.endpoint().replace("http://", "https://");
+    let client = Client::builder()
+        .endpoint(endpoint)
+        .token("t")
+        .retry_policy(RetryPolicy::no_retries())
+        .build()
+        .unwrap();
+    let error = client.vpcs().list().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Connect, "{error:?}");
+    let chain = format!("{:?}", std::error::Error::source(&error));
+    // rustls rejects the plaintext HTTP/2 bytes as an invalid TLS record.
+    assert!(chain.contains("InvalidContentType"), "{chain}");
+}

@@ -626,3 +626,66 @@ fn connect_speaks_protobuf_too() {
     );
     assert_eq!(reply.body["code"], "unimplemented");
 }
+
+#[test]
+fn browsers_may_call_from_another_origin() {
+    let mock = MockProcess::start(&[]);
+    let url = format!(
+        "http://{}/coreweave.networking.v1beta1.VPCService/ListVPCs",
+        mock.addr
+    );
+    let output = run_ok(
+        &PathBuf::from("curl"),
+        &[
+            "--silent",
+            "--include",
+            "-X",
+            "OPTIONS",
+            "-H",
+            "Origin: http://localhost:3000",
+            "-H",
+            "Access-Control-Request-Method: POST",
+            "-H",
+            "Access-Control-Request-Headers: authorization,content-type,x-grpc-web",
+            &url,
+        ],
+    );
+    let headers = output.to_ascii_lowercase();
+    assert!(
+        headers.contains("access-control-allow-origin: http://localhost:3000"),
+        "{output}"
+    );
+    assert!(
+        headers.contains("access-control-allow-headers: authorization,content-type,x-grpc-web"),
+        "{output}"
+    );
+
+    // A gRPC-Web call from that origin answers with the CORS headers and grpc-status exposed.
+    let output = run_ok(
+        &PathBuf::from("curl"),
+        &[
+            "--silent",
+            "--include",
+            "-X",
+            "POST",
+            "-H",
+            "Origin: http://localhost:3000",
+            "-H",
+            "Content-Type: application/grpc-web+proto",
+            "-H",
+            &auth(),
+            "--data-binary",
+            "@-",
+            &url,
+        ],
+    );
+    let headers = output.to_ascii_lowercase();
+    assert!(
+        headers.contains("access-control-allow-origin: http://localhost:3000"),
+        "{output}"
+    );
+    assert!(
+        headers.contains("access-control-expose-headers:") && headers.contains("grpc-status"),
+        "{output}"
+    );
+}

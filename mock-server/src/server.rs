@@ -247,6 +247,7 @@ async fn serve(
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
         .accept_http1(true)
+        .layer(http::cors())
         .layer(ProtocolLayer::new(http))
         .layer(tonic_web::GrpcWebLayer::new())
         .add_routes(routes)

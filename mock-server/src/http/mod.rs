@@ -68,6 +68,27 @@ pub fn no_route<B>(request: &Request<B>) -> axum::response::Response {
     error::rest_error(&status)
 }
 
+/// CORS for browser clients (gRPC-Web, Connect and REST from a page on another origin). The
+/// mock is a local development server, so any origin may call it; the headers the protocols
+/// need are allowed in and exposed back.
+pub fn cors() -> tower_http::cors::CorsLayer {
+    use axum::http::HeaderName;
+    use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
+    let exposed = [
+        "grpc-status",
+        "grpc-message",
+        "grpc-status-details-bin",
+        "connect-protocol-version",
+    ]
+    .map(HeaderName::from_static);
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_methods(AllowMethods::mirror_request())
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers(exposed)
+        .max_age(std::time::Duration::from_secs(600))
+}
+
 /// Whether a request is gRPC or gRPC-Web, by its content type.
 fn is_grpc<B>(request: &Request<B>) -> bool {
     request
