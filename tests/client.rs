@@ -780,3 +780,64 @@ async fn an_https_endpoint_speaks_tls() {
     // rustls rejects the plaintext HTTP/2 bytes as an invalid TLS record.
     assert!(chain.contains("InvalidContentType"), "{chain}");
 }
+
+#[tokio::test]
+async fn raw_requests_and_stubs_are_an_escape_hatch() {
+    use coreweave_api::{
+        inference::v1alpha1::{create_gateway_request, CreateGatewayRequest, PathBasedRouting},
+        networking::v1beta1::{CreateVpcRequest, Ingress, UpdateVpcRequest},
+        proto::FieldMask,
+    };
+    let mock = instant_mock().await;
+    let client = client(&mock, &unique_token("raw"));
+    let vpc = client
+        .vpcs()
+        .create_from(CreateVpcRequest {
+            name: "raw".into(),
+            zone: "US-EAST-04A".into(),
+            ..Default::default()
+        })
+        .send()
+        .await
+        .unwrap();
+    let updated = client
+        .vpcs()
+        .update_from(UpdateVpcRequest {
+            id: vpc.id.clone(),
+            update_mask: Some(FieldMask::new(["ingress.disablePublicServices"])),
+            ingress: Some(Ingress {
+                disable_public_services: true,
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(updated.ingress.unwrap().disable_public_services);
+
+    let gateway = client
+        .gateways()
+        .create_from(CreateGatewayRequest {
+            name: "raw".into(),
+            auth: Some(create_gateway_request::Auth::CoreWeaveAuth(
+                Default::default(),
+            )),
+            routing: Some(create_gateway_request::Routing::PathBasedRouting(
+                PathBasedRouting {},
+            )),
+            ..Default::default()
+        })
+        .send()
+        .await
+        .unwrap();
+    assert!(!gateway.spec.unwrap().id.is_empty());
+
+    // The generated stub, with the client's token and timeout on the request.
+    let items = client
+        .vpc_stub()
+        .list_vp_cs(client.authorize(ListVpCsRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+        .items;
+    assert_eq!(items.len(), 1);
+}
