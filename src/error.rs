@@ -267,6 +267,15 @@ impl Error {
     }
 }
 
+/// Turns NOT_FOUND into `Ok(None)`, for the `get_opt` methods.
+pub(crate) fn found<T>(result: Result<T, Error>) -> Result<Option<T>, Error> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error) if error.is_not_found() => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
 /// Maps a status to a kind, recognising what tonic reports for client-side failures.
 fn classify(status: &Status) -> ErrorKind {
     if is_client_timeout(status) {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     client::{AsyncRecover, Client, NoRecovery},
-    error::{Error, ErrorKind, LastSeen},
+    error::{found, Error, ErrorKind, LastSeen},
     inference::v1alpha1::{
         body_based_routing::ApiType, create_gateway_request, update_gateway_request,
         BodyBasedRouting, CoreWeaveAuth, CreateGatewayRequest, CreateGatewayResponse,
@@ -90,11 +90,7 @@ impl Gateways {
 
     /// The gateway with this id, or `None` when there is none.
     pub async fn get_opt(&self, id: &str) -> Result<Option<Gateway>, Error> {
-        match self.get(id).await {
-            Ok(gateway) => Ok(Some(gateway)),
-            Err(error) if error.is_not_found() => Ok(None),
-            Err(error) => Err(error),
-        }
+        found(self.get(id).await)
     }
 
     /// Lists the organization's gateways; `.await` it, optionally after

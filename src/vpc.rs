@@ -2,7 +2,7 @@
 
 use crate::{
     client::{AsyncRecover, Client, NoRecovery},
-    error::{Error, ErrorKind, LastSeen},
+    error::{found, Error, ErrorKind, LastSeen},
     networking::v1beta1::{
         dhcp::Dns, host_prefix::Type as HostPrefixType, vpc::Status as VpcStatus, CreateVpcRequest,
         CreateVpcResponse, DeleteVpcRequest, Dhcp, Egress, GetVpcRequest, HostPrefix, Ingress,
@@ -75,11 +75,7 @@ impl Vpcs {
 
     /// The VPC with this id, or `None` when there is none.
     pub async fn get_opt(&self, id: &str) -> Result<Option<Vpc>, Error> {
-        match self.get(id).await {
-            Ok(vpc) => Ok(Some(vpc)),
-            Err(error) if error.is_not_found() => Ok(None),
-            Err(error) => Err(error),
-        }
+        found(self.get(id).await)
     }
 
     /// Every VPC of the organization.
