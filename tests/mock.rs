@@ -1368,3 +1368,83 @@ async fn health_and_graceful_shutdown() {
         "the in-flight call was cut off"
     );
 }
+
+#[tokio::test]
+async fn reflection_v1_and_v1alpha_list_every_service_and_error_details() {
+    use tonic_reflection::pb::{v1, v1alpha};
+    let mock = instant_mock().await;
+    let channel = tonic::transport::Endpoint::from_shared(mock.endpoint())
+        .unwrap()
+        .connect_lazy();
+    let expected = [
+        "coreweave.inference.v1alpha1.GatewayService",
+        "coreweave.networking.v1beta1.VPCService",
+        "grpc.health.v1.Health",
+    ];
+
+    let mut client = v1::server_reflection_client::ServerReflectionClient::new(channel.clone());
+    let requests = [
+        v1::ServerReflectionRequest {
+            message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+                String::new(),
+            )),
+            ..Default::default()
+        },
+        v1::ServerReflectionRequest {
+            message_request: Some(
+                v1::server_reflection_request::MessageRequest::FileContainingSymbol(
+                    "google.rpc.BadRequest".into(),
+                ),
+            ),
+            ..Default::default()
+        },
+    ];
+    let mut responses = client
+        .server_reflection_info(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        responses.message().await.unwrap().unwrap().message_response
+    else {
+        panic!("v1 list services");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for service in expected {
+        assert!(
+            names.contains(&service.to_owned()),
+            "v1 lacks {service}: {names:?}"
+        );
+    }
+    let details = responses.message().await.unwrap().unwrap().message_response;
+    assert!(
+        matches!(
+            details,
+            Some(v1::server_reflection_response::MessageResponse::FileDescriptorResponse(_))
+        ),
+        "google.rpc.BadRequest is not served: {details:?}"
+    );
+
+    let mut client = v1alpha::server_reflection_client::ServerReflectionClient::new(channel);
+    let request = v1alpha::ServerReflectionRequest {
+        message_request: Some(
+            v1alpha::server_reflection_request::MessageRequest::ListServices(String::new()),
+        ),
+        ..Default::default()
+    };
+    let mut responses = client
+        .server_reflection_info(tokio_stream::once(request))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(v1alpha::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        responses.message().await.unwrap().unwrap().message_response
+    else {
+        panic!("v1alpha list services");
+    };
+    assert_eq!(
+        list.service.len(),
+        5,
+        "two APIs, health and both reflection versions: {list:?}"
+    );
+}
