@@ -841,3 +841,42 @@ async fn raw_requests_and_stubs_are_an_escape_hatch() {
         .items;
     assert_eq!(items.len(), 1);
 }
+
+#[tokio::test]
+async fn a_failed_or_erroring_gateway_ends_the_wait_with_its_reason() {
+    let mock = start(MockServer::builder().transition_delay(Duration::from_secs(3600))).await;
+    let client = client(&mock, &unique_token("failed-gw"));
+    for (status, label) in [
+        (GatewayStatus::Failed, "STATUS_FAILED"),
+        (GatewayStatus::Error, "STATUS_ERROR"),
+    ] {
+        let gateway = client
+            .gateways()
+            .create("doomed")
+            .core_weave_auth()
+            .path_based_routing()
+            .send()
+            .await
+            .unwrap();
+        let id = gateway.spec.unwrap().id;
+        mock.faults()
+            .force_gateway_state(&id, status, "no capacity in US-EAST-04A");
+        let error = client
+            .gateways()
+            .wait_until_ready(&id, fast_wait(Duration::from_secs(10)))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ResourceFailed, "{error:?}");
+        let message = error.to_string();
+        assert!(
+            message.contains(label) && message.contains("no capacity in US-EAST-04A"),
+            "{message}"
+        );
+        match error.last_seen() {
+            Some(LastSeen::Gateway(last)) => {
+                assert_eq!(last.status.as_ref().unwrap().status(), status)
+            }
+            other => panic!("last seen: {other:?}"),
+        }
+    }
+}

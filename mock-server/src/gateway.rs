@@ -304,7 +304,18 @@ fn render_as(
     if let Some(gateway_spec::Auth::WeightsAndBiasesAuth(wandb)) = &mut spec.auth {
         wandb.api_key.clear();
     }
-    let status = status(tracked, observed, now, state);
+    let mut status = status(tracked, observed, now, state);
+    if let Some(forced) = state.faults.forced_gateway_state(&spec.id) {
+        status.status = forced.status as i32;
+        status.conditions = vec![Condition {
+            r#type: "Ready".to_owned(),
+            status: ConditionStatus::False as i32,
+            last_update_time: Some(to_timestamp(now)),
+            reason: forced.status.as_str_name().to_owned(),
+            message: forced.message,
+            zone: String::new(),
+        }];
+    }
     Gateway {
         spec: Some(spec),
         status: Some(status),

@@ -37,6 +37,6 @@ pub mod zones;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::Limits;
-pub use faults::{Fault, FaultPlan};
+pub use faults::{Fault, FaultPlan, ForcedGatewayState};
 pub use server::{MockError, MockServer, MockServerBuilder};
 pub use zones::Zone;
