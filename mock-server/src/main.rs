@@ -102,6 +102,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 
 /// Waits for SIGINT or SIGTERM. The handlers are installed when this is called, so call it
 /// before announcing the server: a signal sent right after the listening line is not lost.
+#[cfg(unix)]
 fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut interrupt = signal(SignalKind::interrupt())?;
@@ -111,5 +112,13 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
             _ = interrupt.recv() => {}
             _ = terminate.recv() => {}
         }
+    })
+}
+
+/// Waits for Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
     })
 }
