@@ -6,18 +6,19 @@ use std::{
     time::SystemTime,
 };
 
+use tonic::{transport::Channel, Request, Response, Status};
 use uuid::Uuid;
 
 use crate::{
     client::{AsyncRecover, Client, NoRecovery},
     error::{found, Error, ErrorKind, LastSeen},
     inference::v1alpha1::{
-        body_based_routing::ApiType, create_gateway_request, update_gateway_request,
-        BodyBasedRouting, CoreWeaveAuth, CreateGatewayRequest, CreateGatewayResponse,
-        DeleteGatewayRequest, EndpointConfiguration, Gateway, GatewaySpec,
-        GetGatewayParametersRequest, GetGatewayParametersResponse, GetGatewayRequest,
-        HeaderBasedRouting, ListGatewaysRequest, PathBasedRouting, Status as GatewayStatus,
-        UpdateGatewayRequest, WeightsAndBiasesAuth,
+        body_based_routing::ApiType, create_gateway_request,
+        gateway_service_client::GatewayServiceClient, update_gateway_request, BodyBasedRouting,
+        CoreWeaveAuth, CreateGatewayRequest, CreateGatewayResponse, DeleteGatewayRequest,
+        EndpointConfiguration, Gateway, GatewaySpec, GetGatewayParametersRequest,
+        GetGatewayParametersResponse, GetGatewayRequest, HeaderBasedRouting, ListGatewaysRequest,
+        PathBasedRouting, Status as GatewayStatus, UpdateGatewayRequest, WeightsAndBiasesAuth,
     },
     retry::{Idempotency, Recovery, Rpc},
     wait::{poll_until, Poll, WaitOptions},
@@ -73,16 +74,10 @@ impl Gateways {
     /// The gateway with this id.
     pub async fn get(&self, id: &str) -> Result<Gateway, Error> {
         let request = GetGatewayRequest { id: id.to_owned() };
-        let response = self
-            .client
-            .call(
-                GET,
-                self.client.gateway_stub(),
-                request,
-                |mut stub, req| async move { stub.get_gateway(req).await },
-                NoRecovery,
-            )
-            .await?;
+        let response = unary(&self.client, GET, request, |mut stub, req| async move {
+            stub.get_gateway(req).await
+        })
+        .await?;
         response
             .gateway
             .ok_or_else(|| missing_gateway("GetGateway"))
@@ -134,16 +129,10 @@ impl Gateways {
     /// Starts deleting the gateway and returns it, in STATUS_DELETING.
     pub async fn delete(&self, id: &str) -> Result<Gateway, Error> {
         let request = DeleteGatewayRequest { id: id.to_owned() };
-        let response = self
-            .client
-            .call(
-                DELETE,
-                self.client.gateway_stub(),
-                request,
-                |mut stub, req| async move { stub.delete_gateway(req).await },
-                NoRecovery,
-            )
-            .await?;
+        let response = unary(&self.client, DELETE, request, |mut stub, req| async move {
+            stub.delete_gateway(req).await
+        })
+        .await?;
         response
             .gateway
             .ok_or_else(|| missing_gateway("DeleteGateway"))
@@ -151,15 +140,13 @@ impl Gateways {
 
     /// The values a gateway may use, such as the available zones.
     pub async fn parameters(&self) -> Result<GetGatewayParametersResponse, Error> {
-        self.client
-            .call(
-                PARAMETERS,
-                self.client.gateway_stub(),
-                GetGatewayParametersRequest {},
-                |mut stub, req| async move { stub.get_gateway_parameters(req).await },
-                NoRecovery,
-            )
-            .await
+        unary(
+            &self.client,
+            PARAMETERS,
+            GetGatewayParametersRequest {},
+            |mut stub, req| async move { stub.get_gateway_parameters(req).await },
+        )
+        .await
     }
 
     /// Polls until the gateway is READY and returns it.
@@ -437,16 +424,13 @@ impl UpdateGateway {
 
     /// Replaces the gateway's spec and returns it, in STATUS_UPDATING.
     pub async fn send(self) -> Result<Gateway, Error> {
-        let response = self
-            .client
-            .call(
-                UPDATE,
-                self.client.gateway_stub(),
-                self.request,
-                |mut stub, req| async move { stub.update_gateway(req).await },
-                NoRecovery,
-            )
-            .await?;
+        let response = unary(
+            &self.client,
+            UPDATE,
+            self.request,
+            |mut stub, req| async move { stub.update_gateway(req).await },
+        )
+        .await?;
         response
             .gateway
             .ok_or_else(|| missing_gateway("UpdateGateway"))
@@ -470,16 +454,13 @@ impl ListGateways {
 
     /// Sends the request.
     pub async fn send(self) -> Result<Vec<Gateway>, Error> {
-        let response = self
-            .client
-            .call(
-                LIST,
-                self.client.gateway_stub(),
-                self.request,
-                |mut stub, req| async move { stub.list_gateways(req).await },
-                NoRecovery,
-            )
-            .await?;
+        let response = unary(
+            &self.client,
+            LIST,
+            self.request,
+            |mut stub, req| async move { stub.list_gateways(req).await },
+        )
+        .await?;
         Ok(response.items)
     }
 }
@@ -491,6 +472,22 @@ impl IntoFuture for ListGateways {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }
+}
+
+/// Calls an RPC of this service that needs no per-call recovery hook.
+async fn unary<Req, Resp, Fut>(
+    client: &Client,
+    rpc: Rpc,
+    request: Req,
+    send: impl Fn(GatewayServiceClient<Channel>, Request<Req>) -> Fut,
+) -> Result<Resp, Error>
+where
+    Req: Clone,
+    Fut: Future<Output = Result<Response<Resp>, Status>>,
+{
+    client
+        .call(rpc, client.gateway_stub(), request, send, NoRecovery)
+        .await
 }
 
 #[cfg(test)]

@@ -1,12 +1,17 @@
 //! VPC operations: `client.vpcs()`.
 
+use std::future::Future;
+
+use tonic::{transport::Channel, Request, Response, Status};
+
 use crate::{
     client::{AsyncRecover, Client, NoRecovery},
     error::{found, Error, ErrorKind, LastSeen},
     networking::v1beta1::{
-        dhcp::Dns, host_prefix::Type as HostPrefixType, vpc::Status as VpcStatus, CreateVpcRequest,
-        CreateVpcResponse, DeleteVpcRequest, Dhcp, Egress, GetVpcRequest, HostPrefix, Ingress,
-        ListVpCsRequest, Prefix, UpdateVpcRequest, Vpc,
+        dhcp::Dns, host_prefix::Type as HostPrefixType, vpc::Status as VpcStatus,
+        vpc_service_client::VpcServiceClient, CreateVpcRequest, CreateVpcResponse,
+        DeleteVpcRequest, Dhcp, Egress, GetVpcRequest, HostPrefix, Ingress, ListVpCsRequest,
+        Prefix, UpdateVpcRequest, Vpc,
     },
     proto::FieldMask,
     retry::{Idempotency, Recovery, Rpc},
@@ -60,16 +65,10 @@ impl Vpcs {
     /// The VPC with this id.
     pub async fn get(&self, id: &str) -> Result<Vpc, Error> {
         let request = GetVpcRequest { id: id.to_owned() };
-        let response = self
-            .client
-            .call(
-                GET,
-                self.client.vpc_stub(),
-                request,
-                |mut stub, req| async move { stub.get_vpc(req).await },
-                NoRecovery,
-            )
-            .await?;
+        let response = unary(&self.client, GET, request, |mut stub, req| async move {
+            stub.get_vpc(req).await
+        })
+        .await?;
         response.vpc.ok_or_else(|| missing_vpc("GetVPC"))
     }
 
@@ -80,16 +79,13 @@ impl Vpcs {
 
     /// Every VPC of the organization.
     pub async fn list(&self) -> Result<Vec<Vpc>, Error> {
-        let response = self
-            .client
-            .call(
-                LIST,
-                self.client.vpc_stub(),
-                ListVpCsRequest {},
-                |mut stub, req| async move { stub.list_vp_cs(req).await },
-                NoRecovery,
-            )
-            .await?;
+        let response = unary(
+            &self.client,
+            LIST,
+            ListVpCsRequest {},
+            |mut stub, req| async move { stub.list_vp_cs(req).await },
+        )
+        .await?;
         Ok(response.items)
     }
 
@@ -113,16 +109,10 @@ impl Vpcs {
     /// Starts deleting the VPC and returns it, in STATUS_DELETING.
     pub async fn delete(&self, id: &str) -> Result<Vpc, Error> {
         let request = DeleteVpcRequest { id: id.to_owned() };
-        let response = self
-            .client
-            .call(
-                DELETE,
-                self.client.vpc_stub(),
-                request,
-                |mut stub, req| async move { stub.delete_vpc(req).await },
-                NoRecovery,
-            )
-            .await?;
+        let response = unary(&self.client, DELETE, request, |mut stub, req| async move {
+            stub.delete_vpc(req).await
+        })
+        .await?;
         response.vpc.ok_or_else(|| missing_vpc("DeleteVPC"))
     }
 
@@ -456,16 +446,27 @@ impl UpdateVpc {
 }
 
 async fn send_update(client: &Client, request: UpdateVpcRequest) -> Result<Vpc, Error> {
-    let response = client
-        .call(
-            UPDATE,
-            client.vpc_stub(),
-            request,
-            |mut stub, req| async move { stub.update_vpc(req).await },
-            NoRecovery,
-        )
-        .await?;
+    let response = unary(client, UPDATE, request, |mut stub, req| async move {
+        stub.update_vpc(req).await
+    })
+    .await?;
     response.vpc.ok_or_else(|| missing_vpc("UpdateVPC"))
+}
+
+/// Calls an RPC of this service that needs no per-call recovery hook.
+async fn unary<Req, Resp, Fut>(
+    client: &Client,
+    rpc: Rpc,
+    request: Req,
+    send: impl Fn(VpcServiceClient<Channel>, Request<Req>) -> Fut,
+) -> Result<Resp, Error>
+where
+    Req: Clone,
+    Fut: Future<Output = Result<Response<Resp>, Status>>,
+{
+    client
+        .call(rpc, client.vpc_stub(), request, send, NoRecovery)
+        .await
 }
 
 #[cfg(test)]
