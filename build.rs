@@ -1,9 +1,9 @@
 //! Compiles the protos under `proto/` without a system `protoc`.
 //!
-//! protox parses the files into a descriptor set; tonic-prost-build turns that into messages,
-//! clients and (with the `server` feature) server stubs; pbjson-build adds serde impls that
-//! follow the canonical proto3 JSON mapping. The encoded descriptor set is written to
-//! `OUT_DIR` for server reflection and for the contract test.
+//! protox parses the files into a descriptor set; tonic-prost-build turns that into messages
+//! (each with its `prost::Name`), clients and (with the `server` feature) server stubs. The
+//! encoded descriptor set is written to `OUT_DIR`: server reflection, the contract test and
+//! the JSON mapping (`src/json.rs`, through prost-reflect) read it.
 
 use std::{env, error::Error, fs, path::PathBuf};
 
@@ -25,14 +25,16 @@ fn main() -> Result<(), Box<dyn Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(env::var_os("CARGO_FEATURE_SERVER").is_some())
-        // The two well-known types the API uses, with their canonical proto3 JSON forms
-        // (pbjson-types writes timestamps with `+00:00` and masks as objects).
+        // The two well-known types the API uses, with conversions of their own.
         .extern_path(".google.protobuf.FieldMask", "crate::proto::FieldMask")
         .extern_path(".google.protobuf.Timestamp", "crate::proto::Timestamp")
-        .compile_fds(descriptors)?;
-
-    pbjson_build::Builder::new()
-        .register_descriptors(&encoded)?
-        .build(&[".coreweave"])?;
+        .compile_fds_with_config(descriptors, type_names())?;
     Ok(())
+}
+
+/// Every message implements `prost::Name`, so the JSON mapping finds its descriptor.
+fn type_names() -> tonic_prost_build::Config {
+    let mut config = tonic_prost_build::Config::new();
+    config.enable_type_names();
+    config
 }

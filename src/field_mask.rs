@@ -1,17 +1,15 @@
-//! `google.protobuf.FieldMask` with its canonical proto3 JSON form, which pbjson-types lacks.
+//! `google.protobuf.FieldMask`, with paths accepted in either spelling.
 
-/// `google.protobuf.FieldMask`, with the canonical proto3 JSON form: one comma-separated
+/// `google.protobuf.FieldMask`. In JSON (see [`crate::json`]) it is one comma-separated
 /// string of lowerCamelCase paths (`"vpcPrefixes,ingress.disablePublicServices"`).
 ///
-/// Paths are kept in proto (snake_case) form; the JSON reader accepts either spelling.
+/// Paths are kept in proto (snake_case) form; [`FieldMask::new`] accepts either spelling.
 ///
 /// ```
 /// use coreweave_api::proto::FieldMask;
 ///
-/// let mask: FieldMask = serde_json::from_str(r#""vpcPrefixes,ingress.disablePublicServices""#)?;
+/// let mask = FieldMask::new(["vpcPrefixes", "ingress.disable_public_services"]);
 /// assert_eq!(mask.paths, ["vpc_prefixes", "ingress.disable_public_services"]);
-/// assert_eq!(serde_json::to_string(&mask)?, r#""vpcPrefixes,ingress.disablePublicServices""#);
-/// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct FieldMask {
@@ -65,20 +63,4 @@ pub fn camel_case_path(path: &str) -> String {
         }
     }
     out
-}
-
-impl serde::Serialize for FieldMask {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let paths: Vec<String> = self.paths.iter().map(|p| camel_case_path(p)).collect();
-        serializer.serialize_str(&paths.join(","))
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for FieldMask {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let joined = String::deserialize(deserializer)?;
-        Ok(Self::new(
-            joined.split(',').filter(|p| !p.trim().is_empty()),
-        ))
-    }
 }

@@ -91,6 +91,7 @@ mod conversions;
 mod error;
 mod field_mask;
 mod gateway;
+pub mod json;
 pub mod proto;
 mod retry;
 mod timestamp;

@@ -1,19 +1,16 @@
-//! `google.protobuf.Timestamp` with the canonical proto3 JSON form: RFC 3339 in UTC with a
-//! `Z` suffix and 0, 3, 6 or 9 fractional digits (`"2023-11-07T05:31:56Z"`). pbjson-types
-//! writes `+00:00` instead, which strict proto3 JSON readers reject.
+//! `google.protobuf.Timestamp`, with conversions to and from `SystemTime`.
 
 use std::time::{Duration, SystemTime};
 
-use chrono::{DateTime, SecondsFormat, Utc};
-
-/// A point in time, as seconds and nanoseconds since the Unix epoch.
+/// A point in time, as seconds and nanoseconds since the Unix epoch. In JSON (see
+/// [`crate::json`]) it is an RFC 3339 string in UTC, such as `"2023-11-07T05:31:56Z"`.
 ///
 /// ```
+/// use std::time::{Duration, SystemTime};
 /// use coreweave_api::proto::Timestamp;
 ///
-/// let t: Timestamp = serde_json::from_str(r#""2023-11-07T05:31:56.5+01:00""#)?;
-/// assert_eq!(serde_json::to_string(&t)?, r#""2023-11-07T04:31:56.500Z""#);
-/// # Ok::<(), serde_json::Error>(())
+/// let t = Timestamp::from(SystemTime::UNIX_EPOCH + Duration::from_millis(1500));
+/// assert_eq!((t.seconds, t.nanos), (1, 500_000_000));
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Message)]
 pub struct Timestamp {
@@ -72,28 +69,6 @@ impl TryFrom<Timestamp> for SystemTime {
 #[error("timestamp out of range")]
 pub struct OutOfRange;
 
-impl serde::Serialize for Timestamp {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let nanos = u32::try_from(self.nanos).map_err(serde::ser::Error::custom)?;
-        let time = DateTime::<Utc>::from_timestamp(self.seconds, nanos)
-            .ok_or_else(|| serde::ser::Error::custom(OutOfRange))?;
-        serializer.serialize_str(&time.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Timestamp {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        let time = DateTime::parse_from_rfc3339(&text).map_err(|e| {
-            serde::de::Error::custom(format!("{text:?} is not an RFC 3339 timestamp: {e}"))
-        })?;
-        Ok(Self {
-            seconds: time.timestamp(),
-            nanos: i32::try_from(time.timestamp_subsec_nanos()).unwrap_or_default(),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,26 +81,5 @@ mod tests {
         let timestamp = Timestamp::from(before_epoch);
         assert_eq!((timestamp.seconds, timestamp.nanos), (-2, 500_000_000));
         assert_eq!(SystemTime::try_from(timestamp).unwrap(), before_epoch);
-    }
-
-    #[test]
-    fn json_is_canonical() {
-        let whole = Timestamp {
-            seconds: 1_699_335_116,
-            nanos: 0,
-        };
-        assert_eq!(
-            serde_json::to_string(&whole).unwrap(),
-            r#""2023-11-07T05:31:56Z""#
-        );
-        let micros = Timestamp {
-            seconds: 1_699_335_116,
-            nanos: 123_456_000,
-        };
-        assert_eq!(
-            serde_json::to_string(&micros).unwrap(),
-            r#""2023-11-07T05:31:56.123456Z""#
-        );
-        assert!(serde_json::from_str::<Timestamp>(r#""yesterday""#).is_err());
     }
 }

@@ -5,16 +5,24 @@ use std::collections::BTreeSet;
 
 use coreweave_api::{
     inference::v1alpha1::{
-        create_gateway_request, CreateGatewayRequest, GetGatewayParametersResponse,
+        create_gateway_request, CreateGatewayRequest, CreateGatewayResponse, DeleteGatewayResponse,
+        Gateway, GetGatewayParametersResponse, GetGatewayResponse, ListGatewaysResponse,
+        UpdateGatewayResponse,
     },
-    networking::v1beta1::{host_prefix, CreateVpcRequest, UpdateVpcRequest},
+    json::{self, Output, Unknown},
+    networking::v1beta1::{
+        host_prefix, CreateVpcRequest, CreateVpcResponse, DeleteVpcResponse, GetVpcResponse,
+        HostPrefix, ListVpCsResponse, UpdateVpcRequest, UpdateVpcResponse, Vpc,
+    },
     FILE_DESCRIPTOR_SET,
 };
-use prost::Message;
+use prost::{Message, Name};
 use prost_types::{
     field_descriptor_proto::{Label, Type},
     DescriptorProto, EnumDescriptorProto, FileDescriptorSet,
 };
+use serde_json::{json, Value};
+use tonic_types::{ErrorDetails, StatusExt};
 
 /// The contract, one line per RPC, field and enum value, in the format `dump` produces.
 const EXPECTED: &str = "
@@ -387,9 +395,19 @@ const SEED_GATEWAY_BODY: &str = r#"
 /// The VPC create body from the seed document, with realistic values.
 const SEED_VPC_BODY: &str = r#"{"name": "my-vpc","zone": "US-EAST-04A","hostPrefixes": [{"name": "primary","type": "PRIMARY","prefixes": ["10.16.0.0/18","fd00:16::/48"]},{"name": "pods","type": "ROUTED","prefixes": ["10.128.0.0/16"],"ipam": {"prefixLength": 24,"gatewayAddressPolicy": "FIRST_IP"}}],"vpcPrefixes": [{"name": "workloads","value": "172.16.0.0/16"}],"ingress": {"disablePublicServices": true},"egress": {"disablePublicAccess": false},"dhcp": {"dns": {"servers": ["1.1.1.1","8.8.8.8"]}}}"#;
 
+fn read<T: Message + Name + Default>(body: &str) -> T {
+    json::from_slice(body.as_bytes(), Unknown::Reject)
+        .expect("body parses")
+        .message
+}
+
+fn canonical<T: Message + Name>(message: &T) -> Value {
+    json::to_value(message, Output::Canonical).expect("message writes")
+}
+
 #[test]
 fn seed_gateway_body_parses_and_round_trips_with_camel_case_keys() {
-    let request: CreateGatewayRequest = serde_json::from_str(SEED_GATEWAY_BODY).unwrap();
+    let request: CreateGatewayRequest = read(SEED_GATEWAY_BODY);
     assert_eq!(request.name, "my-gateway");
     let Some(create_gateway_request::Auth::WeightsAndBiasesAuth(wandb)) = &request.auth else {
         panic!("auth: {:?}", request.auth);
@@ -401,25 +419,23 @@ fn seed_gateway_body_parses_and_round_trips_with_camel_case_keys() {
         Some(create_gateway_request::Routing::PathBasedRouting(_))
     ));
 
-    let json = serde_json::to_value(&request).unwrap();
+    let json = canonical(&request);
     assert_eq!(json["weightsAndBiasesAuth"]["apiKey"], "wandb-key-123");
     assert_eq!(
         json["endpointConfiguration"]["additionalDns"][0],
         "inference.example.com"
     );
-    assert_eq!(json["pathBasedRouting"], serde_json::json!({}));
-    let core_weave: CreateGatewayRequest = serde_json::from_str(
-        r#"{"name":"g","coreWeaveAuth":{},"bodyBasedRouting":{"apiType":"API_TYPE_OPENAI"}}"#,
-    )
-    .unwrap();
-    let json = serde_json::to_value(&core_weave).unwrap();
-    assert_eq!(json["coreWeaveAuth"], serde_json::json!({}));
+    assert_eq!(json["pathBasedRouting"], json!({}));
+    let core_weave: CreateGatewayRequest =
+        read(r#"{"name":"g","coreWeaveAuth":{},"bodyBasedRouting":{"apiType":"API_TYPE_OPENAI"}}"#);
+    let json = canonical(&core_weave);
+    assert_eq!(json["coreWeaveAuth"], json!({}));
     assert_eq!(json["bodyBasedRouting"]["apiType"], "API_TYPE_OPENAI");
 }
 
 #[test]
 fn seed_vpc_body_parses_with_enums_by_name() {
-    let request: CreateVpcRequest = serde_json::from_str(SEED_VPC_BODY).unwrap();
+    let request: CreateVpcRequest = read(SEED_VPC_BODY);
     assert_eq!(request.host_prefixes.len(), 2);
     assert_eq!(
         request.host_prefixes[0].r#type(),
@@ -433,7 +449,7 @@ fn seed_vpc_body_parses_with_enums_by_name() {
             .prefix_length,
         24
     );
-    let json = serde_json::to_value(&request).unwrap();
+    let json = canonical(&request);
     assert_eq!(json["hostPrefixes"][0]["type"], "PRIMARY");
     assert_eq!(
         json["hostPrefixes"][1]["ipam"]["gatewayAddressPolicy"],
@@ -446,22 +462,19 @@ fn seed_vpc_body_parses_with_enums_by_name() {
 #[test]
 fn update_mask_is_one_comma_separated_camel_case_string() {
     let body = r#"{"updateMask":"vpcPrefixes,ingress.disablePublicServices","ingress":{"disablePublicServices":true}}"#;
-    let request: UpdateVpcRequest = serde_json::from_str(body).unwrap();
+    let request: UpdateVpcRequest = read(body);
     let paths = &request.update_mask.as_ref().unwrap().paths;
     assert_eq!(paths, &["vpc_prefixes", "ingress.disable_public_services"]);
-    let json = serde_json::to_value(&request).unwrap();
     assert_eq!(
-        json["updateMask"],
+        canonical(&request)["updateMask"],
         "vpcPrefixes,ingress.disablePublicServices"
     );
 }
 
 #[test]
 fn snake_case_keys_are_accepted_too() {
-    let request: CreateVpcRequest = serde_json::from_str(
-        r#"{"name":"v","zone":"z","host_prefix":"10.0.0.0/16","vpc_prefixes":[]}"#,
-    )
-    .unwrap();
+    let request: CreateVpcRequest =
+        read(r#"{"name":"v","zone":"z","host_prefix":"10.0.0.0/16","vpc_prefixes":[]}"#);
     #[allow(deprecated)]
     let legacy = request.host_prefix;
     assert_eq!(legacy, "10.0.0.0/16");
@@ -469,32 +482,196 @@ fn snake_case_keys_are_accepted_too() {
 
 #[test]
 fn two_members_of_one_oneof_are_rejected() {
-    let body = r#"{"name":"g","coreWeaveAuth":{},"weightsAndBiasesAuth":{"apiKey":"k"},"pathBasedRouting":{}}"#;
-    let error = serde_json::from_str::<CreateGatewayRequest>(body).unwrap_err();
+    let parse =
+        |body: &str| json::from_slice::<CreateGatewayRequest>(body.as_bytes(), Unknown::Report);
+    let error = parse(r#"{"name":"g","coreWeaveAuth":{},"weightsAndBiasesAuth":{"apiKey":"k"},"pathBasedRouting":{}}"#)
+        .unwrap_err();
+    assert_eq!(error.field.as_deref(), Some("weights_and_biases_auth"));
+    assert!(error.description.contains("oneof 'auth'"), "{error}");
+    let error =
+        parse(r#"{"name":"g","coreWeaveAuth":{},"pathBasedRouting":{},"headerBasedRouting":{"headerName":"x"}}"#)
+            .unwrap_err();
+    assert!(error.description.contains("oneof 'routing'"), "{error}");
+}
+
+#[test]
+fn bad_enum_names_are_rejected_and_name_the_choices() {
+    let bad_enum = r#"{"hostPrefixes":[{"name":"p","type":"primary"}]}"#;
+    let error =
+        json::from_slice::<CreateVpcRequest>(bad_enum.as_bytes(), Unknown::Report).unwrap_err();
+    assert_eq!(error.field.as_deref(), Some("host_prefixes[0].type"));
     assert!(
-        error.to_string().contains("weightsAndBiasesAuth"),
+        error
+            .description
+            .contains("one of UNSPECIFIED, PRIMARY, ROUTED, ATTACHED"),
         "{error}"
     );
-    let body = r#"{"name":"g","coreWeaveAuth":{},"pathBasedRouting":{},"headerBasedRouting":{"headerName":"x"}}"#;
-    assert!(serde_json::from_str::<CreateGatewayRequest>(body).is_err());
 }
 
 #[test]
-fn unknown_keys_and_bad_enum_names_are_rejected() {
-    let error =
-        serde_json::from_str::<CreateVpcRequest>(r#"{"name":"v","colour":"red"}"#).unwrap_err();
-    assert!(error.to_string().contains("colour"), "{error}");
-    let bad_enum = r#"{"hostPrefixes":[{"name":"p","type":"primary"}]}"#;
-    assert!(serde_json::from_str::<CreateVpcRequest>(bad_enum).is_err());
-}
-
-#[test]
-fn parameters_response_serializes_zones() {
+fn parameters_response_writes_zones() {
     let response = GetGatewayParametersResponse {
         zones: vec!["US-EAST-04A".into()],
     };
-    assert_eq!(
-        serde_json::to_string(&response).unwrap(),
-        r#"{"zones":["US-EAST-04A"]}"#
+    assert_eq!(canonical(&response), json!({"zones": ["US-EAST-04A"]}));
+}
+
+/// A fully populated VPC and gateway, as the mock returns them.
+fn populated() -> (Vpc, Gateway) {
+    let vpc: Vpc = read(
+        r#"{"name":"v","zone":"US-EAST-04A","id":"8c1b7c43-4a4e-4a43-9d7c-1e1f0c2b5a11",
+        "vpcPrefixes":[{"name":"w","value":"172.16.0.0/16","createdAt":"2025-01-01T00:00:00Z",
+        "updatedAt":"2025-01-01T00:00:01.5Z","status":"STATUS_AVAILABLE"}],
+        "createdAt":"2025-01-01T00:00:00Z","updatedAt":"2025-01-02T00:00:00Z",
+        "hostPrefix":"10.16.0.0/18","hostPrefixes":[{"name":"p","type":"PRIMARY","prefixes":["10.16.0.0/18"]},
+        {"name":"r","type":"ROUTED","prefixes":["10.128.0.0/16"],"ipam":{"prefixLength":24,"gatewayAddressPolicy":"LAST_IP"}}],
+        "ingress":{"disablePublicServices":true},"egress":{"disablePublicAccess":true},
+        "dhcp":{"dns":{"servers":["1.1.1.1"]}},"status":"STATUS_READY"}"#,
     );
+    let gateway: Gateway = read(
+        r#"{"spec":{"id":"8c1b7c43-4a4e-4a43-9d7c-1e1f0c2b5a11","name":"g","zones":["US-EAST-04A"],
+        "weightsAndBiasesAuth":{"serverUrl":"https://api.wandb.ai","enableUsageReports":true},
+        "organizationId":"org","endpointConfiguration":{"additionalDns":["a.example.com"]},
+        "headerBasedRouting":{"headerName":"x-model"}},
+        "status":{"createdAt":"2025-01-01T00:00:00Z","updatedAt":"2025-01-01T00:00:00Z","status":"STATUS_READY",
+        "conditions":[{"type":"Ready","status":"STATUS_TRUE","lastUpdateTime":"2025-01-01T00:00:00Z",
+        "reason":"AsExpected","message":"ready","zone":"US-EAST-04A"}],"endpoints":["https://g.example.com"]}}"#,
+    );
+    (vpc, gateway)
+}
+
+/// Writes a message in both output modes and reads each back.
+fn round_trips<T: Message + Name + Default + PartialEq + std::fmt::Debug>(message: &T) {
+    for output in [Output::Canonical, Output::EmitUnpopulated] {
+        let text = json::to_vec(message, output).unwrap();
+        let back: T = json::from_slice(&text, Unknown::Reject).unwrap().message;
+        assert_eq!(
+            &back,
+            message,
+            "{output:?}: {}",
+            String::from_utf8_lossy(&text)
+        );
+    }
+}
+
+#[test]
+fn every_response_message_round_trips_in_both_output_modes() {
+    let (vpc, gateway) = populated();
+    round_trips(&CreateVpcResponse {
+        vpc: Some(vpc.clone()),
+    });
+    round_trips(&GetVpcResponse {
+        vpc: Some(vpc.clone()),
+    });
+    round_trips(&UpdateVpcResponse {
+        vpc: Some(vpc.clone()),
+    });
+    round_trips(&DeleteVpcResponse {
+        vpc: Some(vpc.clone()),
+    });
+    round_trips(&ListVpCsResponse {
+        items: vec![vpc.clone(), Vpc::default()],
+    });
+    round_trips(&CreateGatewayResponse {
+        gateway: Some(gateway.clone()),
+    });
+    round_trips(&GetGatewayResponse {
+        gateway: Some(gateway.clone()),
+    });
+    round_trips(&UpdateGatewayResponse {
+        gateway: Some(gateway.clone()),
+    });
+    round_trips(&DeleteGatewayResponse {
+        gateway: Some(gateway.clone()),
+    });
+    round_trips(&ListGatewaysResponse {
+        items: vec![gateway, Gateway::default()],
+    });
+    round_trips(&GetGatewayParametersResponse {
+        zones: vec!["US-EAST-04A".into()],
+    });
+    round_trips(&ListVpCsResponse::default());
+}
+
+#[test]
+fn emit_unpopulated_writes_every_field_as_the_spec_lists() {
+    let vpc = Vpc {
+        name: "v".into(),
+        zone: "US-EAST-04A".into(),
+        host_prefixes: vec![HostPrefix {
+            name: "host primary".into(),
+            prefixes: vec!["10.16.0.0/18".into()],
+            r#type: host_prefix::Type::Primary.into(),
+            ipam: None,
+        }],
+        ..Vpc::default()
+    };
+    let json = json::to_value(&vpc, Output::EmitUnpopulated).unwrap();
+    let keys: BTreeSet<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let expected: BTreeSet<&str> = [
+        "name",
+        "zone",
+        "id",
+        "vpcPrefixes",
+        "createdAt",
+        "updatedAt",
+        "hostPrefix",
+        "hostPrefixes",
+        "ingress",
+        "egress",
+        "dhcp",
+        "status",
+    ]
+    .into();
+    assert_eq!(keys, expected);
+    assert_eq!(json["id"], "");
+    assert_eq!(json["vpcPrefixes"], json!([]));
+    assert_eq!(json["createdAt"], Value::Null);
+    assert_eq!(json["dhcp"], Value::Null);
+    assert_eq!(json["status"], "STATUS_UNSPECIFIED");
+    assert_eq!(json["hostPrefixes"][0]["ipam"], Value::Null);
+    assert_eq!(json["hostPrefixes"][0]["type"], "PRIMARY");
+
+    // Oneof members: the set one is written, the unset ones are left out.
+    let (_, gateway) = populated();
+    let json = json::to_value(&gateway, Output::EmitUnpopulated).unwrap();
+    let spec = json["spec"].as_object().unwrap();
+    assert_eq!(spec["weightsAndBiasesAuth"]["apiKey"], "");
+    assert_eq!(spec["weightsAndBiasesAuth"]["enableRateLimiting"], false);
+    assert!(!spec.contains_key("coreWeaveAuth"));
+    assert!(!spec.contains_key("bodyBasedRouting"));
+    assert!(!spec.contains_key("pathBasedRouting"));
+    assert_eq!(spec["headerBasedRouting"]["headerName"], "x-model");
+
+    // Canonical output leaves the defaults out.
+    let json = canonical(&Vpc {
+        name: "v".into(),
+        ..Vpc::default()
+    });
+    assert_eq!(json, json!({"name": "v"}));
+}
+
+#[test]
+fn error_statuses_are_written_with_every_field_and_their_details() {
+    let status = tonic::Status::with_error_details(
+        tonic::Code::InvalidArgument,
+        "name: bad",
+        ErrorDetails::with_bad_request_violation("name", "bad"),
+    );
+    let rpc = tonic_types::pb::Status::decode(status.details()).unwrap();
+    let json = json::status_to_value(&rpc, Output::EmitUnpopulated).unwrap();
+    assert_eq!(json["code"], 3);
+    assert_eq!(json["message"], "name: bad");
+    let detail = &json["details"][0];
+    assert_eq!(detail["@type"], "type.googleapis.com/google.rpc.BadRequest");
+    assert_eq!(detail["fieldViolations"][0]["field"], "name");
+    assert_eq!(detail["fieldViolations"][0]["reason"], "");
+
+    let read = json::status_from_slice(json.to_string().as_bytes()).unwrap();
+    assert_eq!(read, rpc);
 }

@@ -14,20 +14,25 @@ use tonic::Code;
 
 const TOKEN: &str = "CW-SECRET-http";
 
-/// The response of one curl call: HTTP status and parsed JSON body.
+/// The response of one curl call: HTTP status, the `x-mock-warning` header and the parsed
+/// JSON body.
 #[derive(Debug)]
 struct Reply {
     status: u16,
+    warning: Option<String>,
     body: Value,
 }
 
 /// Runs curl with `args` (method, headers, data) against `url`.
 fn curl(args: &[&str], url: &str) -> Reply {
-    let mut full = vec!["--silent", "--show-error", "--write-out", "\n%{http_code}"];
+    let warning_format = "\n%header{x-mock-warning}\n%{http_code}";
+    let mut full = vec!["--silent", "--show-error", "--write-out", warning_format];
     full.extend_from_slice(args);
     full.push(url);
     let output = run_ok(&PathBuf::from("curl"), &full);
-    let (body, status) = output.rsplit_once('\n').expect("status line");
+    let (output, status) = output.rsplit_once('\n').expect("status line");
+    let (body, warning) = output.rsplit_once('\n').expect("warning line");
+    let warning = (!warning.is_empty()).then(|| warning.to_owned());
     let body = if body.trim().is_empty() {
         Value::Null
     } else {
@@ -35,6 +40,7 @@ fn curl(args: &[&str], url: &str) -> Reply {
     };
     Reply {
         status: status.trim().parse().expect("status"),
+        warning,
         body,
     }
 }
@@ -105,7 +111,8 @@ fn the_vpc_documentation_curl_commands_work() {
     assert_eq!(reply.body["vpc"]["status"], "STATUS_READY");
 
     // curl -X PATCH .../vpcs/{id} -d @data.json. The documented body also lists name, zone
-    // and hostPrefixes, which UpdateVPCRequest does not have: the mock names the first one.
+    // and hostPrefixes, which UpdateVPCRequest does not have: they are ignored, and named in
+    // the warning header.
     let documented = json!({
         "updateMask": "vpcPrefixes,ingress.disablePublicServices",
         "name": "docs-vpc", "zone": "US-EAST-04A",
@@ -120,15 +127,17 @@ fn the_vpc_documentation_curl_commands_work() {
         &["-X", "PATCH", "-H", json_header, "-H", &auth, "-d", &data],
         &by_id,
     );
-    assert_eq!(reply.status, 400, "{reply:?}");
-    let field = reply.body["details"][0]["fieldViolations"][0]["field"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    assert!(
-        ["name", "zone", "hostPrefixes"].contains(&field.as_str()),
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(
+        reply.warning.as_deref(),
+        Some("ignored unknown JSON keys: hostPrefixes, name, zone"),
         "{reply:?}"
     );
+    assert!(!reply.body["vpc"]["egress"]["disablePublicAccess"]
+        .as_bool()
+        .unwrap());
+
+    // Without the unknown keys there is nothing to warn about.
     let mut updatable = documented.clone();
     for immutable in ["name", "zone", "hostPrefixes"] {
         updatable.as_object_mut().unwrap().remove(immutable);
@@ -138,13 +147,14 @@ fn the_vpc_documentation_curl_commands_work() {
         &["-X", "PATCH", "-H", json_header, "-H", &auth, "-d", &data],
         &by_id,
     );
+    assert_eq!(reply.warning, None);
     assert_eq!(reply.status, 200, "{reply:?}");
     let vpc = &reply.body["vpc"];
     assert_eq!(vpc["status"], "STATUS_UPDATING");
     assert_eq!(vpc["vpcPrefixes"].as_array().unwrap().len(), 2);
     assert_eq!(vpc["ingress"]["disablePublicServices"], true);
-    assert!(
-        vpc["egress"].get("disablePublicAccess").is_none(),
+    assert_eq!(
+        vpc["egress"]["disablePublicAccess"], false,
         "egress was outside the mask: {vpc}"
     );
 
@@ -223,10 +233,8 @@ fn the_gateway_documentation_curl_commands_work() {
         "3f1c2a9e-8b7d-4e6f-a5c4-1d2e3f4a5b6c"
     );
     assert_eq!(gateway["spec"]["zones"][0], "US-EAST-04A");
-    assert!(
-        gateway["spec"]["weightsAndBiasesAuth"]
-            .get("apiKey")
-            .is_none(),
+    assert_eq!(
+        gateway["spec"]["weightsAndBiasesAuth"]["apiKey"], "",
         "api_key must never be returned"
     );
     assert_eq!(gateway["status"]["status"], "STATUS_CREATING");
@@ -251,7 +259,7 @@ fn the_gateway_documentation_curl_commands_work() {
     );
     assert_eq!(reply.status, 400);
     assert_eq!(
-        reply.body["details"][0]["fieldViolations"][0]["field"], "weightsAndBiasesAuth",
+        reply.body["details"][0]["fieldViolations"][0]["field"], "weights_and_biases_auth",
         "{reply:?}"
     );
 
@@ -289,7 +297,7 @@ fn the_gateway_documentation_curl_commands_work() {
         &format!("{base}?updatedAfter=2999-01-01T00:00:00Z"),
     );
     assert_eq!(reply.status, 200);
-    assert!(reply.body.get("items").is_none(), "{reply:?}");
+    assert_eq!(reply.body["items"], json!([]), "{reply:?}");
     let reply = curl(&["-H", &auth], &format!("{base}?updatedAfter=yesterday"));
     assert_eq!(reply.status, 400);
     assert!(
@@ -331,19 +339,14 @@ fn bad_http_input_gets_a_4xx_json_error_that_names_the_problem() {
     let json_header = "Content-Type: application/json";
     let cases: Vec<(Vec<&str>, u16, &str)> = vec![
         (
-            vec![
-                "-H",
-                json_header,
-                "-d",
-                r#"{"name":"x","zone":"US-EAST-04A","colour":"red"}"#,
-            ],
-            400,
-            "colour",
-        ),
-        (
             vec!["-H", json_header, "-d", r#"{"name":5}"#],
             400,
-            "invalid type",
+            "name: invalid type: integer `5`, expected a string",
+        ),
+        (
+            vec!["-H", json_header, "-d", r#"{"name":"x","hostPrefixes":[{"ipam":{"prefixLength":99999999999}}]}"#],
+            400,
+            "host_prefixes[0].ipam.prefix_length",
         ),
         (
             vec![
@@ -353,7 +356,7 @@ fn bad_http_input_gets_a_4xx_json_error_that_names_the_problem() {
                 r#"{"name":"x","hostPrefixes":[{"type":"primary"}]}"#,
             ],
             400,
-            "primary",
+            "host_prefixes[0].type: unrecognized enum value 'primary'; expected one of UNSPECIFIED, PRIMARY, ROUTED, ATTACHED",
         ),
         (
             vec!["-H", json_header, "-d", r#"{"name":"x""#],
@@ -575,7 +578,7 @@ fn rest_grpc_connect_and_grpc_web_share_one_state() {
         &["-H", &auth],
         &format!("http://{addr}/v1alpha1/inference/gateways"),
     );
-    assert!(reply.body.get("items").is_none(), "{reply:?}");
+    assert_eq!(reply.body["items"], json!([]), "{reply:?}");
 }
 
 #[test]
@@ -687,5 +690,161 @@ fn browsers_may_call_from_another_origin() {
     assert!(
         headers.contains("access-control-expose-headers:") && headers.contains("grpc-status"),
         "{output}"
+    );
+}
+
+/// Posts `body` as JSON to `url` with the test token.
+fn post_json(url: &str, body: &str) -> Reply {
+    let auth = auth();
+    curl(
+        &[
+            "-H",
+            &auth,
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            body,
+        ],
+        url,
+    )
+}
+
+#[test]
+fn rest_writes_every_field_and_connect_leaves_defaults_out() {
+    let mock = MockProcess::start(&["--transition-delay", "0s"]);
+    let rest = format!("http://{}/v1beta1/networking/vpcs", mock.addr);
+    let reply = post_json(&rest, r#"{"name":"bare","zone":"US-EAST-04A"}"#);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let id = reply.body["vpc"]["id"].as_str().unwrap().to_owned();
+
+    let vpc = curl(&["-H", &auth()], &format!("{rest}/{id}")).body["vpc"].clone();
+    let keys: Vec<&str> = vpc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for key in [
+        "name",
+        "zone",
+        "id",
+        "vpcPrefixes",
+        "createdAt",
+        "updatedAt",
+        "hostPrefix",
+        "hostPrefixes",
+        "ingress",
+        "egress",
+        "dhcp",
+        "status",
+    ] {
+        assert!(keys.contains(&key), "{key} missing from {vpc}");
+    }
+    assert_eq!(vpc["vpcPrefixes"], json!([]));
+    assert_eq!(vpc["dhcp"], Value::Null);
+    assert_eq!(vpc["ingress"], json!({"disablePublicServices": false}));
+    assert_eq!(vpc["egress"], json!({"disablePublicAccess": false}));
+    assert_eq!(vpc["hostPrefixes"][0]["type"], "PRIMARY");
+    assert_eq!(vpc["hostPrefixes"][0]["ipam"], Value::Null);
+    assert_eq!(vpc["hostPrefix"], vpc["hostPrefixes"][0]["prefixes"][0]);
+    assert_eq!(vpc["status"], "STATUS_READY");
+
+    // The REST error body is written with every field too.
+    let reply = curl(&["-H", &auth()], &format!("{rest}/no-such-id"));
+    let info = &reply.body["details"][0];
+    assert_eq!(info["@type"], "type.googleapis.com/google.rpc.ResourceInfo");
+    assert_eq!(info["owner"], "");
+
+    // Connect JSON: canonical, defaults left out.
+    let connect = format!(
+        "http://{}/coreweave.networking.v1beta1.VPCService/GetVPC",
+        mock.addr
+    );
+    let reply = post_json(&connect, &json!({"id": id}).to_string());
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let vpc = reply.body["vpc"].as_object().unwrap();
+    for absent in ["vpcPrefixes", "dhcp"] {
+        assert!(!vpc.contains_key(absent), "{absent} in {vpc:?}");
+    }
+    assert_eq!(vpc["ingress"], json!({}));
+    assert_eq!(vpc["status"], "STATUS_READY");
+}
+
+#[test]
+fn unknown_keys_are_ignored_with_a_warning_or_rejected_when_strict() {
+    let body = r#"{"name":"typo","zone":"US-EAST-04A","vpcPrefix":[{"name":"w"}],"ingress":{"disablePublicService":true}}"#;
+    let warning = "ignored unknown JSON keys: vpcPrefix, ingress.disablePublicService";
+    let connect = "coreweave.networking.v1beta1.VPCService/CreateVPC";
+
+    let lenient = MockProcess::start(&[]);
+    let rest = format!("http://{}/v1beta1/networking/vpcs", lenient.addr);
+    let reply = post_json(&rest, body);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.warning.as_deref(), Some(warning));
+    assert_eq!(reply.body["vpc"]["ingress"]["disablePublicServices"], false);
+    let reply = post_json(
+        &format!("http://{}/{connect}", lenient.addr),
+        &body.replace("typo", "typo-two"),
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.warning.as_deref(), Some(warning));
+
+    let strict = MockProcess::start(&["--strict-json"]);
+    for url in [
+        format!("http://{}/v1beta1/networking/vpcs", strict.addr),
+        format!("http://{}/{connect}", strict.addr),
+    ] {
+        let reply = post_json(&url, body);
+        assert_eq!(reply.status, 400, "{url}: {reply:?}");
+        let message = reply.body["message"].as_str().unwrap();
+        assert!(
+            message.contains("vpcPrefix") && message.contains("ingress.disablePublicService"),
+            "{url}: {reply:?}"
+        );
+        assert_eq!(reply.warning, None);
+    }
+    let listed = curl(
+        &["-H", &auth()],
+        &format!("http://{}/v1beta1/networking/vpcs", strict.addr),
+    );
+    assert_eq!(
+        listed.body["items"],
+        json!([]),
+        "strict mode created nothing"
+    );
+}
+
+#[test]
+fn null_reads_as_the_default_for_every_kind_of_field() {
+    let mock = MockProcess::start(&[]);
+    let rest = format!("http://{}/v1beta1/networking/vpcs", mock.addr);
+    // Scalar, list and message fields.
+    let reply = post_json(
+        &rest,
+        r#"{"name":"nulls","zone":"US-EAST-04A","hostPrefix":null,"hostPrefixes":null,"vpcPrefixes":null,"ingress":null,"dhcp":null}"#,
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body["vpc"]["vpcPrefixes"], json!([]));
+    // An enum: null reads as UNSPECIFIED, which validation (not the JSON reader) refuses.
+    let reply = post_json(
+        &rest,
+        r#"{"name":"nulls-two","zone":"US-EAST-04A","hostPrefixes":[{"name":"p","type":null,"prefixes":["10.0.0.0/16"]}]}"#,
+    );
+    assert_eq!(reply.status, 400, "{reply:?}");
+    let violations = reply.body["details"][0]["fieldViolations"]
+        .as_array()
+        .unwrap();
+    assert!(
+        violations
+            .iter()
+            .any(|v| v["field"] == "host_prefixes[0].type"),
+        "{reply:?}"
+    );
+    assert!(
+        !reply.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid JSON"),
+        "{reply:?}"
     );
 }

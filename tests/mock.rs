@@ -12,19 +12,21 @@ use coreweave_api::{
         condition, CreateGatewayRequest, DeleteGatewayRequest, GetGatewayParametersRequest,
         GetGatewayRequest, ListGatewaysRequest, Status as GatewayStatus, UpdateGatewayRequest,
     },
+    json,
     networking::v1beta1::{
         prefix, vpc, CreateVpcRequest, DeleteVpcRequest, GetVpcRequest, ListVpCsRequest,
         UpdateVpcRequest,
     },
 };
 use coreweave_mock::{Fault, Limits, ManualClock, MockServer};
-use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-fn parse<T: DeserializeOwned>(value: Value) -> T {
-    serde_json::from_value(value).expect("test body parses")
+fn parse<T: prost::Message + prost::Name + Default>(value: Value) -> T {
+    json::from_value(value, json::Unknown::Reject)
+        .expect("test body parses")
+        .message
 }
 
 fn primary(prefixes: &[&str]) -> Value {
@@ -761,7 +763,7 @@ async fn gateway_ids_and_secrets() {
     assert_eq!(spec.id, id.to_lowercase());
     assert_eq!(spec.zones, ["US-LAB-01A"]);
     assert!(!spec.organization_id.is_empty());
-    let json = serde_json::to_value(&spec).unwrap();
+    let json = json::to_value(&spec, json::Output::Canonical).unwrap();
     assert!(
         json["weightsAndBiasesAuth"].get("apiKey").is_none(),
         "api_key leaked: {json}"

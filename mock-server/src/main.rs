@@ -36,6 +36,11 @@ struct Args {
     #[arg(long, env = "COREWEAVE_MOCK_TRANSITION_DELAY", default_value = "1s", value_parser = parse_duration)]
     transition_delay: Duration,
 
+    /// Reject unknown keys in JSON request bodies (REST and Connect) with INVALID_ARGUMENT
+    /// instead of ignoring them with an `x-mock-warning` header.
+    #[arg(long, env = "COREWEAVE_MOCK_STRICT_JSON")]
+    strict_json: bool,
+
     /// The log format on stderr. The level comes from RUST_LOG (default: info).
     #[arg(long, env = "COREWEAVE_MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     log_format: LogFormat,
@@ -83,6 +88,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let mut builder = MockServer::builder()
         .transition_delay(args.transition_delay)
+        .strict_json(args.strict_json)
         .tokens(args.tokens);
     if !args.zones.is_empty() {
         builder = builder.zones(args.zones);

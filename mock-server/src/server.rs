@@ -5,7 +5,7 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use coreweave_api::{
-    inference::v1alpha1::gateway_service_server::GatewayServiceServer,
+    inference::v1alpha1::gateway_service_server::GatewayServiceServer, json::Unknown,
     networking::v1beta1::vpc_service_server::VpcServiceServer, FILE_DESCRIPTOR_SET,
 };
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
@@ -80,6 +80,7 @@ pub struct MockServerBuilder {
     clock: Arc<dyn Clock>,
     limits: Limits,
     faults: FaultPlan,
+    strict_json: bool,
 }
 
 impl Default for MockServerBuilder {
@@ -92,6 +93,7 @@ impl Default for MockServerBuilder {
             clock: Arc::new(SystemClock),
             limits: Limits::default(),
             faults: FaultPlan::default(),
+            strict_json: false,
         }
     }
 }
@@ -142,6 +144,14 @@ impl MockServerBuilder {
     /// Size and count limits.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Whether an unknown key in a JSON request body (REST or Connect) is INVALID_ARGUMENT
+    /// naming the key. Off by default: unknown keys are ignored, as the real service's JSON
+    /// codecs do, and named in an `x-mock-warning` response header and the log.
+    pub fn strict_json(mut self, strict: bool) -> Self {
+        self.strict_json = strict;
         self
     }
 
@@ -206,6 +216,11 @@ impl MockServerBuilder {
             vpcs: VpcApi::new(Arc::clone(&state)),
             gateways: GatewayApi::new(Arc::clone(&state)),
             max_body_bytes: state.limits.max_request_bytes,
+            unknown_keys: if self.strict_json {
+                Unknown::Reject
+            } else {
+                Unknown::Report
+            },
         });
         let vpcs = VpcServiceServer::new(VpcApi::new(Arc::clone(&state)))
             .max_decoding_message_size(decode_limit)

@@ -124,7 +124,7 @@ fn create(
             host_prefixes: valid.host_prefixes,
             ingress: Some(request.ingress.unwrap_or_default()),
             egress: Some(request.egress.unwrap_or_default()),
-            dhcp: Some(request.dhcp.unwrap_or_default()),
+            dhcp: request.dhcp,
             ..Vpc::default()
         };
         data.vpc_names.insert(vpc.name.clone(), id.clone());

@@ -1,13 +1,22 @@
 //! Reading request bodies for REST and Connect: size limit, content type, and JSON or
-//! protobuf decoding with errors that name the problem.
+//! protobuf decoding with errors that name the field.
 
 use axum::{
     body::{Body, Bytes},
-    http::{header, HeaderMap},
+    http::{header, HeaderMap, HeaderName, HeaderValue},
+    response::Response,
 };
-use serde::de::DeserializeOwned;
+use coreweave_api::json::{self, IgnoredKeys, JsonError, Unknown};
+use prost::{Message, Name};
 use tonic::{metadata::MetadataMap, Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+
+/// The response header that lists the unknown JSON keys a request carried and the mock
+/// ignored.
+pub const WARNING_HEADER: HeaderName = HeaderName::from_static("x-mock-warning");
+
+/// The longest an ignored key is shown in the warning header, in characters.
+const MAX_SHOWN_KEY_CHARS: usize = 64;
 
 /// Reads a whole body, refusing one larger than `limit` bytes.
 pub async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Status> {
@@ -39,38 +48,77 @@ pub fn require_json(headers: &HeaderMap, body: &[u8]) -> Result<(), Status> {
     }
 }
 
-/// Parses a proto3 JSON body (pbjson); an empty body is the empty message.
-///
-/// Errors name the problem: the unknown key, the wrong type or enum name, or where the JSON
-/// is malformed.
-pub fn parse_json<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, Status> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|error| json_error(&error))
+/// A request read from JSON, with the unknown keys that were ignored.
+#[derive(Debug)]
+pub struct JsonRequest<T> {
+    /// The request.
+    pub message: T,
+    /// The unknown keys that were ignored.
+    pub ignored: IgnoredKeys,
 }
 
-fn json_error(error: &serde_json::Error) -> Status {
-    let text = error.to_string();
-    let message = format!("invalid JSON body: {text}");
-    // serde names an unknown or duplicated key as "... field `key` ...".
-    let field = text
-        .split('`')
-        .nth(1)
-        .filter(|_| text.starts_with("unknown field") || text.starts_with("duplicate field"));
-    match field {
+/// Parses a proto3 JSON body; an empty body is the empty message. With
+/// [`Unknown::Reject`] an unknown key is INVALID_ARGUMENT, with [`Unknown::Report`] it is
+/// ignored and listed.
+pub fn parse_json<T: Message + Name + Default>(
+    body: &[u8],
+    unknown: Unknown,
+) -> Result<JsonRequest<T>, Status> {
+    let decoded = json::from_slice::<T>(body, unknown).map_err(|e| json_error(&e))?;
+    if !decoded.ignored.is_empty() {
+        tracing::warn!(
+            count = decoded.ignored.total,
+            keys = %decoded.ignored,
+            "ignored unknown JSON keys in the request body"
+        );
+    }
+    Ok(JsonRequest {
+        message: decoded.message,
+        ignored: decoded.ignored,
+    })
+}
+
+/// INVALID_ARGUMENT for a body that does not fit the request, with a BadRequest naming the
+/// field when one is to blame.
+fn json_error(error: &JsonError) -> Status {
+    let message = format!("invalid JSON body: {error}");
+    match &error.field {
         Some(field) => {
-            let description = if text.starts_with("duplicate field") {
-                "set more than once, or together with another member of its oneof".to_owned()
-            } else {
-                "unknown field".to_owned()
-            };
-            let details =
-                ErrorDetails::with_bad_request(vec![FieldViolation::new(field, description)]);
-            Status::with_error_details(Code::InvalidArgument, message, details)
+            let violation = FieldViolation::new(field.clone(), error.description.clone());
+            let details = ErrorDetails::with_bad_request(vec![violation]);
+            <Status as StatusExt>::with_error_details(Code::InvalidArgument, message, details)
         }
         None => Status::invalid_argument(message),
     }
+}
+
+/// Adds the `x-mock-warning` header naming the ignored keys, if there were any.
+pub fn warn_ignored(response: &mut Response, ignored: &IgnoredKeys) {
+    if ignored.is_empty() {
+        return;
+    }
+    let shown: Vec<String> = ignored.keys.iter().map(|key| shown_key(key)).collect();
+    let mut text = format!("ignored unknown JSON keys: {}", shown.join(", "));
+    let unlisted = ignored.total - ignored.keys.len();
+    if unlisted > 0 {
+        text.push_str(&format!(" and {unlisted} more"));
+    }
+    if let Ok(value) = HeaderValue::from_str(&text) {
+        response.headers_mut().insert(WARNING_HEADER, value);
+    }
+}
+
+/// A key as printable ASCII, cut to a bounded length.
+fn shown_key(key: &str) -> String {
+    let mut shown: String = key
+        .chars()
+        .take(MAX_SHOWN_KEY_CHARS)
+        .flat_map(char::escape_default)
+        .collect();
+    if key.chars().count() > MAX_SHOWN_KEY_CHARS {
+        shown.push_str("...");
+    }
+    shown
 }
 
 /// Wraps a message in a tonic request that carries the HTTP headers as metadata, so the
@@ -89,27 +137,40 @@ mod tests {
     use coreweave_api::networking::v1beta1::CreateVpcRequest;
 
     #[test]
-    fn json_errors_name_the_problem() {
-        let status = parse_json::<CreateVpcRequest>(br#"{"name":"x","colour":"red"}"#).unwrap_err();
-        assert!(status.message().contains("colour"), "{}", status.message());
+    fn json_errors_name_the_field() {
+        let status =
+            parse_json::<CreateVpcRequest>(br#"{"name":"x","colour":"red"}"#, Unknown::Reject)
+                .unwrap_err();
         assert_eq!(
             status.get_details_bad_request().unwrap().field_violations[0].field,
             "colour"
         );
 
-        let status = parse_json::<CreateVpcRequest>(br#"{"name": 5}"#).unwrap_err();
-        assert!(
-            status.message().contains("invalid type"),
-            "{}",
-            status.message()
-        );
+        let status =
+            parse_json::<CreateVpcRequest>(br#"{"name": 5}"#, Unknown::Report).unwrap_err();
+        let violation = &status.get_details_bad_request().unwrap().field_violations[0];
+        assert_eq!(violation.field, "name");
+        assert!(violation.description.contains("a string"), "{violation:?}");
 
-        let status = parse_json::<CreateVpcRequest>(br#"{"name": "x""#).unwrap_err();
+        let status =
+            parse_json::<CreateVpcRequest>(br#"{"name": "x""#, Unknown::Report).unwrap_err();
         assert!(status.message().contains("line 1"), "{}", status.message());
 
-        assert_eq!(
-            parse_json::<CreateVpcRequest>(b"  ").unwrap(),
-            CreateVpcRequest::default()
-        );
+        let empty = parse_json::<CreateVpcRequest>(b"  ", Unknown::Reject).unwrap();
+        assert_eq!(empty.message, CreateVpcRequest::default());
+    }
+
+    #[test]
+    fn the_warning_header_is_printable_and_bounded() {
+        let ignored = IgnoredKeys {
+            keys: vec!["caf\u{e9}\n".to_owned(), "k".repeat(1000)],
+            total: 5,
+        };
+        let mut response = Response::new(Body::empty());
+        warn_ignored(&mut response, &ignored);
+        let header = response.headers()[WARNING_HEADER].to_str().unwrap();
+        assert!(header.starts_with("ignored unknown JSON keys: caf\\u{e9}\\n, kkk"));
+        assert!(header.ends_with("... and 3 more"), "{header}");
+        assert!(header.len() < 200);
     }
 }

@@ -12,16 +12,16 @@ use axum::{
     routing::any,
     Router,
 };
+use coreweave_api::json::{self, IgnoredKeys, Output, Unknown};
 use coreweave_api::{
     inference::v1alpha1::gateway_service_server::GatewayService,
     networking::v1beta1::vpc_service_server::VpcService,
 };
-use prost::Message;
-use serde::{de::DeserializeOwned, Serialize};
+use prost::{Message, Name};
 use tonic::Status;
 
 use super::{
-    body::{grpc_request, media_type, parse_json, read_limited},
+    body::{grpc_request, media_type, parse_json, read_limited, warn_ignored, JsonRequest},
     error::connect_error,
     Apis,
 };
@@ -54,17 +54,27 @@ impl Codec {
         }
     }
 
-    fn decode<T: Message + DeserializeOwned + Default>(self, body: &[u8]) -> Result<T, Status> {
+    fn decode<T: Message + Name + Default>(
+        self,
+        body: &[u8],
+        unknown: Unknown,
+    ) -> Result<JsonRequest<T>, Status> {
         match self {
-            Self::Json => parse_json(body),
+            Self::Json => parse_json(body, unknown),
             Self::Proto => T::decode(body)
+                .map(|message| JsonRequest {
+                    message,
+                    ignored: IgnoredKeys::default(),
+                })
                 .map_err(|e| Status::invalid_argument(format!("invalid protobuf body: {e}"))),
         }
     }
 
-    fn encode<T: Message + Serialize>(self, message: &T) -> Response {
+    /// The response: canonical proto3 JSON (defaults left out, as connect-go writes it) or
+    /// protobuf.
+    fn encode<T: Message + Name>(self, message: &T) -> Response {
         let (content_type, bytes) = match self {
-            Self::Json => match serde_json::to_vec(message) {
+            Self::Json => match json::to_vec(message, Output::Canonical) {
                 Ok(bytes) => ("application/json", bytes),
                 Err(e) => {
                     return connect_error(&Status::internal(format!(
@@ -143,6 +153,7 @@ async fn dispatch(
         codec,
         headers,
         body: &body,
+        unknown: apis.unknown_keys,
     };
     let (vpcs, gateways) = (&apis.vpcs, &apis.gateways);
     match (service, method) {
@@ -170,22 +181,25 @@ struct Call<'a> {
     codec: Codec,
     headers: &'a HeaderMap,
     body: &'a [u8],
+    unknown: Unknown,
 }
 
 impl Call<'_> {
     async fn run<Req, Resp, Fut>(self, call: impl FnOnce(tonic::Request<Req>) -> Fut) -> Response
     where
-        Req: Message + DeserializeOwned + Default,
-        Resp: Message + Serialize,
+        Req: Message + Name + Default,
+        Resp: Message + Name,
         Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
     {
-        let request = match self.codec.decode::<Req>(self.body) {
+        let request = match self.codec.decode::<Req>(self.body, self.unknown) {
             Ok(request) => request,
             Err(status) => return connect_error(&status),
         };
-        match call(grpc_request(self.headers, request)).await {
+        let mut response = match call(grpc_request(self.headers, request.message)).await {
             Ok(response) => self.codec.encode(response.get_ref()),
             Err(status) => connect_error(&status),
-        }
+        };
+        warn_ignored(&mut response, &request.ignored);
+        response
     }
 }

@@ -6,10 +6,11 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use base64::Engine;
+use coreweave_api::json::{self, Output};
 use prost::Message;
 use serde_json::{json, Value};
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
+use tonic_types::pb;
 
 /// The HTTP status for a gRPC code (the mapping of google.rpc.Code, shared by REST and
 /// Connect).
@@ -32,53 +33,35 @@ pub fn http_status(code: Code) -> StatusCode {
     }
 }
 
-/// The `google.rpc` details of a status in their JSON form, each with its `@type`.
-fn details_json(details: &ErrorDetails) -> Vec<Value> {
-    let mut out = Vec::new();
-    if let Some(bad_request) = details.bad_request() {
-        let violations: Vec<Value> = bad_request
-            .field_violations
-            .iter()
-            .map(|v| json!({"field": v.field, "description": v.description}))
-            .collect();
-        out.push(json!({"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": violations}));
+/// A tonic status as the `google.rpc.Status` it carries: code, message and details.
+fn rpc_status(status: &Status) -> pb::Status {
+    let details = pb::Status::decode(status.details())
+        .map(|s| s.details)
+        .unwrap_or_default();
+    pb::Status {
+        code: status.code() as i32,
+        message: status.message().to_owned(),
+        details,
     }
-    if let Some(info) = details.resource_info() {
-        out.push(json!({
-            "@type": "type.googleapis.com/google.rpc.ResourceInfo",
-            "resourceType": info.resource_type,
-            "resourceName": info.resource_name,
-            "owner": info.owner,
-            "description": info.description,
-        }));
-    }
-    if let Some(failure) = details.precondition_failure() {
-        let violations: Vec<Value> = failure
-            .violations
-            .iter()
-            .map(|v| json!({"type": v.r#type, "subject": v.subject, "description": v.description}))
-            .collect();
-        out.push(json!({"@type": "type.googleapis.com/google.rpc.PreconditionFailure", "violations": violations}));
-    }
-    if let Some(failure) = details.quota_failure() {
-        let violations: Vec<Value> = failure
-            .violations
-            .iter()
-            .map(|v| json!({"subject": v.subject, "description": v.description}))
-            .collect();
-        out.push(json!({"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": violations}));
-    }
-    out
 }
 
-/// A status as the REST error body `{"code", "message", "details"}` with its HTTP status.
+/// A JSON response with an HTTP status.
+fn json_response(http: StatusCode, body: &Value) -> Response {
+    let mut response = (http, axum::Json(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A status as the REST error body `{"code", "message", "details"}` with its HTTP status,
+/// written with every field, as the REST transcoders write `google.rpc.Status`.
 pub fn rest_error(status: &Status) -> Response {
-    let body = json!({
-        "code": status.code() as i32,
-        "message": status.message(),
-        "details": details_json(&status.get_error_details()),
-    });
-    (http_status(status.code()), axum::Json(body)).into_response()
+    let body = json::status_to_value(&rpc_status(status), Output::EmitUnpopulated).unwrap_or_else(
+        |e| json!({"code": Code::Internal as i32, "message": e.to_string(), "details": []}),
+    );
+    json_response(http_status(status.code()), &body)
 }
 
 /// Connect's name for a code, such as `invalid_argument`.
@@ -105,30 +88,27 @@ fn connect_code(code: Code) -> &'static str {
 }
 
 /// A status as a Connect unary error: `{"code": "...", "message": "...", "details": [...]}`
-/// where each detail carries its type name and base64 (unpadded) protobuf value.
+/// where each detail carries its type name, its base64 (unpadded) protobuf value, and its
+/// JSON form under `debug`.
 pub fn connect_error(status: &Status) -> Response {
     let base64 = base64::engine::general_purpose::STANDARD_NO_PAD;
-    let any_details = tonic_types::pb::Status::decode(status.details())
-        .map(|s| s.details)
-        .unwrap_or_default();
-    let debug = details_json(&status.get_error_details());
-    let details: Vec<Value> = any_details
+    let rpc = rpc_status(status);
+    let debug = json::status_to_value(&rpc, Output::Canonical).unwrap_or_default();
+    let details: Vec<Value> = rpc
+        .details
         .iter()
-        .map(|any| {
+        .enumerate()
+        .map(|(index, any)| {
             let type_name = any.type_url.rsplit('/').next().unwrap_or_default();
-            let debug = debug
-                .iter()
-                .find(|d| d["@type"].as_str().is_some_and(|t| t.ends_with(type_name)));
+            let mut debug = debug["details"][index].clone();
+            if let Value::Object(fields) = &mut debug {
+                fields.remove("@type");
+            }
             json!({"type": type_name, "value": base64.encode(&any.value), "debug": debug})
         })
         .collect();
     let body = json!({"code": connect_code(status.code()), "message": status.message(), "details": details});
-    let mut response = (http_status(status.code()), axum::Json(body)).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
+    json_response(http_status(status.code()), &body)
 }
 
 #[cfg(test)]

@@ -36,6 +36,9 @@ pub struct Apis {
     pub gateways: GatewayApi,
     /// The largest body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// What JSON request bodies may do with unknown keys: ignored and reported, or rejected
+    /// (`--strict-json`).
+    pub unknown_keys: coreweave_api::json::Unknown,
 }
 
 /// The router for REST and Connect requests, with a JSON 404 for unknown paths.

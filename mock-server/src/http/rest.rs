@@ -7,11 +7,12 @@ use std::{collections::HashMap, future::Future};
 use axum::{
     body::Body,
     extract::{Path, Query, State},
-    http::HeaderMap,
+    http::{header, HeaderMap},
     response::{IntoResponse, Response},
     routing::get,
-    Json, Router,
+    Router,
 };
+use coreweave_api::json::{self, IgnoredKeys, Output, Unknown};
 use coreweave_api::{
     inference::v1alpha1::{
         gateway_service_server::GatewayService, CreateGatewayRequest, DeleteGatewayRequest,
@@ -22,11 +23,11 @@ use coreweave_api::{
         ListVpCsRequest, UpdateVpcRequest,
     },
 };
-use serde::{de::DeserializeOwned, Serialize};
+use prost::{Message, Name};
 use tonic::Status;
 
 use super::{
-    body::{grpc_request, parse_json, read_limited, require_json},
+    body::{grpc_request, parse_json, read_limited, require_json, warn_ignored, JsonRequest},
     error::rest_error,
     method_not_allowed, Apis,
 };
@@ -66,35 +67,58 @@ pub fn routes() -> Router<Apis> {
         )
 }
 
-/// Runs one call and renders its response as JSON, or its error as the REST error body.
+/// Runs one call and renders its response as JSON with every field written (as the REST
+/// transcoders write it), or its error as the REST error body. The ignored keys of the
+/// request, if any, are named in the `x-mock-warning` header.
 async fn respond<Req, Resp, Fut>(
     headers: &HeaderMap,
-    request: Result<Req, Status>,
+    request: Result<JsonRequest<Req>, Status>,
     call: impl FnOnce(tonic::Request<Req>) -> Fut,
 ) -> Response
 where
     Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
-    Resp: Serialize,
+    Resp: Message + Name,
 {
-    let outcome = match request {
-        Ok(request) => call(grpc_request(headers, request)).await,
-        Err(status) => Err(status),
+    let (outcome, ignored) = match request {
+        Ok(request) => (
+            call(grpc_request(headers, request.message)).await,
+            request.ignored,
+        ),
+        Err(status) => (Err(status), IgnoredKeys::default()),
     };
-    match outcome {
-        Ok(response) => Json(response.into_inner()).into_response(),
+    let mut response = match outcome {
+        Ok(response) => json_ok(response.get_ref()),
         Err(status) => rest_error(&status),
+    };
+    warn_ignored(&mut response, &ignored);
+    response
+}
+
+/// A 200 response with the message's JSON, every field written.
+fn json_ok<T: Message + Name>(message: &T) -> Response {
+    match json::to_vec(message, Output::EmitUnpopulated) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(e) => rest_error(&Status::internal(format!("cannot write the response: {e}"))),
     }
 }
 
+/// A request that has no body.
+fn bodiless<T>(message: T) -> Result<JsonRequest<T>, Status> {
+    Ok(JsonRequest {
+        message,
+        ignored: IgnoredKeys::default(),
+    })
+}
+
 /// Reads a JSON request body.
-async fn json_body<T: DeserializeOwned + Default>(
+async fn json_body<T: Message + Name + Default>(
     apis: &Apis,
     headers: &HeaderMap,
     body: Body,
-) -> Result<T, Status> {
+) -> Result<JsonRequest<T>, Status> {
     let bytes = read_limited(body, apis.max_body_bytes).await?;
     require_json(headers, &bytes)?;
-    parse_json(&bytes)
+    parse_json(&bytes, apis.unknown_keys)
 }
 
 /// Puts the path's id into a request, refusing a body that names another.
@@ -118,12 +142,15 @@ async fn list_vpcs(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let request = no_query(&query).map(|()| ListVpCsRequest {});
+    let request = no_query(&query).and_then(|()| bodiless(ListVpCsRequest {}));
     respond(&headers, request, |r| apis.vpcs.list_vp_cs(r)).await
 }
 
 async fn get_vpc(State(apis): State<Apis>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    respond(&headers, Ok(GetVpcRequest { id }), |r| apis.vpcs.get_vpc(r)).await
+    respond(&headers, bodiless(GetVpcRequest { id }), |r| {
+        apis.vpcs.get_vpc(r)
+    })
+    .await
 }
 
 async fn update_vpc(
@@ -134,7 +161,7 @@ async fn update_vpc(
 ) -> Response {
     let request = json_body::<UpdateVpcRequest>(&apis, &headers, body)
         .await
-        .and_then(|mut request| with_path_id(&mut request.id, id).map(|()| request));
+        .and_then(|mut request| with_path_id(&mut request.message.id, id).map(|()| request));
     respond(&headers, request, |r| apis.vpcs.update_vpc(r)).await
 }
 
@@ -143,7 +170,7 @@ async fn delete_vpc(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    respond(&headers, Ok(DeleteVpcRequest { id }), |r| {
+    respond(&headers, bodiless(DeleteVpcRequest { id }), |r| {
         apis.vpcs.delete_vpc(r)
     })
     .await
@@ -159,7 +186,7 @@ async fn list_gateways(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let request = list_gateways_request(query);
+    let request = list_gateways_request(query).and_then(bodiless);
     respond(&headers, request, |r| apis.gateways.list_gateways(r)).await
 }
 
@@ -171,16 +198,17 @@ fn list_gateways_request(
         .remove("updatedAfter")
         .or_else(|| query.remove("updated_after"));
     no_query(&query)?;
-    let updated_after = value
-        .map(|text| {
-            serde_json::from_value::<coreweave_api::proto::Timestamp>(serde_json::Value::String(text.clone())).map_err(|_| {
-                Status::invalid_argument(format!(
-                    "query parameter updatedAfter: {text:?} is not an RFC 3339 timestamp such as 2025-01-31T12:00:00Z"
-                ))
-            })
+    let Some(text) = value else {
+        return Ok(ListGatewaysRequest::default());
+    };
+    let query = serde_json::json!({ "updatedAfter": text });
+    json::from_value::<ListGatewaysRequest>(query, Unknown::Reject)
+        .map(|decoded| decoded.message)
+        .map_err(|_| {
+            Status::invalid_argument(format!(
+                "query parameter updatedAfter: {text:?} is not an RFC 3339 timestamp such as 2025-01-31T12:00:00Z"
+            ))
         })
-        .transpose()?;
-    Ok(ListGatewaysRequest { updated_after })
 }
 
 /// Refuses query parameters a route does not take.
@@ -194,7 +222,7 @@ fn no_query(query: &HashMap<String, String>) -> Result<(), Status> {
 }
 
 async fn gateway_parameters(State(apis): State<Apis>, headers: HeaderMap) -> Response {
-    respond(&headers, Ok(GetGatewayParametersRequest {}), |r| {
+    respond(&headers, bodiless(GetGatewayParametersRequest {}), |r| {
         apis.gateways.get_gateway_parameters(r)
     })
     .await
@@ -205,7 +233,7 @@ async fn get_gateway(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    respond(&headers, Ok(GetGatewayRequest { id }), |r| {
+    respond(&headers, bodiless(GetGatewayRequest { id }), |r| {
         apis.gateways.get_gateway(r)
     })
     .await
@@ -219,7 +247,7 @@ async fn update_gateway(
 ) -> Response {
     let request = json_body::<UpdateGatewayRequest>(&apis, &headers, body)
         .await
-        .and_then(|mut request| with_path_id(&mut request.id, id).map(|()| request));
+        .and_then(|mut request| with_path_id(&mut request.message.id, id).map(|()| request));
     respond(&headers, request, |r| apis.gateways.update_gateway(r)).await
 }
 
@@ -228,7 +256,7 @@ async fn delete_gateway(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    respond(&headers, Ok(DeleteGatewayRequest { id }), |r| {
+    respond(&headers, bodiless(DeleteGatewayRequest { id }), |r| {
         apis.gateways.delete_gateway(r)
     })
     .await
