@@ -1,15 +1,16 @@
 //! Measures the client's overhead per call against the raw generated stub, on the same
 //! in-process mock: `cargo bench --bench client_overhead`.
 //!
-//! Both sides send `GetVPC` for the same VPC with the same bearer token, one call at a time,
-//! alternating rounds so that drift affects both equally. Prints the median and mean latency of
-//! each and the client's overhead in percent.
+//! Three sides send `GetVPC` for the same VPC with the same bearer token, one call at a time,
+//! in interleaved rounds so that drift affects all equally: the raw gRPC stub (the baseline),
+//! the client over gRPC, and the client over REST/JSON. Prints the median and mean latency of
+//! each and each client's overhead against the stub in percent.
 
 use std::time::{Duration, Instant};
 
 use coreweave_api::{
     networking::v1beta1::{vpc_service_client::VpcServiceClient, GetVpcRequest},
-    Client,
+    Client, Transport,
 };
 use coreweave_mock::MockServer;
 use tonic::{metadata::MetadataValue, Request};
@@ -31,11 +32,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .transition_delay(Duration::ZERO)
         .start()
         .await?;
-    let client = Client::builder()
-        .endpoint(mock.endpoint())
-        .token(TOKEN)
-        .build()?;
-    let vpc = client
+    let build = |transport| {
+        Client::builder()
+            .endpoint(mock.endpoint())
+            .token(TOKEN)
+            .transport(transport)
+            .build()
+    };
+    let grpc = build(Transport::Grpc)?;
+    let rest = build(Transport::Rest)?;
+    let vpc = grpc
         .vpcs()
         .create("bench")
         .zone("US-EAST-04A")
@@ -56,43 +62,50 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         request
     };
 
-    // Warm up both paths (connections, allocator, caches).
+    // Warm up every path (connections, allocator, caches).
     for _ in 0..CALLS_PER_ROUND {
         raw.get_vpc(raw_request(&vpc.id)).await?;
-        client.vpcs().get(&vpc.id).await?;
+        grpc.vpcs().get(&vpc.id).await?;
+        rest.vpcs().get(&vpc.id).await?;
     }
 
-    let mut raw_samples = Vec::with_capacity(ROUNDS * CALLS_PER_ROUND);
-    let mut client_samples = Vec::with_capacity(ROUNDS * CALLS_PER_ROUND);
+    let samples = || Vec::with_capacity(ROUNDS * CALLS_PER_ROUND);
+    let (mut raw_samples, mut grpc_samples, mut rest_samples) = (samples(), samples(), samples());
     for _ in 0..ROUNDS {
         for _ in 0..CALLS_PER_ROUND {
             let started = Instant::now();
             raw.get_vpc(raw_request(&vpc.id)).await?;
             raw_samples.push(started.elapsed());
         }
-        let vpcs = client.vpcs();
-        for _ in 0..CALLS_PER_ROUND {
-            let started = Instant::now();
-            vpcs.get(&vpc.id).await?;
-            client_samples.push(started.elapsed());
+        for (client, samples) in [(&grpc, &mut grpc_samples), (&rest, &mut rest_samples)] {
+            let vpcs = client.vpcs();
+            for _ in 0..CALLS_PER_ROUND {
+                let started = Instant::now();
+                vpcs.get(&vpc.id).await?;
+                samples.push(started.elapsed());
+            }
         }
     }
 
     let (raw_median, raw_mean) = summarize(&mut raw_samples);
-    let (client_median, client_mean) = summarize(&mut client_samples);
-    let overhead =
-        |client: Duration, raw: Duration| (client.as_secs_f64() / raw.as_secs_f64() - 1.0) * 100.0;
     println!(
         "GetVPC, {} calls each, sequential, in-process mock",
         ROUNDS * CALLS_PER_ROUND
     );
-    println!("raw stub: median {raw_median:?}, mean {raw_mean:?}");
-    println!("client:   median {client_median:?}, mean {client_mean:?}");
-    println!(
-        "client overhead: {:+.1}% (median), {:+.1}% (mean)",
-        overhead(client_median, raw_median),
-        overhead(client_mean, raw_mean)
-    );
+    println!("raw gRPC stub:  median {raw_median:?}, mean {raw_mean:?}");
+    let overhead =
+        |client: Duration, raw: Duration| (client.as_secs_f64() / raw.as_secs_f64() - 1.0) * 100.0;
+    for (label, samples) in [
+        ("client, grpc", &mut grpc_samples),
+        ("client, rest", &mut rest_samples),
+    ] {
+        let (median, mean) = summarize(samples);
+        println!(
+            "{label}:  median {median:?}, mean {mean:?}, overhead {:+.1}% (median), {:+.1}% (mean)",
+            overhead(median, raw_median),
+            overhead(mean, raw_mean)
+        );
+    }
     mock.shutdown().await?;
     Ok(())
 }

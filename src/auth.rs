@@ -2,14 +2,17 @@
 
 use std::fmt;
 
+use http::HeaderValue;
 use tonic::metadata::{Ascii, MetadataValue};
 
 use crate::error::Error;
 
-/// A CoreWeave API access token. Its `Debug` output is redacted.
+/// A CoreWeave API access token. Its `Debug` output is redacted, and both header forms are
+/// marked sensitive so that HTTP and gRPC logging leave them out.
 #[derive(Clone)]
 pub(crate) struct Token {
-    header: MetadataValue<Ascii>,
+    metadata: MetadataValue<Ascii>,
+    header: HeaderValue,
 }
 
 impl Token {
@@ -24,15 +27,22 @@ impl Token {
                 "the API token contains spaces or non-ASCII characters",
             ));
         }
-        let mut header: MetadataValue<Ascii> = format!("Bearer {token}")
-            .parse()
-            .map_err(|_| Error::config("the API token is not a valid header value"))?;
+        let invalid = || Error::config("the API token is not a valid header value");
+        let value = format!("Bearer {token}");
+        let mut metadata: MetadataValue<Ascii> = value.parse().map_err(|_| invalid())?;
+        metadata.set_sensitive(true);
+        let mut header = HeaderValue::from_str(&value).map_err(|_| invalid())?;
         header.set_sensitive(true);
-        Ok(Self { header })
+        Ok(Self { metadata, header })
     }
 
-    /// The `authorization` header value.
-    pub(crate) fn header(&self) -> MetadataValue<Ascii> {
+    /// The `authorization` metadata value, for gRPC.
+    pub(crate) fn metadata(&self) -> MetadataValue<Ascii> {
+        self.metadata.clone()
+    }
+
+    /// The `Authorization` header value, for HTTP.
+    pub(crate) fn header(&self) -> HeaderValue {
         self.header.clone()
     }
 }

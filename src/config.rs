@@ -4,7 +4,13 @@ use std::time::Duration;
 
 use tonic::transport::{ClientTlsConfig, Endpoint};
 
-use crate::{auth::Token, client::Client, error::Error, retry::RetryPolicy};
+use crate::{
+    auth::Token,
+    client::{CallOptions, Client, Parts},
+    error::Error,
+    retry::RetryPolicy,
+    transport::{GrpcWire, RestWire, Transport, Wire, TRANSPORT_ENV},
+};
 
 /// The real CoreWeave API.
 pub const DEFAULT_ENDPOINT: &str = "https://api.coreweave.com";
@@ -44,6 +50,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     retry: RetryPolicy,
+    transport: Transport,
 }
 
 impl Default for ClientBuilder {
@@ -54,6 +61,7 @@ impl Default for ClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             retry: RetryPolicy::default(),
+            transport: Transport::default(),
         }
     }
 }
@@ -71,7 +79,16 @@ impl ClientBuilder {
         self
     }
 
-    /// The deadline of each attempt, sent to the server as `grpc-timeout`. Default 30 s.
+    /// The wire protocol. Default [`Transport::Rest`], whatever the endpoint: it is the one
+    /// format known to match the real service. Choose [`Transport::Grpc`] only for
+    /// `coreweave-mock` or another server built from this crate's protos.
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// The deadline of each attempt (over gRPC also sent to the server as `grpc-timeout`).
+    /// Default 30 s.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -108,28 +125,51 @@ impl ClientBuilder {
                 "retry_policy.max_attempts must be at least 1",
             ));
         }
-        let endpoint = self.transport_endpoint()?;
-        let config = Config {
-            endpoint: self.endpoint,
-            timeout: self.timeout,
-            retry: self.retry,
+        if self.retry.total_timeout.is_zero() {
+            return Err(Error::config(
+                "retry_policy.total_timeout must be greater than zero",
+            ));
+        }
+        let uri = self.endpoint_uri()?;
+        let channel = self.grpc_endpoint(&uri)?.connect_lazy();
+        let authority = uri.authority().map(ToString::to_string).unwrap_or_default();
+        let wire = match self.transport {
+            Transport::Grpc => Wire::Grpc(GrpcWire::new(channel.clone(), authority)),
+            Transport::Rest => Wire::Rest(Box::new(RestWire::new(&uri, self.connect_timeout)?)),
         };
-        Ok(Client::from_parts(config, token, endpoint.connect_lazy()))
+        Ok(Client::from_parts(Parts {
+            endpoint: self.endpoint,
+            transport: self.transport,
+            token,
+            wire,
+            channel,
+            options: CallOptions {
+                timeout: self.timeout,
+                retry: self.retry,
+            },
+        }))
     }
 
-    fn transport_endpoint(&self) -> Result<Endpoint, Error> {
+    /// The endpoint as a URL, checked: http or https, with a host.
+    fn endpoint_uri(&self) -> Result<http::Uri, Error> {
         let invalid =
             |why: &str| Error::config(format!("invalid endpoint {:?}: {why}", self.endpoint));
         let uri: http::Uri = self.endpoint.parse().map_err(|_| invalid("not a URL"))?;
         if uri.host().is_none() {
             return Err(invalid("it has no host"));
         }
-        let tls = match uri.scheme_str() {
-            Some("https") => true,
-            Some("http") => false,
-            _ => return Err(invalid("the scheme must be http or https")),
-        };
-        let mut endpoint = Endpoint::from(uri)
+        match uri.scheme_str() {
+            Some("https" | "http") => Ok(uri),
+            _ => Err(invalid("the scheme must be http or https")),
+        }
+    }
+
+    /// The lazily connected gRPC endpoint, for the gRPC transport and the raw stubs.
+    fn grpc_endpoint(&self, uri: &http::Uri) -> Result<Endpoint, Error> {
+        let invalid =
+            |why: &str| Error::config(format!("invalid endpoint {:?}: {why}", self.endpoint));
+        let tls = uri.scheme_str() == Some("https");
+        let mut endpoint = Endpoint::from(uri.clone())
             .connect_timeout(self.connect_timeout)
             .tcp_nodelay(true)
             .http2_keep_alive_interval(Duration::from_secs(30))
@@ -143,23 +183,21 @@ impl ClientBuilder {
     }
 
     /// A builder configured from the environment, read through `lookup` (see
-    /// [`Client::from_env_with`]).
-    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Self {
+    /// [`Client::from_env_with`]). An unknown `COREWEAVE_API_TRANSPORT` is an error that
+    /// names the variable.
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let mut builder = Self::default();
         if let Some(endpoint) = lookup(ENDPOINT_ENV).filter(|e| !e.trim().is_empty()) {
             builder.endpoint = endpoint.trim().to_owned();
         }
+        if let Some(transport) = lookup(TRANSPORT_ENV).filter(|t| !t.trim().is_empty()) {
+            builder.transport = transport
+                .parse()
+                .map_err(|e: Error| Error::config(format!("{TRANSPORT_ENV}: {}", e.message())))?;
+        }
         builder.token = lookup(TOKEN_ENV);
-        builder
+        Ok(builder)
     }
-}
-
-/// The settings a built client keeps.
-#[derive(Debug, Clone)]
-pub(crate) struct Config {
-    pub(crate) endpoint: String,
-    pub(crate) timeout: Duration,
-    pub(crate) retry: RetryPolicy,
 }
 
 #[cfg(test)]
@@ -175,24 +213,53 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn from_env_defaults_to_the_real_endpoint() {
-        let builder = ClientBuilder::from_env_with(env(&[(TOKEN_ENV, "CW-SECRET-x")]));
-        assert_eq!(builder.endpoint, DEFAULT_ENDPOINT);
-        assert!(builder.build().is_ok());
+    async fn with_only_a_token_the_client_speaks_rest_to_the_real_endpoint() {
+        let client = Client::from_env_with(env(&[(TOKEN_ENV, "CW-SECRET-x")])).unwrap();
+        assert_eq!(client.endpoint(), DEFAULT_ENDPOINT);
+        assert_eq!(client.transport(), Transport::Rest);
     }
 
     #[tokio::test]
-    async fn from_env_reads_the_endpoint() {
-        let vars = [(TOKEN_ENV, "t"), (ENDPOINT_ENV, "http://127.0.0.1:1")];
+    async fn rest_is_the_default_for_every_endpoint() {
+        for endpoint in [
+            DEFAULT_ENDPOINT,
+            "http://127.0.0.1:50051",
+            "https://proxy.example.com",
+        ] {
+            let vars = [(TOKEN_ENV, "t"), (ENDPOINT_ENV, endpoint)];
+            let client = Client::from_env_with(env(&vars)).unwrap();
+            assert_eq!(client.endpoint(), endpoint);
+            assert_eq!(client.transport(), Transport::Rest, "{endpoint}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_transport_comes_from_the_environment_or_the_builder() {
+        let vars = [(TOKEN_ENV, "t"), (TRANSPORT_ENV, " GRPC ")];
+        let client = Client::from_env_with(env(&vars)).unwrap();
+        assert_eq!(client.transport(), Transport::Grpc);
+        let builder = ClientBuilder::from_env_with(env(&vars)).unwrap();
+        let client = builder.transport(Transport::Rest).build().unwrap();
+        assert_eq!(client.transport(), Transport::Rest);
+    }
+
+    #[test]
+    fn an_unknown_transport_names_the_variable() {
+        let vars = [(TOKEN_ENV, "t"), (TRANSPORT_ENV, "soap")];
+        let error = ClientBuilder::from_env_with(env(&vars)).unwrap_err();
+        assert!(error.is_config());
         assert_eq!(
-            ClientBuilder::from_env_with(env(&vars)).endpoint,
-            "http://127.0.0.1:1"
+            error.to_string(),
+            "CONFIG: COREWEAVE_API_TRANSPORT: unknown transport \"soap\": expected rest or grpc"
         );
     }
 
     #[test]
     fn missing_token_is_a_config_error() {
-        let error = ClientBuilder::from_env_with(env(&[])).build().unwrap_err();
+        let error = ClientBuilder::from_env_with(env(&[]))
+            .unwrap()
+            .build()
+            .unwrap_err();
         assert!(error.is_config());
         assert!(error.to_string().contains(TOKEN_ENV), "{error}");
     }

@@ -1,7 +1,7 @@
 //! One error type for everything the client can report, with the server's `google.rpc`
 //! details as typed accessors.
 
-use std::{error::Error as StdError, fmt};
+use std::{error::Error as StdError, fmt, time::Duration};
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -30,8 +30,11 @@ pub enum ErrorKind {
     ResourceExhausted,
     /// The server is temporarily unavailable.
     Unavailable,
-    /// A deadline passed: the per-call timeout, the retry budget, or the server's deadline.
+    /// A deadline passed: the attempt's timeout, or the server's deadline.
     Timeout,
+    /// Retries were warranted, but the retry policy's time budget (`total_timeout`) left no
+    /// room for another attempt. The last attempt's error is the [`source`](std::error::Error::source).
+    OutOfBudget,
     /// No connection could be made to the endpoint.
     Connect,
     /// The call was aborted, usually by a concurrent change.
@@ -86,6 +89,7 @@ impl ErrorKind {
             Self::ResourceExhausted => "RESOURCE_EXHAUSTED",
             Self::Unavailable => "UNAVAILABLE",
             Self::Timeout => "TIMEOUT",
+            Self::OutOfBudget => "OUT_OF_BUDGET",
             Self::Connect => "CONNECT",
             Self::Aborted => "ABORTED",
             Self::Cancelled => "CANCELLED",
@@ -124,6 +128,8 @@ struct Inner {
     code: Option<Code>,
     details: ErrorDetails,
     last_seen: Option<LastSeen>,
+    http_status: Option<u16>,
+    retry_after: Option<Duration>,
     source: Option<Box<dyn StdError + Send + Sync>>,
 }
 
@@ -135,6 +141,8 @@ impl Error {
             code: None,
             details: ErrorDetails::new(),
             last_seen: None,
+            http_status: None,
+            retry_after: None,
             source: None,
         })
     }
@@ -147,6 +155,52 @@ impl Error {
 
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Config, message)
+    }
+
+    /// A connection that could not be made for a reason given in words.
+    pub(crate) fn connect(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Connect, message)
+    }
+
+    /// A connection to `authority` that could not be made, named by its cause:
+    /// `connection refused to 127.0.0.1:1`.
+    pub(crate) fn connect_failure(
+        authority: &str,
+        source: impl StdError + Send + Sync + 'static,
+    ) -> Self {
+        let cause = connect_cause(&source);
+        Self::connect(format!("{cause} to {authority}")).with_source(source)
+    }
+
+    /// A request the client refuses to send, naming the field.
+    pub(crate) fn invalid_argument(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let mut error = Self::new(ErrorKind::InvalidArgument, message.clone());
+        error.inner.details = ErrorDetails::with_bad_request_violation(field, message);
+        error
+    }
+
+    /// Retries ran out of time after `attempts` attempts; `last` is the last attempt's error.
+    pub(crate) fn out_of_budget(
+        method: &str,
+        attempts: u32,
+        budget: Duration,
+        last: Error,
+    ) -> Self {
+        let message = format!(
+            "{method} gave up after {attempts} attempt(s): the retry budget of {budget:?} leaves no time for another; last error: {last}"
+        );
+        Self::new(ErrorKind::OutOfBudget, message).with_source(last)
+    }
+
+    pub(crate) fn with_http_status(mut self, status: u16) -> Self {
+        self.inner.http_status = Some(status);
+        self
+    }
+
+    pub(crate) fn with_retry_after(mut self, delay: Option<Duration>) -> Self {
+        self.inner.retry_after = delay;
+        self
     }
 
     pub(crate) fn with_last_seen(mut self, last_seen: LastSeen) -> Self {
@@ -169,6 +223,8 @@ impl Error {
             code: Some(status.code()),
             details,
             last_seen: None,
+            http_status: None,
+            retry_after: None,
             source: Some(Box::new(status)),
         })
     }
@@ -186,6 +242,16 @@ impl Error {
     /// The gRPC code the call ended with, when it reached the gRPC layer.
     pub fn code(&self) -> Option<Code> {
         self.inner.code
+    }
+
+    /// The HTTP status of the response, over the REST transport.
+    pub fn http_status(&self) -> Option<u16> {
+        self.inner.http_status
+    }
+
+    /// How long the server asked the client to wait before trying again (`Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
     }
 
     /// Whether the resource was not found.
@@ -296,6 +362,24 @@ fn is_client_timeout(status: &Status) -> bool {
 /// Whether the status comes from failing to connect, in which case the request never left.
 pub(crate) fn is_connect_failure(status: &Status) -> bool {
     source_chain(status).any(|e| e.downcast_ref::<tonic::ConnectError>().is_some())
+}
+
+/// Why a connection failed, in words: `connection refused`, or the innermost cause.
+fn connect_cause(error: &(dyn StdError + 'static)) -> String {
+    let mut innermost = error;
+    let mut next = error.source();
+    while let Some(current) = next {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+                std::io::ErrorKind::TimedOut => "connection timed out".to_owned(),
+                _ => format!("cannot connect ({io})"),
+            };
+        }
+        innermost = current;
+        next = current.source();
+    }
+    format!("cannot connect ({innermost})")
 }
 
 fn source_chain(status: &Status) -> impl Iterator<Item = &(dyn StdError + 'static)> {

@@ -6,42 +6,23 @@ use std::{
     time::SystemTime,
 };
 
-use tonic::{transport::Channel, Request, Response, Status};
 use uuid::Uuid;
 
 use crate::{
-    client::{AsyncRecover, Client, NoRecovery},
+    client::{AsyncRecover, Client, NoRecovery, Recovery},
     error::{found, Error, ErrorKind, LastSeen},
     inference::v1alpha1::{
-        body_based_routing::ApiType, create_gateway_request,
-        gateway_service_client::GatewayServiceClient, update_gateway_request, BodyBasedRouting,
-        CoreWeaveAuth, CreateGatewayRequest, CreateGatewayResponse, DeleteGatewayRequest,
-        EndpointConfiguration, Gateway, GatewaySpec, GetGatewayParametersRequest,
-        GetGatewayParametersResponse, GetGatewayRequest, HeaderBasedRouting, ListGatewaysRequest,
-        PathBasedRouting, Status as GatewayStatus, UpdateGatewayRequest, WeightsAndBiasesAuth,
+        body_based_routing::ApiType, create_gateway_request, update_gateway_request,
+        BodyBasedRouting, CoreWeaveAuth, CreateGatewayRequest, CreateGatewayResponse,
+        DeleteGatewayRequest, DeleteGatewayResponse, EndpointConfiguration, Gateway, GatewaySpec,
+        GetGatewayParametersRequest, GetGatewayParametersResponse, GetGatewayRequest,
+        GetGatewayResponse, HeaderBasedRouting, ListGatewaysRequest, ListGatewaysResponse,
+        PathBasedRouting, Status as GatewayStatus, UpdateGatewayRequest, UpdateGatewayResponse,
+        WeightsAndBiasesAuth,
     },
-    retry::{Idempotency, Recovery, Rpc},
-    wait::{poll_until, Poll, WaitOptions},
+    rpc::Method,
+    wait::{wait_for, Condition, Phase, Resource, WaitOptions},
 };
-
-const SERVICE: &str = "coreweave.inference.v1alpha1.GatewayService";
-
-const fn rpc(method: &'static str) -> Rpc {
-    // Every gateway RPC is safe to repeat: creates carry a client-chosen id, updates send the
-    // whole spec, and deletes of a deleting gateway change nothing.
-    Rpc {
-        service: SERVICE,
-        method,
-        idempotency: Idempotency::Idempotent,
-    }
-}
-
-const CREATE: Rpc = rpc("CreateGateway");
-const GET: Rpc = rpc("GetGateway");
-const LIST: Rpc = rpc("ListGateways");
-const UPDATE: Rpc = rpc("UpdateGateway");
-const DELETE: Rpc = rpc("DeleteGateway");
-const PARAMETERS: Rpc = rpc("GetGatewayParameters");
 
 /// Inference gateway operations, from [`Client::gateways`].
 #[derive(Debug, Clone)]
@@ -74,10 +55,10 @@ impl Gateways {
     /// The gateway with this id.
     pub async fn get(&self, id: &str) -> Result<Gateway, Error> {
         let request = GetGatewayRequest { id: id.to_owned() };
-        let response = unary(&self.client, GET, request, |mut stub, req| async move {
-            stub.get_gateway(req).await
-        })
-        .await?;
+        let response: GetGatewayResponse = self
+            .client
+            .call(Method::GetGateway, request, NoRecovery)
+            .await?;
         response
             .gateway
             .ok_or_else(|| missing_gateway("GetGateway"))
@@ -129,10 +110,10 @@ impl Gateways {
     /// Starts deleting the gateway and returns it, in STATUS_DELETING.
     pub async fn delete(&self, id: &str) -> Result<Gateway, Error> {
         let request = DeleteGatewayRequest { id: id.to_owned() };
-        let response = unary(&self.client, DELETE, request, |mut stub, req| async move {
-            stub.delete_gateway(req).await
-        })
-        .await?;
+        let response: DeleteGatewayResponse = self
+            .client
+            .call(Method::DeleteGateway, request, NoRecovery)
+            .await?;
         response
             .gateway
             .ok_or_else(|| missing_gateway("DeleteGateway"))
@@ -140,16 +121,14 @@ impl Gateways {
 
     /// The values a gateway may use, such as the available zones.
     pub async fn parameters(&self) -> Result<GetGatewayParametersResponse, Error> {
-        unary(
-            &self.client,
-            PARAMETERS,
-            GetGatewayParametersRequest {},
-            |mut stub, req| async move { stub.get_gateway_parameters(req).await },
-        )
-        .await
+        let request = GetGatewayParametersRequest {};
+        self.client
+            .call(Method::GetGatewayParameters, request, NoRecovery)
+            .await
     }
 
-    /// Polls until the gateway is READY and returns it.
+    /// Polls until the gateway is READY and returns it. A status this client does not know
+    /// reads as UNSPECIFIED and keeps the wait going.
     ///
     /// Fails with [`ErrorKind::ResourceFailed`] for a FAILED or ERROR gateway,
     /// [`ErrorKind::UnexpectedState`] for a deleting one, and [`ErrorKind::WaitTimeout`]
@@ -159,10 +138,8 @@ impl Gateways {
         id: &str,
         options: impl Into<WaitOptions>,
     ) -> Result<Gateway, Error> {
-        poll_until(options.into(), "READY", || async {
-            Ok(classify_for_ready(self.get(id).await?))
-        })
-        .await
+        let ready = wait_for(Condition::Ready, id, options.into(), || self.get_opt(id)).await?;
+        ready.ok_or_else(|| missing_gateway("GetGateway"))
     }
 
     /// Polls until the gateway is gone (reads are NOT_FOUND).
@@ -171,22 +148,9 @@ impl Gateways {
         id: &str,
         options: impl Into<WaitOptions>,
     ) -> Result<(), Error> {
-        poll_until(options.into(), "deleted", || async {
-            Ok(match self.get_opt(id).await? {
-                None => Poll::Done(()),
-                Some(gateway) if status_of(&gateway) == GatewayStatus::Deleting => {
-                    Poll::Pending(LastSeen::Gateway(Box::new(gateway)))
-                }
-                Some(gateway) => Poll::Unexpected(
-                    format!(
-                        "gateway {id} is {} while waiting for it to be deleted",
-                        status_of(&gateway).as_str_name()
-                    ),
-                    LastSeen::Gateway(Box::new(gateway)),
-                ),
-            })
-        })
-        .await
+        wait_for::<Gateway, _, _>(Condition::Deleted, id, options.into(), || self.get_opt(id))
+            .await?;
+        Ok(())
     }
 
     /// Deletes the gateway and waits until it is gone.
@@ -216,40 +180,42 @@ fn id_of(gateway: &Gateway) -> &str {
         .unwrap_or_default()
 }
 
-pub(crate) fn classify_for_ready(gateway: Gateway) -> Poll<Gateway> {
-    let status = status_of(&gateway);
-    match status {
-        GatewayStatus::Ready => Poll::Done(gateway),
-        GatewayStatus::Creating | GatewayStatus::Updating | GatewayStatus::Unspecified => {
-            Poll::Pending(LastSeen::Gateway(Box::new(gateway)))
+impl Resource for Gateway {
+    const KIND: &'static str = "gateway";
+
+    fn phase(&self) -> Phase {
+        match status_of(self) {
+            GatewayStatus::Ready => Phase::Ready,
+            GatewayStatus::Deleting => Phase::Deleting,
+            GatewayStatus::Failed | GatewayStatus::Error => Phase::Failed(failure_reasons(self)),
+            GatewayStatus::Creating | GatewayStatus::Updating | GatewayStatus::Unspecified => {
+                Phase::Pending
+            }
         }
-        GatewayStatus::Failed | GatewayStatus::Error => {
-            let reasons: Vec<String> = gateway
-                .status
-                .iter()
-                .flat_map(|s| s.conditions.iter())
-                .filter(|c| !c.message.is_empty())
-                .map(|c| format!("{} ({}): {}", c.r#type, c.reason, c.message))
-                .collect();
-            let why = format!(
-                "gateway {} is {}{}",
-                id_of(&gateway),
-                status.as_str_name(),
-                if reasons.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", reasons.join("; "))
-                }
-            );
-            Poll::Failed(why, LastSeen::Gateway(Box::new(gateway)))
-        }
-        GatewayStatus::Deleting => Poll::Unexpected(
-            format!(
-                "gateway {} is being deleted while waiting for it to be READY",
-                id_of(&gateway)
-            ),
-            LastSeen::Gateway(Box::new(gateway)),
-        ),
+    }
+
+    fn status_name(&self) -> &'static str {
+        status_of(self).as_str_name()
+    }
+
+    fn into_last_seen(self) -> LastSeen {
+        LastSeen::Gateway(Box::new(self))
+    }
+}
+
+/// The conditions that explain a failure, as `: Ready (Reason): message; ...`, or nothing.
+fn failure_reasons(gateway: &Gateway) -> String {
+    let reasons: Vec<String> = gateway
+        .status
+        .iter()
+        .flat_map(|s| s.conditions.iter())
+        .filter(|c| !c.message.is_empty())
+        .map(|c| format!("{} ({}): {}", c.r#type, c.reason, c.message))
+        .collect();
+    if reasons.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", reasons.join("; "))
     }
 }
 
@@ -354,15 +320,9 @@ impl CreateGateway {
             gateways: Gateways::new(self.client.clone()),
             id: self.request.id.clone(),
         };
-        let response = self
+        let response: CreateGatewayResponse = self
             .client
-            .call(
-                CREATE,
-                self.client.gateway_stub(),
-                self.request,
-                |mut stub, req| async move { stub.create_gateway(req).await },
-                recover,
-            )
+            .call(Method::CreateGateway, self.request, recover)
             .await?;
         response
             .gateway
@@ -424,13 +384,10 @@ impl UpdateGateway {
 
     /// Replaces the gateway's spec and returns it, in STATUS_UPDATING.
     pub async fn send(self) -> Result<Gateway, Error> {
-        let response = unary(
-            &self.client,
-            UPDATE,
-            self.request,
-            |mut stub, req| async move { stub.update_gateway(req).await },
-        )
-        .await?;
+        let response: UpdateGatewayResponse = self
+            .client
+            .call(Method::UpdateGateway, self.request, NoRecovery)
+            .await?;
         response
             .gateway
             .ok_or_else(|| missing_gateway("UpdateGateway"))
@@ -454,13 +411,10 @@ impl ListGateways {
 
     /// Sends the request.
     pub async fn send(self) -> Result<Vec<Gateway>, Error> {
-        let response = unary(
-            &self.client,
-            LIST,
-            self.request,
-            |mut stub, req| async move { stub.list_gateways(req).await },
-        )
-        .await?;
+        let response: ListGatewaysResponse = self
+            .client
+            .call(Method::ListGateways, self.request, NoRecovery)
+            .await?;
         Ok(response.items)
     }
 }
@@ -472,22 +426,6 @@ impl IntoFuture for ListGateways {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }
-}
-
-/// Calls an RPC of this service that needs no per-call recovery hook.
-async fn unary<Req, Resp, Fut>(
-    client: &Client,
-    rpc: Rpc,
-    request: Req,
-    send: impl Fn(GatewayServiceClient<Channel>, Request<Req>) -> Fut,
-) -> Result<Resp, Error>
-where
-    Req: Clone,
-    Fut: Future<Output = Result<Response<Resp>, Status>>,
-{
-    client
-        .call(rpc, client.gateway_stub(), request, send, NoRecovery)
-        .await
 }
 
 #[cfg(test)]
@@ -516,27 +454,26 @@ mod tests {
     }
 
     #[test]
-    fn failed_and_error_gateways_end_the_wait_with_their_reason() {
+    fn failed_and_error_gateways_carry_their_reason() {
         for status in [GatewayStatus::Failed, GatewayStatus::Error] {
-            match classify_for_ready(gateway(status)) {
-                Poll::Failed(why, LastSeen::Gateway(_)) => {
-                    assert!(why.contains(status.as_str_name()), "{why}");
-                    assert!(why.contains("ImagePullBackOff"), "{why}");
+            match gateway(status).phase() {
+                Phase::Failed(why) => {
+                    assert_eq!(why, ": Ready (ImagePullBackOff): cannot pull");
                 }
                 _ => panic!("{status:?} should fail the wait"),
             }
         }
         assert!(matches!(
-            classify_for_ready(gateway(GatewayStatus::Ready)),
-            Poll::Done(_)
+            gateway(GatewayStatus::Ready).phase(),
+            Phase::Ready
         ));
         assert!(matches!(
-            classify_for_ready(gateway(GatewayStatus::Creating)),
-            Poll::Pending(_)
+            gateway(GatewayStatus::Creating).phase(),
+            Phase::Pending
         ));
         assert!(matches!(
-            classify_for_ready(gateway(GatewayStatus::Deleting)),
-            Poll::Unexpected(..)
+            gateway(GatewayStatus::Deleting).phase(),
+            Phase::Deleting
         ));
     }
 }

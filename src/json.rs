@@ -187,10 +187,21 @@ pub fn status_to_value(
     to_value_as(STATUS, status, output)
 }
 
-/// Reads a `google.rpc.Status` from JSON, skipping unknown keys and unknown details.
+/// Reads a `google.rpc.Status` from JSON, skipping unknown keys and details of types this
+/// crate does not know.
 pub fn status_from_slice(bytes: &[u8]) -> Result<tonic_types::pb::Status, JsonError> {
-    let value: Value = serde_json::from_slice(bytes)
+    let mut value: Value = serde_json::from_slice(bytes)
         .map_err(|e| JsonError::new(None, format!("malformed JSON: {e}")))?;
+    let pool = pool()?;
+    if let Some(Value::Array(details)) = value.get_mut("details") {
+        details.retain(|detail| {
+            detail
+                .get("@type")
+                .and_then(Value::as_str)
+                .and_then(|url| url.rsplit('/').next())
+                .is_some_and(|name| pool.get_message_by_name(name).is_some())
+        });
+    }
     let (message, _) = decode_dynamic(&descriptor(STATUS)?, value, Unknown::Tolerate)?;
     message
         .transcode_to()

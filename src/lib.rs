@@ -9,6 +9,18 @@
 //! - Waiters ([`Vpcs::wait_until_ready`], [`Gateways::wait_until_ready`], ...) follow the
 //!   asynchronous lifecycle.
 //!
+//! # Talking to the real API
+//!
+//! The client speaks JSON over the documented REST paths by default ([`Transport::Rest`]),
+//! because field *names* are public and protobuf field numbers are not: this crate's numbers
+//! are its own, so binary gRPC ([`Transport::Grpc`], opt-in with
+//! [`ClientBuilder::transport`] or `COREWEAVE_API_TRANSPORT=grpc`) is only for
+//! `coreweave-mock` and servers built from the same protos. Everything else (builders,
+//! retries, waiters, errors) behaves the same on both. Responses are read tolerantly:
+//! unknown keys are skipped and unknown enum names read as `*_UNSPECIFIED`. The REST
+//! transport is tested against the mock and against a production-like test server, not
+//! against production itself.
+//!
 //! # Tutorial
 //!
 //! The examples run against the crate's mock server (`coreweave-mock`), started in-process;
@@ -94,7 +106,9 @@ mod gateway;
 pub mod json;
 pub mod proto;
 mod retry;
+pub mod rpc;
 mod timestamp;
+mod transport;
 mod vpc;
 mod wait;
 
@@ -106,5 +120,6 @@ pub use error::{
 pub use gateway::{CreateGateway, Gateways, ListGateways, UpdateGateway};
 pub use proto::{inference, networking, FILE_DESCRIPTOR_SET};
 pub use retry::RetryPolicy;
+pub use transport::{Transport, TRANSPORT_ENV};
 pub use vpc::{CreateVpc, UpdateVpc, Vpcs};
 pub use wait::WaitOptions;

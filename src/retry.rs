@@ -1,6 +1,10 @@
 //! Retries with exponential backoff and jitter, decided per RPC by its idempotency.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
+
+use tokio::time::Instant;
+
+use crate::error::Error;
 
 /// How failed calls are retried.
 ///
@@ -60,36 +64,71 @@ impl RetryPolicy {
     }
 }
 
-/// Whether an RPC may be sent again after a failure whose outcome is unknown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Idempotency {
-    /// Repeating it has the same effect as sending it once.
-    Idempotent,
-    /// Repeating it could act twice; it is retried only when it never left the client.
-    Unsafe,
-}
-
-/// What a call-specific recovery hook decided about a failed attempt.
-pub(crate) enum Recovery<T> {
-    /// Decide by the RPC's idempotency and the error.
-    Default,
-    /// Try again (subject to the attempt and time budget).
+/// What to do about a failed attempt.
+pub(crate) enum Decision<T> {
+    /// Give up with the attempt's error.
+    Stop,
+    /// Try again, if the attempt and time budget allow.
     Retry,
     /// The call succeeded after all, with this result.
     Done(T),
 }
 
-/// One RPC's identity and retry safety.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Rpc {
-    pub(crate) service: &'static str,
-    pub(crate) method: &'static str,
-    pub(crate) idempotency: Idempotency,
+/// Runs `attempt` until it succeeds, `decide` stops it, or `policy`'s budget runs out.
+///
+/// Plain code over its inputs: `attempt` gets the attempt number and the time left in the
+/// budget; `random` draws the jitter; time is Tokio's, so tests pause it. Between attempts
+/// it sleeps the policy's backoff, or the server's `Retry-After` when that is longer.
+pub(crate) async fn run<T, A, AFut, D, DFut>(
+    policy: &RetryPolicy,
+    method: &str,
+    mut random: impl FnMut() -> f64,
+    mut attempt: A,
+    mut decide: D,
+) -> Result<T, Error>
+where
+    A: FnMut(u32, Duration) -> AFut,
+    AFut: Future<Output = Result<T, Error>>,
+    D: FnMut(Error, u32) -> DFut,
+    DFut: Future<Output = Result<(Decision<T>, Error), Error>>,
+{
+    let deadline = Instant::now() + policy.total_timeout;
+    let mut number = 1;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let error = match attempt(number, remaining).await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let error = match decide(error, number).await? {
+            (Decision::Done(value), _) => return Ok(value),
+            (Decision::Stop, error) => return Err(error),
+            (Decision::Retry, error) => error,
+        };
+        if number >= policy.max_attempts {
+            return Err(error);
+        }
+        let backoff = policy
+            .backoff(number, random())
+            .max(error.retry_after().unwrap_or_default());
+        if Instant::now() + backoff >= deadline {
+            return Err(Error::out_of_budget(
+                method,
+                number,
+                policy.total_timeout,
+                error,
+            ));
+        }
+        tracing::debug!(attempt = number, ?backoff, error = %error, "retrying");
+        tokio::time::sleep(backoff).await;
+        number += 1;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     #[test]
     fn backoff_grows_exponentially_and_is_capped() {
@@ -119,6 +158,101 @@ mod tests {
             assert!(backoff >= Duration::from_millis(100), "{backoff:?}");
             assert!(backoff <= Duration::from_millis(200), "{backoff:?}");
         }
+    }
+
+    fn unavailable() -> Error {
+        Error::new(ErrorKind::Unavailable, "down")
+    }
+
+    fn quick_policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(10),
+            multiplier: 2.0,
+            total_timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// Runs the loop with an attempt that fails `failures` times, then succeeds; returns
+    /// the outcome, the attempt numbers seen, and the virtual time it took.
+    async fn drive(
+        policy: RetryPolicy,
+        failures: u32,
+        make_error: fn() -> Error,
+        decision: fn() -> Decision<u32>,
+    ) -> (Result<u32, Error>, Vec<u32>, Duration) {
+        let start = Instant::now();
+        let mut seen = Vec::new();
+        let result = run(
+            &policy,
+            "GetVPC",
+            || 1.0,
+            |n, _remaining| {
+                seen.push(n);
+                async move {
+                    if n <= failures {
+                        Err(make_error())
+                    } else {
+                        Ok(n)
+                    }
+                }
+            },
+            |error, _| async move { Ok((decision(), error)) },
+        )
+        .await;
+        (result, seen, start.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_sleep_the_backoff_between_attempts() {
+        let (result, seen, elapsed) =
+            drive(quick_policy(), 2, unavailable, || Decision::Retry).await;
+        assert_eq!(result.unwrap(), 3);
+        assert_eq!(seen, [1, 2, 3]);
+        assert_eq!(elapsed, Duration::from_millis(100 + 200));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn max_attempts_ends_with_the_last_error() {
+        let (result, seen, _) = drive(quick_policy(), 10, unavailable, || Decision::Retry).await;
+        assert_eq!(result.unwrap_err().kind(), ErrorKind::Unavailable);
+        assert_eq!(seen, [1, 2, 3, 4]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stop_gives_up_at_once() {
+        let (result, seen, elapsed) =
+            drive(quick_policy(), 10, unavailable, || Decision::Stop).await;
+        assert_eq!(result.unwrap_err().kind(), ErrorKind::Unavailable);
+        assert_eq!((seen, elapsed), (vec![1], Duration::ZERO));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_stretches_the_backoff() {
+        fn busy() -> Error {
+            unavailable().with_retry_after(Some(Duration::from_secs(3)))
+        }
+        let (result, _, elapsed) = drive(quick_policy(), 1, busy, || Decision::Retry).await;
+        assert_eq!(result.unwrap(), 2);
+        assert_eq!(elapsed, Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn running_out_of_time_is_its_own_kind() {
+        let policy = RetryPolicy {
+            total_timeout: Duration::from_millis(250),
+            ..quick_policy()
+        };
+        let (result, seen, elapsed) = drive(policy, 10, unavailable, || Decision::Retry).await;
+        let error = result.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::OutOfBudget);
+        assert!(!error.is_timeout() && !error.is_retryable());
+        assert!(error.to_string().contains("after 2 attempt(s)"), "{error}");
+        let last = std::error::Error::source(&error).unwrap().to_string();
+        assert_eq!(last, "UNAVAILABLE: down");
+        // 100 ms, then a 200 ms backoff would pass the 250 ms budget.
+        assert_eq!((seen, elapsed), (vec![1, 2], Duration::from_millis(100)));
     }
 
     #[test]

@@ -1,39 +1,18 @@
 //! VPC operations: `client.vpcs()`.
 
-use std::future::Future;
-
-use tonic::{transport::Channel, Request, Response, Status};
-
 use crate::{
-    client::{AsyncRecover, Client, NoRecovery},
+    client::{AsyncRecover, Client, NoRecovery, Recovery},
     error::{found, Error, ErrorKind, LastSeen},
     networking::v1beta1::{
-        dhcp::Dns, host_prefix::Type as HostPrefixType, vpc::Status as VpcStatus,
-        vpc_service_client::VpcServiceClient, CreateVpcRequest, CreateVpcResponse,
-        DeleteVpcRequest, Dhcp, Egress, GetVpcRequest, HostPrefix, Ingress, ListVpCsRequest,
-        Prefix, UpdateVpcRequest, Vpc,
+        dhcp::Dns, host_prefix::Type as HostPrefixType, vpc::Status as VpcStatus, CreateVpcRequest,
+        CreateVpcResponse, DeleteVpcRequest, DeleteVpcResponse, Dhcp, Egress, GetVpcRequest,
+        GetVpcResponse, HostPrefix, Ingress, ListVpCsRequest, ListVpCsResponse, Prefix,
+        UpdateVpcRequest, UpdateVpcResponse, Vpc,
     },
     proto::FieldMask,
-    retry::{Idempotency, Recovery, Rpc},
-    wait::{poll_until, Poll, WaitOptions},
+    rpc::Method,
+    wait::{wait_for, Condition, Phase, Resource, WaitOptions},
 };
-
-const SERVICE: &str = "coreweave.networking.v1beta1.VPCService";
-
-const fn rpc(method: &'static str, idempotency: Idempotency) -> Rpc {
-    Rpc {
-        service: SERVICE,
-        method,
-        idempotency,
-    }
-}
-
-const CREATE: Rpc = rpc("CreateVPC", Idempotency::Unsafe);
-const GET: Rpc = rpc("GetVPC", Idempotency::Idempotent);
-const LIST: Rpc = rpc("ListVPCs", Idempotency::Idempotent);
-// An update sends the full new value of every field it names, so repeating it is harmless.
-const UPDATE: Rpc = rpc("UpdateVPC", Idempotency::Idempotent);
-const DELETE: Rpc = rpc("DeleteVPC", Idempotency::Idempotent);
 
 /// VPC operations, from [`Client::vpcs`].
 #[derive(Debug, Clone)]
@@ -65,10 +44,10 @@ impl Vpcs {
     /// The VPC with this id.
     pub async fn get(&self, id: &str) -> Result<Vpc, Error> {
         let request = GetVpcRequest { id: id.to_owned() };
-        let response = unary(&self.client, GET, request, |mut stub, req| async move {
-            stub.get_vpc(req).await
-        })
-        .await?;
+        let response: GetVpcResponse = self
+            .client
+            .call(Method::GetVpc, request, NoRecovery)
+            .await?;
         response.vpc.ok_or_else(|| missing_vpc("GetVPC"))
     }
 
@@ -79,13 +58,10 @@ impl Vpcs {
 
     /// Every VPC of the organization.
     pub async fn list(&self) -> Result<Vec<Vpc>, Error> {
-        let response = unary(
-            &self.client,
-            LIST,
-            ListVpCsRequest {},
-            |mut stub, req| async move { stub.list_vp_cs(req).await },
-        )
-        .await?;
+        let response: ListVpCsResponse = self
+            .client
+            .call(Method::ListVpcs, ListVpCsRequest {}, NoRecovery)
+            .await?;
         Ok(response.items)
     }
 
@@ -109,14 +85,15 @@ impl Vpcs {
     /// Starts deleting the VPC and returns it, in STATUS_DELETING.
     pub async fn delete(&self, id: &str) -> Result<Vpc, Error> {
         let request = DeleteVpcRequest { id: id.to_owned() };
-        let response = unary(&self.client, DELETE, request, |mut stub, req| async move {
-            stub.delete_vpc(req).await
-        })
-        .await?;
+        let response: DeleteVpcResponse = self
+            .client
+            .call(Method::DeleteVpc, request, NoRecovery)
+            .await?;
         response.vpc.ok_or_else(|| missing_vpc("DeleteVPC"))
     }
 
-    /// Polls until the VPC is READY and returns it.
+    /// Polls until the VPC is READY and returns it. A status this client does not know
+    /// reads as UNSPECIFIED and keeps the wait going.
     ///
     /// Fails with [`ErrorKind::WaitTimeout`] (carrying the last VPC seen) when `options`'
     /// maximum wait passes, and with [`ErrorKind::UnexpectedState`] if the VPC is being deleted.
@@ -125,11 +102,8 @@ impl Vpcs {
         id: &str,
         options: impl Into<WaitOptions>,
     ) -> Result<Vpc, Error> {
-        poll_until(options.into(), "READY", || async {
-            let vpc = self.get(id).await?;
-            Ok(classify_for_ready(vpc))
-        })
-        .await
+        let ready = wait_for(Condition::Ready, id, options.into(), || self.get_opt(id)).await?;
+        ready.ok_or_else(|| missing_vpc("GetVPC"))
     }
 
     /// Polls until the VPC is gone (reads are NOT_FOUND).
@@ -138,22 +112,8 @@ impl Vpcs {
         id: &str,
         options: impl Into<WaitOptions>,
     ) -> Result<(), Error> {
-        poll_until(options.into(), "deleted", || async {
-            Ok(match self.get_opt(id).await? {
-                None => Poll::Done(()),
-                Some(vpc) if vpc.status() == VpcStatus::Deleting => {
-                    Poll::Pending(LastSeen::Vpc(Box::new(vpc)))
-                }
-                Some(vpc) => Poll::Unexpected(
-                    format!(
-                        "VPC {id} is {} while waiting for it to be deleted",
-                        vpc.status().as_str_name()
-                    ),
-                    LastSeen::Vpc(Box::new(vpc)),
-                ),
-            })
-        })
-        .await
+        wait_for::<Vpc, _, _>(Condition::Deleted, id, options.into(), || self.get_opt(id)).await?;
+        Ok(())
     }
 
     /// Deletes the VPC and waits until it is gone.
@@ -167,19 +127,23 @@ impl Vpcs {
     }
 }
 
-fn classify_for_ready(vpc: Vpc) -> Poll<Vpc> {
-    match vpc.status() {
-        VpcStatus::Ready => Poll::Done(vpc),
-        VpcStatus::Creating | VpcStatus::Updating | VpcStatus::Unspecified => {
-            Poll::Pending(LastSeen::Vpc(Box::new(vpc)))
+impl Resource for Vpc {
+    const KIND: &'static str = "VPC";
+
+    fn phase(&self) -> Phase {
+        match self.status() {
+            VpcStatus::Ready => Phase::Ready,
+            VpcStatus::Deleting => Phase::Deleting,
+            VpcStatus::Creating | VpcStatus::Updating | VpcStatus::Unspecified => Phase::Pending,
         }
-        VpcStatus::Deleting => Poll::Unexpected(
-            format!(
-                "VPC {} is being deleted while waiting for it to be READY",
-                vpc.id
-            ),
-            LastSeen::Vpc(Box::new(vpc)),
-        ),
+    }
+
+    fn status_name(&self) -> &'static str {
+        self.status().as_str_name()
+    }
+
+    fn into_last_seen(self) -> LastSeen {
+        LastSeen::Vpc(Box::new(self))
     }
 }
 
@@ -288,15 +252,9 @@ impl CreateVpc {
             vpcs: Vpcs::new(self.client.clone()),
             name: self.request.name.clone(),
         };
-        let response = self
+        let response: CreateVpcResponse = self
             .client
-            .call(
-                CREATE,
-                self.client.vpc_stub(),
-                self.request,
-                |mut stub, req| async move { stub.create_vpc(req).await },
-                recover,
-            )
+            .call(Method::CreateVpc, self.request, recover)
             .await?;
         response.vpc.ok_or_else(|| missing_vpc("CreateVPC"))
     }
@@ -446,27 +404,8 @@ impl UpdateVpc {
 }
 
 async fn send_update(client: &Client, request: UpdateVpcRequest) -> Result<Vpc, Error> {
-    let response = unary(client, UPDATE, request, |mut stub, req| async move {
-        stub.update_vpc(req).await
-    })
-    .await?;
+    let response: UpdateVpcResponse = client.call(Method::UpdateVpc, request, NoRecovery).await?;
     response.vpc.ok_or_else(|| missing_vpc("UpdateVPC"))
-}
-
-/// Calls an RPC of this service that needs no per-call recovery hook.
-async fn unary<Req, Resp, Fut>(
-    client: &Client,
-    rpc: Rpc,
-    request: Req,
-    send: impl Fn(VpcServiceClient<Channel>, Request<Req>) -> Fut,
-) -> Result<Resp, Error>
-where
-    Req: Clone,
-    Fut: Future<Output = Result<Response<Resp>, Status>>,
-{
-    client
-        .call(rpc, client.vpc_stub(), request, send, NoRecovery)
-        .await
 }
 
 #[cfg(test)]
@@ -513,26 +452,25 @@ mod tests {
     }
 
     #[test]
-    fn readiness_classification() {
-        let vpc = |status: VpcStatus| Vpc {
-            status: status as i32,
+    fn lifecycle_phases() {
+        let vpc = |status: i32| Vpc {
+            status,
             ..Vpc::default()
         };
+        assert!(matches!(vpc(VpcStatus::Ready as i32).phase(), Phase::Ready));
         assert!(matches!(
-            classify_for_ready(vpc(VpcStatus::Ready)),
-            Poll::Done(_)
+            vpc(VpcStatus::Creating as i32).phase(),
+            Phase::Pending
         ));
         assert!(matches!(
-            classify_for_ready(vpc(VpcStatus::Creating)),
-            Poll::Pending(_)
+            vpc(VpcStatus::Updating as i32).phase(),
+            Phase::Pending
         ));
         assert!(matches!(
-            classify_for_ready(vpc(VpcStatus::Updating)),
-            Poll::Pending(_)
+            vpc(VpcStatus::Deleting as i32).phase(),
+            Phase::Deleting
         ));
-        assert!(matches!(
-            classify_for_ready(vpc(VpcStatus::Deleting)),
-            Poll::Unexpected(..)
-        ));
+        // A status from a newer server reads as UNSPECIFIED: keep waiting.
+        assert!(matches!(vpc(99).phase(), Phase::Pending));
     }
 }

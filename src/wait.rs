@@ -42,44 +42,99 @@ impl From<Duration> for WaitOptions {
     }
 }
 
-/// What one poll saw.
-pub(crate) enum Poll<T> {
-    /// The wait is over.
-    Done(T),
-    /// Not yet; this is what was seen.
-    Pending(LastSeen),
-    /// A state the wait cannot end well from.
-    Unexpected(String, LastSeen),
-    /// The resource failed.
-    Failed(String, LastSeen),
+/// Where a resource is in its lifecycle, as a waiter sees it.
+pub(crate) enum Phase {
+    /// CREATING, UPDATING, or a status this client does not know (read as UNSPECIFIED):
+    /// keep waiting, as the official Terraform provider does.
+    Pending,
+    /// READY.
+    Ready,
+    /// DELETING.
+    Deleting,
+    /// FAILED or ERROR, with the reasons the resource gives.
+    Failed(String),
 }
 
-/// Polls until `poll` says done, fails, or `options.max_wait` passes.
-pub(crate) async fn poll_until<T, F, Fut>(
+/// What the waiters need of a VPC or a gateway.
+pub(crate) trait Resource: Sized {
+    /// What it is called in messages: `VPC`, `gateway`.
+    const KIND: &'static str;
+    /// Where it is in its lifecycle.
+    fn phase(&self) -> Phase;
+    /// Its status name, such as `STATUS_CREATING`.
+    fn status_name(&self) -> &'static str;
+    /// It, as a waiter error's last-seen resource.
+    fn into_last_seen(self) -> LastSeen;
+}
+
+/// What a waiter waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Condition {
+    /// READY; a deleting, failed or missing resource ends the wait with an error.
+    Ready,
+    /// Gone: reads are NOT_FOUND.
+    Deleted,
+}
+
+/// Polls `get_opt` (a read that gives `None` for NOT_FOUND) until the resource `id` meets
+/// `condition`, fails, or `options.max_wait` passes. Returns the READY resource, or `None`
+/// once it is deleted.
+pub(crate) async fn wait_for<R, F, Fut>(
+    condition: Condition,
+    id: &str,
     options: WaitOptions,
-    target: &str,
-    poll: F,
-) -> Result<T, Error>
+    get_opt: F,
+) -> Result<Option<R>, Error>
 where
+    R: Resource,
     F: Fn() -> Fut,
-    Fut: Future<Output = Result<Poll<T>, Error>>,
+    Fut: Future<Output = Result<Option<R>, Error>>,
 {
     let deadline = Instant::now() + options.max_wait;
+    let target = match condition {
+        Condition::Ready => "READY",
+        Condition::Deleted => "deleted",
+    };
     loop {
-        let last_seen = match poll().await? {
-            Poll::Done(value) => return Ok(value),
-            Poll::Pending(last_seen) => last_seen,
-            Poll::Unexpected(why, last_seen) => {
-                return Err(Error::new(ErrorKind::UnexpectedState, why).with_last_seen(last_seen))
+        let resource = match (condition, get_opt().await?) {
+            (Condition::Deleted, None) => return Ok(None),
+            (Condition::Ready, None) => {
+                let message = format!(
+                    "{} {id} was not found while waiting for it to be READY",
+                    R::KIND
+                );
+                return Err(Error::new(ErrorKind::NotFound, message));
             }
-            Poll::Failed(why, last_seen) => {
-                return Err(Error::new(ErrorKind::ResourceFailed, why).with_last_seen(last_seen))
-            }
+            (_, Some(resource)) => resource,
         };
+        let unexpected = |resource: R| {
+            let message = format!(
+                "{} {id} is {} while waiting for it to be {target}",
+                R::KIND,
+                resource.status_name()
+            );
+            Error::new(ErrorKind::UnexpectedState, message)
+                .with_last_seen(resource.into_last_seen())
+        };
+        match (condition, resource.phase()) {
+            (Condition::Ready, Phase::Ready) => return Ok(Some(resource)),
+            (Condition::Ready, Phase::Pending) | (Condition::Deleted, Phase::Deleting) => {}
+            (Condition::Ready, Phase::Failed(reasons)) => {
+                let message = format!("{} {id} is {}{reasons}", R::KIND, resource.status_name());
+                return Err(Error::new(ErrorKind::ResourceFailed, message)
+                    .with_last_seen(resource.into_last_seen()));
+            }
+            _ => return Err(unexpected(resource)),
+        }
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            let message = format!("gave up waiting for {target} after {:?}", options.max_wait);
-            return Err(Error::new(ErrorKind::WaitTimeout, message).with_last_seen(last_seen));
+            let message = format!(
+                "gave up waiting for {} {id} to be {target} after {:?}",
+                R::KIND,
+                options.max_wait
+            );
+            return Err(Error::new(ErrorKind::WaitTimeout, message)
+                .with_last_seen(resource.into_last_seen()));
         }
         tokio::time::sleep(jittered(options.poll_interval, fastrand::f64()).min(remaining)).await;
     }

@@ -14,7 +14,7 @@ use coreweave_api::{
     networking::v1beta1::{
         host_prefix, vpc, HostPrefix, IpAddressManagementPolicy, ListVpCsRequest,
     },
-    Client, ErrorKind, LastSeen, RetryPolicy, WaitOptions,
+    Client, ErrorKind, LastSeen, RetryPolicy, Transport, WaitOptions,
 };
 use coreweave_mock::{Fault, Limits, MockServer};
 use prost::Message;
@@ -32,9 +32,27 @@ fn fast_retries() -> RetryPolicy {
     }
 }
 
-fn client_with(mock: &MockServer, token: &str, retry: RetryPolicy, timeout: Duration) -> Client {
+/// The client library pointed at `mock` over `transport`, with its own token.
+fn client(mock: &MockServer, transport: Transport, token: &str) -> Client {
+    client_with(
+        mock,
+        transport,
+        token,
+        RetryPolicy::default(),
+        Duration::from_secs(10),
+    )
+}
+
+fn client_with(
+    mock: &MockServer,
+    transport: Transport,
+    token: &str,
+    retry: RetryPolicy,
+    timeout: Duration,
+) -> Client {
     Client::builder()
         .endpoint(mock.endpoint())
+        .transport(transport)
         .token(token)
         .retry_policy(retry)
         .timeout(timeout)
@@ -64,10 +82,9 @@ fn client_futures_are_send_and_the_client_is_cheap_to_share() {
     assert_send(&client.vpcs().wait_until_ready("id", Duration::from_secs(1)));
 }
 
-#[tokio::test]
-async fn every_vpc_rpc_through_the_typed_api() {
+async fn every_vpc_rpc_through_the_typed_api(transport: Transport) {
     let mock = instant_mock().await;
-    let client = client(&mock, &unique_token("vpc-rpcs"));
+    let client = client(&mock, transport, &unique_token("vpc-rpcs"));
     let vpcs = client.vpcs();
 
     let created = vpcs
@@ -129,10 +146,9 @@ async fn every_vpc_rpc_through_the_typed_api() {
     assert!(vpcs.get_opt(&created.id).await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn every_gateway_rpc_through_the_typed_api() {
+async fn every_gateway_rpc_through_the_typed_api(transport: Transport) {
     let mock = instant_mock().await;
-    let client = client(&mock, &unique_token("gw-rpcs"));
+    let client = client(&mock, transport, &unique_token("gw-rpcs"));
     let gateways = client.gateways();
 
     let zones = gateways.parameters().await.unwrap().zones;
@@ -226,8 +242,7 @@ async fn every_gateway_rpc_through_the_typed_api() {
     assert!(gateways.list().await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn every_error_kind_comes_from_a_real_response() {
+async fn every_error_kind_comes_from_a_real_response(transport: Transport) {
     let limits = Limits {
         max_vpcs_per_org: Some(1),
         ..Limits::default()
@@ -250,6 +265,7 @@ async fn every_error_kind_comes_from_a_real_response() {
     .await;
     let client = client_with(
         &mock,
+        transport,
         "CW-SECRET-kinds",
         RetryPolicy::no_retries(),
         Duration::from_secs(5),
@@ -319,6 +335,7 @@ async fn every_error_kind_comes_from_a_real_response() {
 
     let error = client_with(
         &mock,
+        transport,
         "CW-SECRET-wrong",
         RetryPolicy::no_retries(),
         Duration::from_secs(5),
@@ -351,8 +368,7 @@ async fn every_error_kind_comes_from_a_real_response() {
     assert!(error.is_retryable());
 }
 
-#[tokio::test]
-async fn reads_retry_through_injected_unavailable() {
+async fn reads_retry_through_injected_unavailable(transport: Transport) {
     let mock = start(
         MockServer::builder()
             .transition_delay(Duration::ZERO)
@@ -366,6 +382,7 @@ async fn reads_retry_through_injected_unavailable() {
     .await;
     let client = client_with(
         &mock,
+        transport,
         &unique_token("retry"),
         fast_retries(),
         Duration::from_secs(5),
@@ -380,8 +397,7 @@ async fn reads_retry_through_injected_unavailable() {
         .is_empty());
 }
 
-#[tokio::test]
-async fn retries_stop_at_max_attempts() {
+async fn retries_stop_at_max_attempts(transport: Transport) {
     let mock =
         start(MockServer::builder().fault(Fault::fail("ListVPCs", 10, Code::Unavailable))).await;
     let token = unique_token("max-attempts");
@@ -389,7 +405,7 @@ async fn retries_stop_at_max_attempts() {
         max_attempts: 3,
         ..fast_retries()
     };
-    let error = client_with(&mock, &token, policy, Duration::from_secs(5))
+    let error = client_with(&mock, transport, &token, policy, Duration::from_secs(5))
         .vpcs()
         .list()
         .await
@@ -406,17 +422,22 @@ async fn retries_stop_at_max_attempts() {
     assert!(raw.list_vp_cs(ListVpCsRequest {}).await.is_ok());
 }
 
-#[tokio::test]
-async fn non_retryable_errors_are_not_retried() {
+async fn non_retryable_errors_are_not_retried(transport: Transport) {
     let mock =
         start(MockServer::builder().fault(Fault::fail("ListVPCs", 2, Code::PermissionDenied)))
             .await;
     let token = unique_token("no-retry");
-    let error = client_with(&mock, &token, fast_retries(), Duration::from_secs(5))
-        .vpcs()
-        .list()
-        .await
-        .unwrap_err();
+    let error = client_with(
+        &mock,
+        transport,
+        &token,
+        fast_retries(),
+        Duration::from_secs(5),
+    )
+    .vpcs()
+    .list()
+    .await
+    .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::PermissionDenied);
     // One attempt only: the second injected failure is still there.
     let status = vpc_stub(&mock, &token)
@@ -426,8 +447,7 @@ async fn non_retryable_errors_are_not_retried() {
     assert_eq!(status.code(), Code::PermissionDenied);
 }
 
-#[tokio::test]
-async fn a_lost_create_reply_never_makes_a_second_vpc() {
+async fn a_lost_create_reply_never_makes_a_second_vpc(transport: Transport) {
     let mock = start(
         MockServer::builder()
             .transition_delay(Duration::ZERO)
@@ -436,6 +456,7 @@ async fn a_lost_create_reply_never_makes_a_second_vpc() {
     .await;
     let client = client_with(
         &mock,
+        transport,
         &unique_token("lost-vpc"),
         fast_retries(),
         Duration::from_secs(5),
@@ -452,8 +473,7 @@ async fn a_lost_create_reply_never_makes_a_second_vpc() {
     assert_eq!(all[0].id, vpc.id);
 }
 
-#[tokio::test]
-async fn a_failed_vpc_create_that_did_not_land_is_retried_once_confirmed() {
+async fn a_failed_vpc_create_that_did_not_land_is_retried_once_confirmed(transport: Transport) {
     let mock = start(
         MockServer::builder()
             .transition_delay(Duration::ZERO)
@@ -462,6 +482,7 @@ async fn a_failed_vpc_create_that_did_not_land_is_retried_once_confirmed() {
     .await;
     let client = client_with(
         &mock,
+        transport,
         &unique_token("retry-vpc"),
         fast_retries(),
         Duration::from_secs(5),
@@ -486,8 +507,7 @@ async fn a_failed_vpc_create_that_did_not_land_is_retried_once_confirmed() {
     );
 }
 
-#[tokio::test]
-async fn a_vpc_create_is_not_retried_when_the_outcome_cannot_be_checked() {
+async fn a_vpc_create_is_not_retried_when_the_outcome_cannot_be_checked(transport: Transport) {
     let mock = start(
         MockServer::builder()
             .fault(Fault::lose_reply("CreateVPC", 1))
@@ -499,7 +519,7 @@ async fn a_vpc_create_is_not_retried_when_the_outcome_cannot_be_checked() {
         max_attempts: 2,
         ..fast_retries()
     };
-    let error = client_with(&mock, &token, policy, Duration::from_secs(5))
+    let error = client_with(&mock, transport, &token, policy, Duration::from_secs(5))
         .vpcs()
         .create("unknown")
         .zone("US-EAST-04A")
@@ -517,8 +537,7 @@ async fn a_vpc_create_is_not_retried_when_the_outcome_cannot_be_checked() {
     assert_eq!(items.len(), 1, "exactly the one create that landed");
 }
 
-#[tokio::test]
-async fn lost_gateway_create_replies_never_make_a_second_gateway() {
+async fn lost_gateway_create_replies_never_make_a_second_gateway(transport: Transport) {
     let mock = start(
         MockServer::builder()
             .transition_delay(Duration::ZERO)
@@ -527,6 +546,7 @@ async fn lost_gateway_create_replies_never_make_a_second_gateway() {
     .await;
     let client = client_with(
         &mock,
+        transport,
         &unique_token("lost-gw"),
         fast_retries(),
         Duration::from_secs(5),
@@ -544,10 +564,9 @@ async fn lost_gateway_create_replies_never_make_a_second_gateway() {
     assert_eq!(all[0].spec.as_ref().unwrap().id, gateway.spec.unwrap().id);
 }
 
-#[tokio::test]
-async fn waiters_follow_the_transition_delay() {
+async fn waiters_follow_the_transition_delay(transport: Transport) {
     let mock = start(MockServer::builder().transition_delay(Duration::from_millis(150))).await;
-    let client = client(&mock, &unique_token("waiters"));
+    let client = client(&mock, transport, &unique_token("waiters"));
     let wait = fast_wait(Duration::from_secs(10));
 
     let vpc = client
@@ -606,10 +625,9 @@ async fn waiters_follow_the_transition_delay() {
     assert_eq!(error.kind(), ErrorKind::UnexpectedState);
 }
 
-#[tokio::test]
-async fn a_wait_that_runs_out_reports_the_last_state_seen() {
+async fn a_wait_that_runs_out_reports_the_last_state_seen(transport: Transport) {
     let mock = start(MockServer::builder().transition_delay(Duration::from_secs(3600))).await;
-    let client = client(&mock, &unique_token("wait-timeout"));
+    let client = client(&mock, transport, &unique_token("wait-timeout"));
     let vpc = client
         .vpcs()
         .create("slow")
@@ -632,12 +650,12 @@ async fn a_wait_that_runs_out_reports_the_last_state_seen() {
     }
 }
 
-#[tokio::test]
-async fn a_slow_server_is_a_timeout() {
+async fn a_slow_server_is_a_timeout(transport: Transport) {
     let mock =
         start(MockServer::builder().fault(Fault::delay("ListVPCs", Duration::from_secs(30)))).await;
     let client = client_with(
         &mock,
+        transport,
         &unique_token("slow"),
         RetryPolicy::no_retries(),
         Duration::from_millis(200),
@@ -647,22 +665,23 @@ async fn a_slow_server_is_a_timeout() {
     assert_eq!(error.kind(), ErrorKind::Timeout, "{error:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
 
-    // The overall budget bounds retries of a slow call too.
+    // The overall budget bounds retries of a slow call too, and says so.
     let budget = RetryPolicy {
         total_timeout: Duration::from_millis(500),
         ..fast_retries()
     };
     let client = client_with(
         &mock,
+        transport,
         &unique_token("slow-budget"),
         budget,
         Duration::from_millis(200),
     );
     let started = Instant::now();
-    assert_eq!(
-        client.vpcs().list().await.unwrap_err().kind(),
-        ErrorKind::Timeout
-    );
+    let error = client.vpcs().list().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::OutOfBudget, "{error:?}");
+    let last = std::error::Error::source(&error).expect("the last attempt's error");
+    assert!(last.to_string().starts_with("TIMEOUT"), "{last}");
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",
@@ -670,8 +689,7 @@ async fn a_slow_server_is_a_timeout() {
     );
 }
 
-#[tokio::test]
-async fn connection_refused_is_a_quick_connect_error() {
+async fn connection_refused_is_a_quick_connect_error(transport: Transport) {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -679,6 +697,7 @@ async fn connection_refused_is_a_quick_connect_error() {
         .port();
     let client = Client::builder()
         .endpoint(format!("http://127.0.0.1:{port}"))
+        .transport(transport)
         .token("t")
         .retry_policy(fast_retries())
         .build()
@@ -686,6 +705,10 @@ async fn connection_refused_is_a_quick_connect_error() {
     let started = Instant::now();
     let error = client.vpcs().list().await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Connect, "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        format!("CONNECT: connection refused to 127.0.0.1:{port}")
+    );
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",
@@ -729,11 +752,10 @@ async fn bad_configuration_is_an_error_not_a_panic() {
     );
 }
 
-#[tokio::test]
-async fn a_list_of_ten_thousand_vpcs_fits() {
+async fn a_list_of_ten_thousand_vpcs_fits(transport: Transport) {
     let mock = instant_mock().await;
     let token = unique_token("big-list");
-    let client = client(&mock, &token);
+    let client = client(&mock, transport, &token);
     let mut tasks = Vec::new();
     for worker in 0..16 {
         let vpcs = client.vpcs();
@@ -762,14 +784,14 @@ async fn a_list_of_ten_thousand_vpcs_fits() {
     );
 }
 
-#[tokio::test]
-async fn an_https_endpoint_speaks_tls() {
+async fn an_https_endpoint_speaks_tls(transport: Transport) {
     // The mock is plaintext, so a TLS client cannot complete its handshake: the failure is a
     // connection error, which shows the client did attempt TLS.
     let mock = instant_mock().await;
     let endpoint = mock.endpoint().replace("http://", "https://");
     let client = Client::builder()
         .endpoint(endpoint)
+        .transport(transport)
         .token("t")
         .retry_policy(RetryPolicy::no_retries())
         .build()
@@ -789,7 +811,7 @@ async fn raw_requests_and_stubs_are_an_escape_hatch() {
         proto::FieldMask,
     };
     let mock = instant_mock().await;
-    let client = client(&mock, &unique_token("raw"));
+    let client = client(&mock, Transport::Grpc, &unique_token("raw"));
     let vpc = client
         .vpcs()
         .create_from(CreateVpcRequest {
@@ -842,10 +864,9 @@ async fn raw_requests_and_stubs_are_an_escape_hatch() {
     assert_eq!(items.len(), 1);
 }
 
-#[tokio::test]
-async fn a_failed_or_erroring_gateway_ends_the_wait_with_its_reason() {
+async fn a_failed_or_erroring_gateway_ends_the_wait_with_its_reason(transport: Transport) {
     let mock = start(MockServer::builder().transition_delay(Duration::from_secs(3600))).await;
-    let client = client(&mock, &unique_token("failed-gw"));
+    let client = client(&mock, transport, &unique_token("failed-gw"));
     for (status, label) in [
         (GatewayStatus::Failed, "STATUS_FAILED"),
         (GatewayStatus::Error, "STATUS_ERROR"),
@@ -880,3 +901,46 @@ async fn a_failed_or_erroring_gateway_ends_the_wait_with_its_reason() {
         }
     }
 }
+
+/// Runs each test body once per transport, as `grpc::<name>` and `rest::<name>`: one suite,
+/// both wires.
+macro_rules! on_both_transports {
+    ($($test:ident),+ $(,)?) => {
+        mod grpc {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(coreweave_api::Transport::Grpc).await
+                }
+            )+
+        }
+        mod rest {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(coreweave_api::Transport::Rest).await
+                }
+            )+
+        }
+    };
+}
+
+on_both_transports!(
+    every_vpc_rpc_through_the_typed_api,
+    every_gateway_rpc_through_the_typed_api,
+    every_error_kind_comes_from_a_real_response,
+    reads_retry_through_injected_unavailable,
+    retries_stop_at_max_attempts,
+    non_retryable_errors_are_not_retried,
+    a_lost_create_reply_never_makes_a_second_vpc,
+    a_failed_vpc_create_that_did_not_land_is_retried_once_confirmed,
+    a_vpc_create_is_not_retried_when_the_outcome_cannot_be_checked,
+    lost_gateway_create_replies_never_make_a_second_gateway,
+    waiters_follow_the_transition_delay,
+    a_wait_that_runs_out_reports_the_last_state_seen,
+    a_slow_server_is_a_timeout,
+    connection_refused_is_a_quick_connect_error,
+    a_list_of_ten_thousand_vpcs_fits,
+    an_https_endpoint_speaks_tls,
+    a_failed_or_erroring_gateway_ends_the_wait_with_its_reason,
+);

@@ -11,7 +11,7 @@ use std::{
 
 use coreweave_api::{
     inference::v1alpha1::gateway_service_client::GatewayServiceClient,
-    networking::v1beta1::vpc_service_client::VpcServiceClient, Client,
+    networking::v1beta1::vpc_service_client::VpcServiceClient,
 };
 use coreweave_mock::{MockServer, MockServerBuilder};
 use tonic::{
@@ -44,16 +44,6 @@ pub async fn instant_mock() -> MockServer {
 /// Starts a mock from a builder.
 pub async fn start(builder: MockServerBuilder) -> MockServer {
     builder.start().await.expect("mock starts")
-}
-
-/// The client library pointed at `mock` with its own token.
-pub fn client(mock: &MockServer, token: &str) -> Client {
-    Client::builder()
-        .endpoint(mock.endpoint())
-        .token(token)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client builds")
 }
 
 /// Sets `authorization` to a fixed value (or leaves it out).
