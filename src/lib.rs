@@ -21,20 +21,35 @@
 //! transport is tested against the mock and against a production-like test server, not
 //! against production itself.
 //!
+//! # Add it to your project
+//!
+//! ```toml
+//! [dependencies]
+//! coreweave-api = "0.1"
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
+//!
+//! [dev-dependencies]
+//! coreweave-mock = "0.1"   # the mock, in-process, for your tests
+//! ```
+//!
+//! The client runs on Tokio: build it inside a runtime.
+//!
 //! # Tutorial
 //!
-//! The examples run against the crate's mock server (`coreweave-mock`), started in-process;
-//! against the real API, use `Client::from_env()` instead.
+//! The tutorial runs against the crate's mock server (`coreweave-mock`), started in-process,
+//! as your own tests can; against the real API, use `Client::from_env()` instead.
 //!
 //! ```
-//! # use std::time::Duration;
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let mock = coreweave_mock::MockServer::builder()
-//! #     .transition_delay(Duration::from_millis(50))
-//! #     .start()
-//! #     .await?;
+//! use std::time::Duration;
 //! use coreweave_api::{Client, WaitOptions};
+//!
+//! // A mock of the API on a free local port; each token is its own organization.
+//! let mock = coreweave_mock::MockServer::builder()
+//!     .transition_delay(Duration::from_millis(50))
+//!     .start()
+//!     .await?;
 //!
 //! // Connect. Nothing is sent until the first call.
 //! let client = Client::builder()

@@ -96,10 +96,17 @@ impl MockState {
         };
         span.record("code", field::debug(code));
         span.record("latency_ms", started.elapsed().as_secs_f64() * 1e3);
+        // An answer the caller expects (a waiter's NOT_FOUND poll, a create that finds its
+        // resource) is routine; only the server's own failures read as failures.
         span.in_scope(|| match code {
             tonic::Code::Ok => tracing::debug!("call finished"),
-            tonic::Code::Internal | tonic::Code::Unknown => tracing::error!("call failed"),
-            _ => tracing::info!("call failed"),
+            tonic::Code::NotFound | tonic::Code::AlreadyExists => {
+                tracing::debug!("call answered")
+            }
+            tonic::Code::Internal | tonic::Code::Unknown | tonic::Code::DataLoss => {
+                tracing::error!("call failed")
+            }
+            _ => tracing::info!("call answered"),
         });
         result.map(Response::new)
     }

@@ -1,8 +1,6 @@
-//! Helpers shared by the integration tests: in-process mocks, raw stubs with a token, and
-//! readers for `google.rpc` details.
+//! Helpers shared by the client's integration tests: in-process mocks and raw stubs with a
+//! token.
 #![allow(dead_code)]
-
-pub mod process;
 
 use std::{
     sync::atomic::{AtomicUsize, Ordering},

@@ -4,45 +4,72 @@ use std::{
     io::{BufRead, BufReader},
     path::PathBuf,
     process::{Child, Command, Output, Stdio},
+    sync::OnceLock,
 };
 
-/// The `coreweave-mock` binary: `$COREWEAVE_MOCK_BIN`, else the one cargo built next to the
-/// test executable (`cargo test --workspace` builds it for the mock crate's own tests).
+/// The `coreweave-mock` binary cargo built for these tests, or `$COREWEAVE_MOCK_BIN`.
 pub fn mock_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("COREWEAVE_MOCK_BIN") {
-        return PathBuf::from(path);
+    match std::env::var_os("COREWEAVE_MOCK_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from(env!("CARGO_BIN_EXE_coreweave-mock")),
     }
-    let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let binary = profile_dir.join("coreweave-mock");
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build -p coreweave-mock` (the README's test command does)",
-        binary.display()
-    );
-    binary
 }
 
-/// A third-party tool: `$<NAME>` (upper case), else `.tools/bin/<name>`, else `PATH`.
+/// The repository's root, where `scripts/` and `.tools/` are.
+pub fn repo_root() -> PathBuf {
+    let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    crate_dir.parent().map(PathBuf::from).unwrap_or(crate_dir)
+}
+
+/// Runs `scripts/install-tools.sh` once per test binary and returns the directory it
+/// installed into, or why it could not.
+fn installed_tools() -> Result<&'static PathBuf, &'static String> {
+    static TOOLS: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    TOOLS
+        .get_or_init(|| {
+            let script = repo_root().join("scripts/install-tools.sh");
+            let output = Command::new("bash")
+                .arg(&script)
+                .output()
+                .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            match (output.status.success(), stdout.lines().last()) {
+                (true, Some(dir)) => Ok(PathBuf::from(dir.trim())),
+                _ => Err(String::from_utf8_lossy(&output.stderr).trim().to_owned()),
+            }
+        })
+        .as_ref()
+}
+
+/// A third-party tool: `$<NAME>` (upper case), else the one `scripts/install-tools.sh`
+/// installs (run at most once per test binary). `curl` comes from `PATH`. A tool that
+/// cannot be had fails the test with one line that says what to do.
 pub fn tool(name: &str) -> PathBuf {
     if let Some(path) = std::env::var_os(name.to_uppercase()) {
         return PathBuf::from(path);
     }
-    let local = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(".tools/bin")
-        .join(name);
-    if local.exists() {
-        return local;
+    if name == "curl" {
+        return on_path("curl").unwrap_or_else(|| {
+            panic!("curl is not installed: install it with your package manager (apt-get install curl)")
+        });
     }
-    let on_path = std::env::var_os("PATH")
+    match installed_tools() {
+        Ok(dir) if dir.join(name).exists() => dir.join(name),
+        Ok(dir) => panic!(
+            "{name} is not in {} and scripts/install-tools.sh could not install it here: install it yourself and set {}=/path/to/{name}",
+            dir.display(),
+            name.to_uppercase()
+        ),
+        Err(why) => panic!("{name} could not be installed by scripts/install-tools.sh: {why}"),
+    }
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
         .into_iter()
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
         .map(|dir| dir.join(name))
-        .find(|candidate| candidate.exists());
-    on_path.unwrap_or_else(|| panic!("{name} is not installed: run scripts/install-tools.sh"))
+        .find(|candidate| candidate.exists())
 }
 
 /// A running mock binary, killed when dropped.

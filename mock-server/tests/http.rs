@@ -7,7 +7,7 @@ mod common;
 
 use std::{path::PathBuf, time::Duration};
 
-use common::process::{run, run_ok, tool, MockProcess};
+use common::process::{repo_root, run, run_ok, tool, MockProcess};
 use coreweave_mock::{Fault, MockServer};
 use serde_json::{json, Value};
 use tonic::Code;
@@ -29,7 +29,7 @@ fn curl(args: &[&str], url: &str) -> Reply {
     let mut full = vec!["--silent", "--show-error", "--write-out", warning_format];
     full.extend_from_slice(args);
     full.push(url);
-    let output = run_ok(&PathBuf::from("curl"), &full);
+    let output = run_ok(&tool("curl"), &full);
     let (output, status) = output.rsplit_once('\n').expect("status line");
     let (body, warning) = output.rsplit_once('\n').expect("warning line");
     let warning = (!warning.is_empty()).then(|| warning.to_owned());
@@ -460,7 +460,8 @@ async fn every_code_the_mock_returns_has_its_http_status() {
 /// Runs `buf curl` with the repository's protos as the schema.
 fn buf_curl(protocol: &str, addr: &str, method: &str, body: &str) -> Value {
     let url = format!("http://{addr}/{method}");
-    let schema = env!("CARGO_MANIFEST_DIR");
+    let root = repo_root();
+    let schema = root.to_str().expect("a UTF-8 path");
     let header = auth();
     let mut args = vec![
         "curl",
@@ -638,7 +639,7 @@ fn browsers_may_call_from_another_origin() {
         mock.addr
     );
     let output = run_ok(
-        &PathBuf::from("curl"),
+        &tool("curl"),
         &[
             "--silent",
             "--include",
@@ -665,7 +666,7 @@ fn browsers_may_call_from_another_origin() {
 
     // A gRPC-Web call from that origin answers with the CORS headers and grpc-status exposed.
     let output = run_ok(
-        &PathBuf::from("curl"),
+        &tool("curl"),
         &[
             "--silent",
             "--include",
