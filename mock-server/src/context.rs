@@ -19,6 +19,12 @@ use crate::{
     zones::Zones,
 };
 
+/// How many VPCs, and how many gateways, one organization may hold unless configured
+/// otherwise. With the per-field limits of validation, a full list at this quota stays under
+/// the 64 MiB response limit even for the largest VPCs (about 60 KB each); a typical VPC is
+/// about 200 bytes, so a typical full list is about 200 KB.
+pub const DEFAULT_QUOTA: usize = 1000;
+
 /// Size and count limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -34,8 +40,8 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_request_bytes: 4 * 1024 * 1024,
-            max_vpcs_per_org: None,
-            max_gateways_per_org: None,
+            max_vpcs_per_org: Some(DEFAULT_QUOTA),
+            max_gateways_per_org: Some(DEFAULT_QUOTA),
         }
     }
 }
@@ -131,10 +137,15 @@ impl MockState {
             }
             .into());
         }
-        let header = request
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok());
+        let header = match request.metadata().get("authorization") {
+            None => None,
+            Some(value) => Some(value.to_str().map_err(|_| {
+                ApiError::Unauthenticated(
+                    "the authorization header is not printable ASCII: send `authorization: Bearer <token>`"
+                        .into(),
+                )
+            })?),
+        };
         let org = self.auth.authenticate(header)?;
         tracing::Span::current().record("org", org.as_str());
 

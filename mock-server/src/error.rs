@@ -70,9 +70,17 @@ pub enum ApiError {
     },
 }
 
+/// The short `grpc-message`: the first violation and how many more there are. The full list
+/// is in the BadRequest detail.
 fn invalid_argument_message(violations: &[Violation]) -> String {
-    let listed: Vec<String> = violations.iter().map(ToString::to_string).collect();
-    format!("invalid request: {}", listed.join("; "))
+    match violations {
+        [] => "invalid request".to_owned(),
+        [only] => format!("invalid request: {only}"),
+        [first, rest @ ..] => format!(
+            "invalid request: {first} (and {} more; see the BadRequest details)",
+            rest.len()
+        ),
+    }
 }
 
 impl ApiError {
@@ -136,9 +144,21 @@ impl From<ApiError> for Status {
     }
 }
 
-/// Collects the violations of one request so that all of them are reported together.
+/// The most violations one error lists; the rest are counted in a last entry. With
+/// descriptions cut to [`MAX_DESCRIPTION_CHARS`], the whole error stays under 5 KB of
+/// trailers, which every gRPC client accepts (grpcio's soft limit is 8 KB).
+pub const MAX_LISTED_VIOLATIONS: usize = 16;
+/// The longest violation description, in characters; longer ones (which quote the bad
+/// value) are cut.
+pub const MAX_DESCRIPTION_CHARS: usize = 120;
+
+/// Collects the violations of one request so that all of them are reported together, up to
+/// [`MAX_LISTED_VIOLATIONS`].
 #[derive(Debug, Default)]
-pub struct Violations(Vec<Violation>);
+pub struct Violations {
+    listed: Vec<Violation>,
+    unlisted: usize,
+}
 
 impl Violations {
     /// No violations yet.
@@ -148,23 +168,38 @@ impl Violations {
 
     /// Records that `field` is invalid because of `description`.
     pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(Violation {
+        if self.listed.len() >= MAX_LISTED_VIOLATIONS {
+            self.unlisted += 1;
+            return;
+        }
+        let description: String = description.into();
+        let description = match description.char_indices().nth(MAX_DESCRIPTION_CHARS) {
+            Some((cut, _)) => format!("{}...", &description[..cut]),
+            None => description,
+        };
+        self.listed.push(Violation {
             field: field.into(),
-            description: description.into(),
+            description,
         });
     }
 
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.listed.is_empty()
     }
 
-    /// `Ok(value)` when nothing was recorded, else INVALID_ARGUMENT with every violation.
-    pub fn into_result<T>(self, value: T) -> Result<T, ApiError> {
-        if self.0.is_empty() {
-            Ok(value)
-        } else {
-            Err(ApiError::InvalidArgument(self.0))
+    /// `Ok(value)` when nothing was recorded, else INVALID_ARGUMENT with the violations (and
+    /// a last entry, with an empty field, counting those not listed).
+    pub fn into_result<T>(mut self, value: T) -> Result<T, ApiError> {
+        if self.listed.is_empty() {
+            return Ok(value);
         }
+        if self.unlisted > 0 {
+            self.listed.push(Violation {
+                field: String::new(),
+                description: format!("{} more violations are not listed", self.unlisted),
+            });
+        }
+        Err(ApiError::InvalidArgument(self.listed))
     }
 }

@@ -19,7 +19,7 @@ use crate::{
     error::{ApiError, Violations},
     lifecycle::Observed,
     store::Tracked,
-    validation::{require_id, validate_gateway},
+    validation::{canonical_id, validate_gateway},
 };
 
 const RESOURCE_TYPE: &str = "coreweave.inference.v1alpha1.Gateway";
@@ -180,9 +180,9 @@ fn create(
 fn get(
     state: &MockState,
     org: &OrgId,
-    request: GetGatewayRequest,
+    mut request: GetGatewayRequest,
 ) -> Result<GetGatewayResponse, ApiError> {
-    require_id(&request.id)?;
+    request.id = canonical_id(&request.id)?;
     let now = state.clock.now();
     state.store.with_org(org, |data| {
         let gateway = data
@@ -225,9 +225,9 @@ fn list(
 fn update(
     state: &MockState,
     org: &OrgId,
-    request: UpdateGatewayRequest,
+    mut request: UpdateGatewayRequest,
 ) -> Result<UpdateGatewayResponse, ApiError> {
-    require_id(&request.id)?;
+    request.id = canonical_id(&request.id)?;
     let id = request.id.clone();
     let mut violations = Violations::new();
     let mut replacement = replacement_spec(request);
@@ -251,7 +251,7 @@ fn update(
         replacement.id = std::mem::take(&mut current.id);
         replacement.organization_id = std::mem::take(&mut current.organization_id);
         *current = replacement;
-        gateway.lifecycle.update(now);
+        gateway.lifecycle.update(now, state.transition_delay);
         Ok(UpdateGatewayResponse {
             gateway: Some(render_changed(gateway, now, state)),
         })
@@ -261,9 +261,9 @@ fn update(
 fn delete(
     state: &MockState,
     org: &OrgId,
-    request: DeleteGatewayRequest,
+    mut request: DeleteGatewayRequest,
 ) -> Result<DeleteGatewayResponse, ApiError> {
-    require_id(&request.id)?;
+    request.id = canonical_id(&request.id)?;
     let now = state.clock.now();
     state.store.with_org(org, |data| {
         let gateway = data
@@ -271,7 +271,7 @@ fn delete(
             .get_live(&request.id, now, state.transition_delay)
             .ok_or_else(|| not_found(&request.id))?;
         if gateway.lifecycle.observe(now, state.transition_delay) != Observed::Deleting {
-            gateway.lifecycle.delete(now);
+            gateway.lifecycle.delete(now, state.transition_delay);
         }
         Ok(DeleteGatewayResponse {
             gateway: Some(render_changed(gateway, now, state)),
@@ -373,13 +373,30 @@ fn status(
             "AsExpected",
             "the gateway is serving",
         )],
-        Observed::Updating => vec![
+        // Serving the previous spec while the change rolls out, if it was ever READY.
+        Observed::Updating if lifecycle.has_been_ready(now, delay) => vec![
             condition(
                 "Ready",
                 ConditionStatus::True,
                 changed,
                 "AsExpected",
                 "the gateway is serving",
+            ),
+            condition(
+                "Progressing",
+                ConditionStatus::True,
+                changed,
+                "Reconciling",
+                "a change is being applied",
+            ),
+        ],
+        Observed::Updating => vec![
+            condition(
+                "Ready",
+                ConditionStatus::False,
+                changed,
+                "Reconciling",
+                "the gateway is being provisioned",
             ),
             condition(
                 "Progressing",

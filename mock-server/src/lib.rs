@@ -23,6 +23,7 @@
 
 pub mod auth;
 pub mod clock;
+mod connections;
 pub mod context;
 pub mod error;
 pub mod faults;
@@ -36,7 +37,8 @@ pub mod vpc;
 pub mod zones;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use context::Limits;
+pub use connections::ConnectionLimits;
+pub use context::{Limits, DEFAULT_QUOTA};
 pub use faults::{Fault, FaultPlan, ForcedGatewayState};
 pub use server::{MockError, MockServer, MockServerBuilder};
 pub use zones::Zone;

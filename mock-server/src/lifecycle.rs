@@ -41,6 +41,8 @@ pub struct Lifecycle {
     pub changed_at: SystemTime,
     /// What the last change was.
     pub phase: Phase,
+    /// When it first became READY, once an earlier change is known to have settled.
+    pub first_ready: Option<SystemTime>,
 }
 
 impl Lifecycle {
@@ -50,19 +52,32 @@ impl Lifecycle {
             created_at: now,
             changed_at: now,
             phase: Phase::Creating,
+            first_ready: None,
         }
     }
 
-    /// Records an update at `now`.
-    pub fn update(&mut self, now: SystemTime) {
+    /// Records an update at `now`. An update while CREATING supersedes the create: the
+    /// resource becomes READY only when the update settles.
+    pub fn update(&mut self, now: SystemTime, delay: Duration) {
+        self.first_ready = self.ready_since(now, delay);
         self.changed_at = now.max(self.changed_at);
         self.phase = Phase::Updating;
     }
 
     /// Records a delete at `now`.
-    pub fn delete(&mut self, now: SystemTime) {
+    pub fn delete(&mut self, now: SystemTime, delay: Duration) {
+        self.first_ready = self.ready_since(now, delay);
         self.changed_at = now.max(self.changed_at);
         self.phase = Phase::Deleting;
+    }
+
+    /// When the resource first became READY, if it has by `now`.
+    pub fn ready_since(&self, now: SystemTime, delay: Duration) -> Option<SystemTime> {
+        let settles = self.settles_at(delay);
+        self.first_ready.or(match self.phase {
+            Phase::Creating | Phase::Updating if now >= settles => Some(settles),
+            _ => None,
+        })
     }
 
     /// When the last change settles.
@@ -72,7 +87,7 @@ impl Lifecycle {
 
     /// Whether the resource has been READY at least once by `now`.
     pub fn has_been_ready(&self, now: SystemTime, delay: Duration) -> bool {
-        now >= self.created_at + delay
+        self.ready_since(now, delay).is_some()
     }
 
     /// The transitional state the last change started; what the change's own response shows,
@@ -111,14 +126,34 @@ mod tests {
         assert_eq!(life.observe(t0, DELAY), Observed::Creating);
         assert_eq!(life.observe(t0 + DELAY, DELAY), Observed::Ready);
 
-        life.update(t0 + 2 * DELAY);
+        life.update(t0 + 2 * DELAY, DELAY);
         assert_eq!(life.observe(t0 + 2 * DELAY, DELAY), Observed::Updating);
         assert_eq!(life.observe(t0 + 3 * DELAY, DELAY), Observed::Ready);
 
-        life.delete(t0 + 4 * DELAY);
+        life.delete(t0 + 4 * DELAY, DELAY);
         assert_eq!(life.observe(t0 + 4 * DELAY, DELAY), Observed::Deleting);
         assert_eq!(life.observe(t0 + 5 * DELAY, DELAY), Observed::Gone);
         assert_eq!(life.created_at, t0);
+    }
+
+    #[test]
+    fn an_update_while_creating_is_not_ready_until_it_settles() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let mut life = Lifecycle::created(t0);
+        life.update(t0 + DELAY / 2, DELAY);
+        // The create's own delay has passed, but the update superseded it.
+        assert!(!life.has_been_ready(t0 + DELAY + DELAY / 4, DELAY));
+        assert_eq!(
+            life.observe(t0 + DELAY + DELAY / 4, DELAY),
+            Observed::Updating
+        );
+        assert!(life.has_been_ready(t0 + DELAY + DELAY / 2, DELAY));
+        // Once READY, later updates keep the first READY time.
+        life.update(t0 + 3 * DELAY, DELAY);
+        assert_eq!(
+            life.ready_since(t0 + 3 * DELAY, DELAY),
+            Some(t0 + DELAY + DELAY / 2)
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::{io::IsTerminal, net::SocketAddr, process::ExitCode, time::Duration};
 
 use clap::{Parser, ValueEnum};
-use coreweave_mock::{MockServer, Zone};
+use coreweave_mock::{ConnectionLimits, Limits, MockServer, Zone, DEFAULT_QUOTA};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -40,6 +40,18 @@ struct Args {
     /// instead of ignoring them with an `x-mock-warning` header.
     #[arg(long, env = "COREWEAVE_MOCK_STRICT_JSON")]
     strict_json: bool,
+
+    /// The most connections open at once; further clients wait in the listen backlog.
+    #[arg(long, env = "COREWEAVE_MOCK_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections)]
+    max_connections: usize,
+
+    /// Close a connection on which nothing is read or written for this long.
+    #[arg(long, env = "COREWEAVE_MOCK_IDLE_TIMEOUT", default_value = "300s", value_parser = parse_duration)]
+    idle_timeout: Duration,
+
+    /// The most VPCs, and the most gateways, each organization may hold.
+    #[arg(long, env = "COREWEAVE_MOCK_QUOTA", default_value_t = DEFAULT_QUOTA)]
+    quota: usize,
 
     /// The log format on stderr. The level comes from RUST_LOG (default: info).
     #[arg(long, env = "COREWEAVE_MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
@@ -89,6 +101,16 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut builder = MockServer::builder()
         .transition_delay(args.transition_delay)
         .strict_json(args.strict_json)
+        .limits(Limits {
+            max_vpcs_per_org: Some(args.quota),
+            max_gateways_per_org: Some(args.quota),
+            ..Limits::default()
+        })
+        .connection_limits(ConnectionLimits {
+            max_connections: args.max_connections,
+            idle_timeout: args.idle_timeout,
+            ..ConnectionLimits::default()
+        })
         .tokens(args.tokens);
     if !args.zones.is_empty() {
         builder = builder.zones(args.zones);

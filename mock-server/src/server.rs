@@ -9,12 +9,13 @@ use coreweave_api::{
     networking::v1beta1::vpc_service_server::VpcServiceServer, FILE_DESCRIPTOR_SET,
 };
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
-use tonic::{server::NamedService, service::Routes, transport::server::TcpIncoming};
+use tonic::{server::NamedService, service::Routes};
 use tonic_health::{server::HealthReporter, ServingStatus};
 
 use crate::{
     auth::Authenticator,
     clock::{Clock, SystemClock},
+    connections::{self, ConnectionLimits},
     context::{Limits, MockState},
     faults::{Fault, FaultPlan},
     gateway::GatewayApi,
@@ -28,6 +29,10 @@ use crate::{
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 /// How long a graceful shutdown waits for open connections before closing them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How often an idle HTTP/2 connection is pinged.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+/// How long a ping may go unanswered before the connection is closed.
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long each transitional state lasts unless configured otherwise.
 pub const DEFAULT_TRANSITION_DELAY: Duration = Duration::from_secs(1);
 
@@ -81,6 +86,7 @@ pub struct MockServerBuilder {
     limits: Limits,
     faults: FaultPlan,
     strict_json: bool,
+    connections: ConnectionLimits,
 }
 
 impl Default for MockServerBuilder {
@@ -94,6 +100,7 @@ impl Default for MockServerBuilder {
             limits: Limits::default(),
             faults: FaultPlan::default(),
             strict_json: false,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -155,6 +162,12 @@ impl MockServerBuilder {
         self
     }
 
+    /// Limits on connections and HTTP/2 streams.
+    pub fn connection_limits(mut self, limits: ConnectionLimits) -> Self {
+        self.connections = limits;
+        self
+    }
+
     /// Scripts a fault from the start.
     pub fn fault(self, fault: Fault) -> Self {
         self.faults.add(fault);
@@ -177,9 +190,10 @@ impl MockServerBuilder {
             source,
         })?;
         let faults = self.faults.clone();
+        let connections = self.connections;
         let (health, routes, http) = self.into_services().await?;
         let (shutdown, signal) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, routes, http, async {
+        let task = tokio::spawn(serve(listener, connections, routes, http, async {
             // Either an explicit shutdown or the handle being dropped stops the server.
             let _ = signal.await;
         }));
@@ -255,13 +269,18 @@ impl MockServerBuilder {
 /// Serves gRPC, gRPC-Web, Connect and REST on one listener until `signal` completes.
 async fn serve(
     listener: TcpListener,
+    limits: ConnectionLimits,
     routes: Routes,
     http: axum::Router,
     signal: impl Future<Output = ()>,
 ) -> Result<(), MockError> {
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let incoming = connections::incoming(listener, limits);
     tonic::transport::Server::builder()
         .accept_http1(true)
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        // Pings find peers that vanished without closing their connection.
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
         .layer(http::cors())
         .layer(ProtocolLayer::new(http))
         .layer(tonic_web::GrpcWebLayer::new())

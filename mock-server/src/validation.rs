@@ -21,6 +21,25 @@ use crate::{
     zones::Zones,
 };
 
+/// The most host prefixes a VPC may have. Every count limit is far above what a real VPC
+/// uses, and is checked before any per-item work, so a request's cost is bounded whatever
+/// its size.
+pub const MAX_HOST_PREFIXES: usize = 64;
+/// The most CIDRs one host prefix may hold.
+pub const MAX_PREFIXES_PER_HOST_PREFIX: usize = 16;
+/// The most VPC prefixes a VPC may have.
+pub const MAX_VPC_PREFIXES: usize = 64;
+/// The most zones a gateway may name.
+pub const MAX_GATEWAY_ZONES: usize = 64;
+/// The most additional DNS names a gateway may have.
+pub const MAX_ADDITIONAL_DNS: usize = 32;
+/// The most paths an update mask may name.
+pub const MAX_MASK_PATHS: usize = 16;
+/// The longest host prefix or VPC prefix name.
+pub const MAX_PREFIX_NAME_LEN: usize = 63;
+/// The longest W&B server URL.
+pub const MAX_URL_LEN: usize = 2048;
+
 /// The name the server gives a PRIMARY host prefix it creates itself.
 pub const DEFAULT_PRIMARY_NAME: &str = "host primary";
 /// The longest VPC name.
@@ -90,7 +109,14 @@ pub fn validate_create_vpc(
             vec![primary(vec![legacy])]
         }
         (true, false) => {
-            check_host_prefixes(&request.host_prefixes, &mut violations);
+            if within_limit(
+                "host_prefixes",
+                &request.host_prefixes,
+                MAX_HOST_PREFIXES,
+                &mut violations,
+            ) {
+                check_host_prefixes(&request.host_prefixes, &mut violations);
+            }
             request.host_prefixes.clone()
         }
         (true, true) => zone
@@ -161,6 +187,18 @@ fn check_vpc_name(name: &str, violations: &mut Violations) {
     }
 }
 
+/// Whether `items` has at most `max` entries; if not, records one violation for `field`.
+pub fn within_limit<T>(field: &str, items: &[T], max: usize, violations: &mut Violations) -> bool {
+    if items.len() <= max {
+        return true;
+    }
+    violations.add(
+        field,
+        format!("at most {max} entries are allowed, got {}", items.len()),
+    );
+    false
+}
+
 fn check_host_prefixes(host_prefixes: &[HostPrefix], violations: &mut Violations) {
     let primaries = host_prefixes
         .iter()
@@ -174,22 +212,50 @@ fn check_host_prefixes(host_prefixes: &[HostPrefix], violations: &mut Violations
     }
 
     let mut names: HashMap<&str, usize> = HashMap::new();
-    let mut seen: Vec<(String, IpNet)> = Vec::new();
+    let mut all: Vec<(String, IpNet)> = Vec::new();
     for (i, host_prefix) in host_prefixes.iter().enumerate() {
         let path = format!("host_prefixes[{i}]");
         check_unique_name(&path, &host_prefix.name, i, &mut names, violations);
-
-        let nets = parse_host_cidrs(&path, &host_prefix.prefixes, violations);
-        for (field, net) in &nets {
-            if let Some((other, _)) = seen.iter().find(|(_, seen)| overlaps(seen, net)) {
-                violations.add(field.clone(), format!("{net} overlaps {other}"));
-            }
+        let field = format!("{path}.prefixes");
+        if !within_limit(
+            &field,
+            &host_prefix.prefixes,
+            MAX_PREFIXES_PER_HOST_PREFIX,
+            violations,
+        ) {
+            continue;
         }
+        let nets = parse_host_cidrs(&path, &host_prefix.prefixes, violations);
         check_family_rules(&path, host_prefix, &nets, violations);
         if let Some(ipam) = &host_prefix.ipam {
             check_ipam(&path, ipam, &nets, violations);
         }
-        seen.extend(nets);
+        all.extend(nets);
+    }
+    check_no_overlaps(all, violations);
+}
+
+/// Reports every CIDR that overlaps an earlier one, in O(n log n): CIDRs either nest or are
+/// disjoint, so after sorting by family and first address a CIDR overlaps an earlier one
+/// exactly when it starts before the furthest end seen so far.
+fn check_no_overlaps(mut nets: Vec<(String, IpNet)>, violations: &mut Violations) {
+    let order = |net: &IpNet| (net.network().is_ipv6(), net.network(), net.prefix_len());
+    nets.sort_by_key(|(_, net)| order(net));
+    let mut widest: Option<&(String, IpNet)> = None;
+    for entry in &nets {
+        let (field, net) = entry;
+        match widest {
+            Some((_, earlier))
+                if earlier.network().is_ipv6() == net.network().is_ipv6()
+                    && earlier.broadcast() >= net.network() =>
+            {
+                violations.add(field.clone(), format!("{net} overlaps {earlier}"));
+                if net.broadcast() > earlier.broadcast() {
+                    widest = Some(entry);
+                }
+            }
+            _ => widest = Some(entry),
+        }
     }
 }
 
@@ -201,8 +267,14 @@ fn check_unique_name<'a>(
     violations: &mut Violations,
 ) {
     let field = format!("{path}.name");
+    let len = name.chars().count();
     if name.is_empty() {
         violations.add(field, "is required");
+    } else if len > MAX_PREFIX_NAME_LEN {
+        violations.add(
+            field,
+            format!("must be at most {MAX_PREFIX_NAME_LEN} characters, got {len}"),
+        );
     } else if let Some(first) = names.insert(name, index) {
         names.insert(name, first);
         violations.add(
@@ -250,9 +322,11 @@ fn check_host_cidr(field: &str, cidr: &str, violations: &mut Violations) -> Opti
     Some(net)
 }
 
-/// Parses a CIDR and rejects one with host bits set.
+/// Parses a CIDR and rejects one with host bits set. The address must parse strictly too,
+/// so `010.000.000.000/16` (leading zeros, read as octal by some tools) is refused.
 fn parse_cidr(field: &str, cidr: &str, violations: &mut Violations) -> Option<IpNet> {
-    let Ok(net) = cidr.parse::<IpNet>() else {
+    let address = cidr.split_once('/').map_or(cidr, |(address, _)| address);
+    let (Ok(net), Ok(_)) = (cidr.parse::<IpNet>(), address.parse::<IpAddr>()) else {
         violations.add(field, format!("{cidr:?} is not a valid CIDR"));
         return None;
     };
@@ -264,10 +338,6 @@ fn parse_cidr(field: &str, cidr: &str, violations: &mut Violations) -> Option<Ip
         return None;
     }
     Some(net)
-}
-
-fn overlaps(a: &IpNet, b: &IpNet) -> bool {
-    a.contains(&b.network()) || b.contains(&a.network())
 }
 
 fn check_family_rules(
@@ -350,6 +420,9 @@ fn check_ipam(
 
 /// Checks VPC prefixes: unique non-empty names and IPv4 CIDRs without host bits.
 pub fn check_vpc_prefixes(prefixes: &[Prefix], violations: &mut Violations) {
+    if !within_limit("vpc_prefixes", prefixes, MAX_VPC_PREFIXES, violations) {
+        return;
+    }
     let mut names = HashMap::new();
     for (i, prefix) in prefixes.iter().enumerate() {
         let path = format!("vpc_prefixes[{i}]");
@@ -370,14 +443,8 @@ pub fn check_dhcp(dhcp: Option<&Dhcp>, violations: &mut Violations) {
     let Some(servers) = dhcp.and_then(|d| d.dns.as_ref()).map(|dns| &dns.servers) else {
         return;
     };
-    if servers.len() > MAX_DNS_SERVERS {
-        violations.add(
-            "dhcp.dns.servers",
-            format!(
-                "at most {MAX_DNS_SERVERS} DNS servers are allowed, got {}",
-                servers.len()
-            ),
-        );
+    if !within_limit("dhcp.dns.servers", servers, MAX_DNS_SERVERS, violations) {
+        return;
     }
     for (i, server) in servers.iter().enumerate() {
         if server.parse::<IpAddr>().is_err() {
@@ -429,8 +496,14 @@ pub fn validate_gateway(
         }
         Some(gateway_spec::Routing::PathBasedRouting(_)) => {}
     }
-    if let Some(config) = &spec.endpoint_configuration {
-        for (i, dns) in config.additional_dns.iter().enumerate() {
+    let additional_dns = spec
+        .endpoint_configuration
+        .as_ref()
+        .map(|config| config.additional_dns.as_slice())
+        .unwrap_or_default();
+    let field = "endpoint_configuration.additional_dns";
+    if within_limit(field, additional_dns, MAX_ADDITIONAL_DNS, violations) {
+        for (i, dns) in additional_dns.iter().enumerate() {
             if !is_dns_name(dns) {
                 violations.add(
                     format!("endpoint_configuration.additional_dns[{i}]"),
@@ -459,6 +532,9 @@ fn check_gateway_zones(
     zones: &Zones,
     violations: &mut Violations,
 ) -> Vec<String> {
+    if !within_limit("zones", requested, MAX_GATEWAY_ZONES, violations) {
+        return Vec::new();
+    }
     let mut canonical: Vec<String> = Vec::with_capacity(requested.len());
     for (i, name) in requested.iter().enumerate() {
         let field = format!("zones[{i}]");
@@ -486,7 +562,15 @@ fn check_wandb(wandb: &WeightsAndBiasesAuth, violations: &mut Violations) {
             "is required when api_key is set",
         );
     }
-    if !wandb.server_url.is_empty() && !is_http_url(&wandb.server_url) {
+    if wandb.server_url.len() > MAX_URL_LEN {
+        violations.add(
+            "weights_and_biases_auth.server_url",
+            format!(
+                "must be at most {MAX_URL_LEN} bytes, got {}",
+                wandb.server_url.len()
+            ),
+        );
+    } else if !wandb.server_url.is_empty() && !is_http_url(&wandb.server_url) {
         violations.add(
             "weights_and_biases_auth.server_url",
             format!("{:?} is not an http(s) URL", wandb.server_url),
@@ -529,10 +613,14 @@ pub fn is_dns_name(name: &str) -> bool {
         })
 }
 
-/// Rejects an empty resource id.
-pub fn require_id(id: &str) -> Result<(), ApiError> {
+/// Rejects an empty resource id, and spells a UUID the way the server stores it (lowercase),
+/// so that `GET` with the uppercase id a client created a gateway with finds it.
+pub fn canonical_id(id: &str) -> Result<String, ApiError> {
     if id.is_empty() {
         return Err(ApiError::invalid("id", "is required"));
     }
-    Ok(())
+    Ok(match uuid::Uuid::try_parse(id) {
+        Ok(uuid) => uuid.hyphenated().to_string(),
+        Err(_) => id.to_owned(),
+    })
 }

@@ -20,8 +20,8 @@ use crate::{
     lifecycle::Observed,
     store::Tracked,
     validation::{
-        check_dhcp, check_vpc_prefixes, legacy_host_prefix, require_id, validate_create_vpc,
-        VPC_UPDATABLE_PATHS,
+        canonical_id, check_dhcp, check_vpc_prefixes, legacy_host_prefix, validate_create_vpc,
+        within_limit, MAX_MASK_PATHS, VPC_UPDATABLE_PATHS,
     },
 };
 
@@ -139,8 +139,12 @@ fn create(
     })
 }
 
-fn get(state: &MockState, org: &OrgId, request: GetVpcRequest) -> Result<GetVpcResponse, ApiError> {
-    require_id(&request.id)?;
+fn get(
+    state: &MockState,
+    org: &OrgId,
+    mut request: GetVpcRequest,
+) -> Result<GetVpcResponse, ApiError> {
+    request.id = canonical_id(&request.id)?;
     let now = state.clock.now();
     state.store.with_org(org, |data| {
         let vpc = data
@@ -191,18 +195,24 @@ fn plan_update(request: &UpdateVpcRequest) -> UpdatePlan {
         };
     };
     let mut plan = UpdatePlan::default();
+    let mut ignored = Vec::new();
     for path in &mask.paths {
         match snake_case_path(path).as_str() {
             "vpc_prefixes" => plan.vpc_prefixes = true,
             "ingress.disable_public_services" => plan.ingress = true,
             "egress.disable_public_access" => plan.egress = true,
             "dhcp.dns.servers" => plan.dns_servers = true,
-            other => tracing::warn!(
-                path = other,
-                updatable = ?VPC_UPDATABLE_PATHS,
-                "update_mask names a path that cannot be updated; it changes nothing"
-            ),
+            other => ignored.push(other.to_owned()),
         }
+    }
+    // One line per call, however many paths (the mask's length is bounded anyway).
+    if let Some(first) = ignored.first() {
+        tracing::warn!(
+            count = ignored.len(),
+            first = %first,
+            updatable = ?VPC_UPDATABLE_PATHS,
+            "update_mask names paths that cannot be updated; they change nothing"
+        );
     }
     plan
 }
@@ -210,11 +220,22 @@ fn plan_update(request: &UpdateVpcRequest) -> UpdatePlan {
 fn update(
     state: &MockState,
     org: &OrgId,
-    request: UpdateVpcRequest,
+    mut request: UpdateVpcRequest,
 ) -> Result<UpdateVpcResponse, ApiError> {
-    require_id(&request.id)?;
-    let plan = plan_update(&request);
+    request.id = canonical_id(&request.id)?;
     let mut violations = Violations::new();
+    let paths = request
+        .update_mask
+        .as_ref()
+        .map(|mask| mask.paths.as_slice())
+        .unwrap_or_default();
+    if !within_limit("update_mask", paths, MAX_MASK_PATHS, &mut violations) {
+        // Refuse before looking at any path.
+        return violations
+            .into_result(())
+            .map(|()| UpdateVpcResponse::default());
+    }
+    let plan = plan_update(&request);
     if plan.vpc_prefixes {
         check_vpc_prefixes(&request.vpc_prefixes, &mut violations);
     }
@@ -237,7 +258,7 @@ fn update(
             });
         }
         apply_update(&mut vpc.value, &plan, request, now);
-        vpc.lifecycle.update(now);
+        vpc.lifecycle.update(now, state.transition_delay);
         Ok(UpdateVpcResponse {
             vpc: Some(render_changed(vpc)),
         })
@@ -268,9 +289,9 @@ fn apply_update(vpc: &mut Vpc, plan: &UpdatePlan, request: UpdateVpcRequest, now
 fn delete(
     state: &MockState,
     org: &OrgId,
-    request: DeleteVpcRequest,
+    mut request: DeleteVpcRequest,
 ) -> Result<DeleteVpcResponse, ApiError> {
-    require_id(&request.id)?;
+    request.id = canonical_id(&request.id)?;
     let now = state.clock.now();
     state.store.with_org(org, |data| {
         let vpc = data
@@ -280,7 +301,7 @@ fn delete(
         // Deleting a VPC that is already being deleted changes nothing, so a retried delete
         // sees the same answer as the first.
         if vpc.lifecycle.observe(now, state.transition_delay) != Observed::Deleting {
-            vpc.lifecycle.delete(now);
+            vpc.lifecycle.delete(now, state.transition_delay);
         }
         Ok(DeleteVpcResponse {
             vpc: Some(render_changed(vpc)),

@@ -392,6 +392,10 @@ fn bad_http_input_gets_a_4xx_json_error_that_names_the_problem() {
     assert_eq!(reply.status, 429, "{reply:?}");
     assert_eq!(reply.body["code"], 8);
     assert!(reply.body["message"].as_str().unwrap().contains("limit"));
+    assert_eq!(
+        reply.body["details"][0]["@type"],
+        "type.googleapis.com/google.rpc.QuotaFailure"
+    );
 
     // An unknown path and a missing token.
     let reply = curl(&["-H", &auth], &format!("http://{}/v1/nothing", mock.addr));
@@ -848,4 +852,32 @@ fn null_reads_as_the_default_for_every_kind_of_field() {
             .contains("invalid JSON"),
         "{reply:?}"
     );
+}
+
+#[test]
+fn grpc_over_http1_is_told_it_needs_http2() {
+    let mock = MockProcess::start(&[]);
+    let url = format!(
+        "http://{}/coreweave.networking.v1beta1.VPCService/ListVPCs",
+        mock.addr
+    );
+    for version in ["--http1.1", "--http2"] {
+        let output = run_ok(
+            &tool("curl"),
+            &[
+                "--silent",
+                version,
+                "-H",
+                "content-type: application/grpc",
+                "--data-binary",
+                "",
+                "--write-out",
+                "\n%{http_code}",
+                &url,
+            ],
+        );
+        let (body, status) = output.rsplit_once('\n').unwrap();
+        assert_eq!(status, "505", "{version}: {output}");
+        assert!(body.starts_with("gRPC needs HTTP/2"), "{version}: {body}");
+    }
 }

@@ -18,10 +18,13 @@ pub const WARNING_HEADER: HeaderName = HeaderName::from_static("x-mock-warning")
 /// The longest an ignored key is shown in the warning header, in characters.
 const MAX_SHOWN_KEY_CHARS: usize = 64;
 
-/// Reads a whole body, refusing one larger than `limit` bytes.
+/// Reads a whole body, refusing one larger than `limit` bytes with RESOURCE_EXHAUSTED and a
+/// QuotaFailure, as the services refuse an oversized message.
 pub async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Status> {
     axum::body::to_bytes(body, limit).await.map_err(|_| {
-        Status::resource_exhausted(format!("request body exceeds the limit of {limit} bytes"))
+        let description = format!("request body exceeds the limit of {limit} bytes");
+        let details = ErrorDetails::with_quota_failure_violation("request size", &description);
+        <Status as StatusExt>::with_error_details(Code::ResourceExhausted, description, details)
     })
 }
 

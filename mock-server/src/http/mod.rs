@@ -20,7 +20,7 @@ use std::{
 };
 
 use axum::{
-    http::{header, Request, Response},
+    http::{header, HeaderValue, Request, Response, Version},
     Router,
 };
 use tower::{Layer, Service, ServiceExt};
@@ -101,6 +101,37 @@ fn is_grpc<B>(request: &Request<B>) -> bool {
         .is_some_and(|v| v.starts_with("application/grpc"))
 }
 
+/// Whether a request is gRPC-Web, which works over HTTP/1.1 too.
+fn is_grpc_web<B>(request: &Request<B>) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc-web"))
+}
+
+/// The answer to gRPC over HTTP/1.x (or an h2c upgrade attempt, which arrives as HTTP/1.1):
+/// 505 with a message that says what to do, and one log line.
+fn grpc_needs_http2<B>(request: &Request<B>) -> Response<tonic::body::Body> {
+    let message = "gRPC needs HTTP/2: use h2c with prior knowledge (grpcurl -plaintext, \
+                   curl --http2-prior-knowledge) or TLS with ALPN h2; gRPC-Web works over HTTP/1.1";
+    tracing::warn!(
+        path = request.uri().path(),
+        version = ?request.version(),
+        "refused gRPC over HTTP/1.x"
+    );
+    let mut response = Response::new(tonic::body::Body::new(message.to_owned()));
+    *response.status_mut() = axum::http::StatusCode::HTTP_VERSION_NOT_SUPPORTED;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    headers.insert("grpc-status", HeaderValue::from_static("14"));
+    headers.insert(
+        "grpc-message",
+        HeaderValue::from_static("gRPC%20needs%20HTTP%2F2"),
+    );
+    response
+}
+
 /// A layer that sends gRPC requests on to the wrapped service and every other request to the
 /// HTTP router.
 #[derive(Debug, Clone)]
@@ -154,6 +185,10 @@ where
     }
 
     fn call(&mut self, request: Request<tonic::body::Body>) -> Self::Future {
+        if is_grpc(&request) && !is_grpc_web(&request) && request.version() < Version::HTTP_2 {
+            let response = grpc_needs_http2(&request);
+            return Box::pin(async move { Ok(response) });
+        }
         if is_grpc(&request) {
             let grpc = self.grpc.clone();
             Box::pin(async move { grpc.oneshot(request).await.map_err(Into::into) })

@@ -1,0 +1,521 @@
+//! Bounded behaviour under hostile or buggy input: count limits checked before any per-item
+//! work, short errors whatever the input, a default quota, the input edge cases found by the
+//! adversarial run, and property tests over arbitrary requests and JSON bodies.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use coreweave_api::{
+    inference::v1alpha1::{
+        condition, create_gateway_request, gateway_service_client::GatewayServiceClient,
+        update_gateway_request, CoreWeaveAuth, CreateGatewayRequest, GetGatewayRequest,
+        PathBasedRouting, Status as GatewayStatus, UpdateGatewayRequest,
+    },
+    networking::v1beta1::{
+        host_prefix, CreateVpcRequest, HostPrefix, ListVpCsRequest, Prefix, UpdateVpcRequest,
+    },
+    proto::FieldMask,
+};
+use coreweave_mock::{ConnectionLimits, Limits, ManualClock, MockServer};
+use proptest::prelude::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+/// The gRPC trailers an error takes: message plus the encoded details, as sent.
+fn trailer_bytes(status: &tonic::Status) -> usize {
+    // grpc-status-details-bin is base64 on the wire: 4 bytes per 3.
+    status.message().len() + status.details().len().div_ceil(3) * 4
+}
+
+fn routed(name: String, cidr: String) -> HostPrefix {
+    HostPrefix {
+        name,
+        prefixes: vec![cidr],
+        r#type: host_prefix::Type::Routed as i32,
+        ipam: None,
+    }
+}
+
+#[tokio::test]
+async fn a_huge_list_of_host_prefixes_is_one_violation_before_any_per_item_work() {
+    let mock = instant_mock().await;
+    let mut stub = vpc_stub(&mock, &unique_token("huge-host-prefixes"));
+    // About 85,000 host prefixes: just under the 4 MiB request limit, and 68 s of quadratic
+    // overlap checks before the limits existed.
+    let host_prefixes: Vec<HostPrefix> = (0..85_000u32)
+        .map(|i| {
+            routed(
+                format!("r{i}"),
+                format!("10.{}.{}.0/24", i / 256 % 256, i % 256),
+            )
+        })
+        .collect();
+    let request = CreateVpcRequest {
+        name: "huge".into(),
+        zone: "US-EAST-04A".into(),
+        host_prefixes,
+        ..CreateVpcRequest::default()
+    };
+    let status = stub.create_vpc(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let violations = status.get_details_bad_request().unwrap().field_violations;
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(violations[0].field, "host_prefixes");
+    assert_eq!(
+        violations[0].description,
+        "at most 64 entries are allowed, got 85000"
+    );
+}
+
+#[tokio::test]
+async fn overlaps_are_still_found_among_many_prefixes() {
+    let mock = instant_mock().await;
+    let mut stub = vpc_stub(&mock, &unique_token("overlaps"));
+    let mut host_prefixes: Vec<HostPrefix> = (0..60u32)
+        .map(|i| routed(format!("r{i}"), format!("10.{}.0.0/16", 100 + i)))
+        .collect();
+    host_prefixes.push(HostPrefix {
+        name: "primary".into(),
+        prefixes: vec!["10.0.0.0/16".into()],
+        r#type: host_prefix::Type::Primary as i32,
+        ipam: None,
+    });
+    // Nested inside r7 (10.107.0.0/16), listed last.
+    host_prefixes.push(routed("inner".into(), "10.107.128.0/17".into()));
+    let request = CreateVpcRequest {
+        name: "overlaps".into(),
+        zone: "US-EAST-04A".into(),
+        host_prefixes,
+        ..CreateVpcRequest::default()
+    };
+    let status = stub.create_vpc(request).await.unwrap_err();
+    let violations = status.get_details_bad_request().unwrap().field_violations;
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(violations[0].field, "host_prefixes[61].prefixes[0]");
+    assert_eq!(
+        violations[0].description,
+        "10.107.128.0/17 overlaps 10.107.0.0/16"
+    );
+}
+
+#[tokio::test]
+async fn errors_stay_short_whatever_the_input() {
+    let mock = instant_mock().await;
+    let mut stub = vpc_stub(&mock, &unique_token("short-errors"));
+    // 64 VPC prefixes (the most allowed), each bad twice, with long values quoted back.
+    let vpc_prefixes: Vec<Prefix> = (0..64)
+        .map(|_| Prefix {
+            name: String::new(),
+            value: "x".repeat(10_000),
+            ..Prefix::default()
+        })
+        .collect();
+    let request = CreateVpcRequest {
+        name: "Bad Name".repeat(1000),
+        zone: "nowhere".repeat(1000),
+        vpc_prefixes,
+        ..CreateVpcRequest::default()
+    };
+    let status = stub.create_vpc(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let violations = status.get_details_bad_request().unwrap().field_violations;
+    assert_eq!(
+        violations.len(),
+        17,
+        "16 listed and one that counts the rest"
+    );
+    let last = violations.last().unwrap();
+    assert_eq!(last.field, "");
+    assert!(
+        last.description.ends_with("more violations are not listed"),
+        "{last:?}"
+    );
+    assert!(violations.iter().all(|v| v.description.len() <= 123));
+    assert!(
+        status
+            .message()
+            .contains("and 16 more; see the BadRequest details"),
+        "{}",
+        status.message()
+    );
+    assert!(
+        trailer_bytes(&status) < 5 * 1024,
+        "{} bytes",
+        trailer_bytes(&status)
+    );
+}
+
+#[tokio::test]
+async fn a_mask_of_many_paths_is_refused_without_looking_at_them() {
+    let mock = instant_mock().await;
+    let mut stub = vpc_stub(&mock, &unique_token("mask"));
+    // 300,000 paths (under the 4 MiB limit): before the limit, one WARN line each.
+    let paths: Vec<String> = (0..300_000).map(|i| format!("p{i}")).collect();
+    let request = UpdateVpcRequest {
+        id: "0b8f0d8e-3c1a-4a5e-9d7f-2f1e3d4c5b6a".into(),
+        update_mask: Some(FieldMask { paths }),
+        ..UpdateVpcRequest::default()
+    };
+    let status = stub.update_vpc(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&status), ["update_mask"]);
+}
+
+#[tokio::test]
+#[allow(deprecated)] // host_prefix, the legacy field, takes the same CIDR rules
+async fn cidrs_with_leading_zeros_are_refused() {
+    let mock = instant_mock().await;
+    let mut stub = vpc_stub(&mock, &unique_token("zeros"));
+    let request = CreateVpcRequest {
+        name: "zeros".into(),
+        zone: "US-EAST-04A".into(),
+        host_prefix: "010.000.000.000/16".into(),
+        ..CreateVpcRequest::default()
+    };
+    let status = stub.create_vpc(request).await.unwrap_err();
+    assert_eq!(violated_fields(&status), ["host_prefix"]);
+}
+
+#[tokio::test]
+async fn an_uppercase_gateway_id_finds_the_gateway_it_created() {
+    let mock = instant_mock().await;
+    let mut stub = gateway_stub(&mock, &unique_token("upper"));
+    let id = "3F1C2A9E-8B7D-4E6F-A5C4-1D2E3F4A5B6C";
+    let request = CreateGatewayRequest {
+        name: "upper".into(),
+        id: id.into(),
+        auth: Some(create_gateway_request::Auth::CoreWeaveAuth(
+            CoreWeaveAuth {},
+        )),
+        routing: Some(create_gateway_request::Routing::PathBasedRouting(
+            PathBasedRouting {},
+        )),
+        ..CreateGatewayRequest::default()
+    };
+    stub.create_gateway(request).await.unwrap();
+    let found = stub
+        .get_gateway(GetGatewayRequest { id: id.into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(found.gateway.unwrap().spec.unwrap().id, id.to_lowercase());
+}
+
+#[tokio::test]
+async fn a_non_ascii_token_is_named_as_such() {
+    let mock = instant_mock().await;
+    let channel = tonic::transport::Endpoint::from_shared(mock.endpoint())
+        .unwrap()
+        .connect_lazy();
+    let mut stub =
+        coreweave_api::networking::v1beta1::vpc_service_client::VpcServiceClient::new(channel);
+    let mut request = tonic::Request::new(ListVpCsRequest {});
+    let value = tonic::metadata::MetadataValue::try_from("Bearer CW-SECRET-caf\u{e9}".as_bytes())
+        .expect("HTTP/2 header values may carry non-ASCII bytes");
+    request.metadata_mut().insert("authorization", value);
+    let status = stub.list_vp_cs(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert!(
+        status.message().contains("not printable ASCII"),
+        "{}",
+        status.message()
+    );
+}
+
+#[tokio::test]
+async fn the_default_quota_refuses_the_thousand_and_first_vpc() {
+    let limits = Limits::default();
+    assert_eq!(limits.max_vpcs_per_org, Some(1000));
+    assert_eq!(limits.max_gateways_per_org, Some(1000));
+    let mock = start(
+        MockServer::builder()
+            .transition_delay(Duration::ZERO)
+            .limits(Limits {
+                max_vpcs_per_org: Some(3),
+                ..limits
+            }),
+    )
+    .await;
+    let mut stub = vpc_stub(&mock, &unique_token("quota"));
+    let create = |i: usize| CreateVpcRequest {
+        name: format!("v{i}"),
+        zone: "US-EAST-04A".into(),
+        ..CreateVpcRequest::default()
+    };
+    for i in 0..3 {
+        stub.create_vpc(create(i)).await.unwrap();
+    }
+    let status = stub.create_vpc(create(3)).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    assert!(status.get_details_quota_failure().is_some());
+}
+
+#[tokio::test]
+async fn a_gateway_updated_while_creating_is_not_ready_before_the_update_settles() {
+    let clock = ManualClock::new();
+    let delay = Duration::from_secs(10);
+    let mock = start(
+        MockServer::builder()
+            .clock(clock.clone())
+            .transition_delay(delay),
+    )
+    .await;
+    let mut stub = gateway_stub(&mock, &unique_token("update-while-creating"));
+    let created = stub
+        .create_gateway(CreateGatewayRequest {
+            name: "early".into(),
+            auth: Some(create_gateway_request::Auth::CoreWeaveAuth(
+                CoreWeaveAuth {},
+            )),
+            routing: Some(create_gateway_request::Routing::PathBasedRouting(
+                PathBasedRouting {},
+            )),
+            ..CreateGatewayRequest::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let id = created.gateway.unwrap().spec.unwrap().id;
+    clock.advance(delay / 2);
+    stub.update_gateway(UpdateGatewayRequest {
+        id: id.clone(),
+        name: "renamed".into(),
+        auth: Some(update_gateway_request::Auth::CoreWeaveAuth(
+            CoreWeaveAuth {},
+        )),
+        routing: Some(update_gateway_request::Routing::PathBasedRouting(
+            PathBasedRouting {},
+        )),
+        ..UpdateGatewayRequest::default()
+    })
+    .await
+    .unwrap();
+    // Past the create's own delay, but the update has not settled: never READY yet.
+    clock.advance(delay * 3 / 4);
+    let status = observed_status(&mut stub, &id).await;
+    assert_eq!(status.status(), GatewayStatus::Updating);
+    assert!(status.endpoints.is_empty(), "{status:?}");
+    let ready = status
+        .conditions
+        .iter()
+        .find(|c| c.r#type == "Ready")
+        .unwrap();
+    assert_eq!(ready.status(), condition::Status::False);
+    // Once the update settles, it is READY with its endpoints.
+    clock.advance(delay);
+    let status = observed_status(&mut stub, &id).await;
+    assert_eq!(status.status(), GatewayStatus::Ready);
+    assert_eq!(status.endpoints.len(), 1);
+}
+
+async fn observed_status(
+    stub: &mut GatewayServiceClient<Authed>,
+    id: &str,
+) -> coreweave_api::inference::v1alpha1::GatewayStatus {
+    let request = GetGatewayRequest { id: id.to_owned() };
+    let response = stub.get_gateway(request).await.unwrap().into_inner();
+    response.gateway.unwrap().status.unwrap()
+}
+
+/// Sends one HTTP/1.1 request and returns the response's status code.
+async fn http_status(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) -> u16 {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: mock\r\nauthorization: Bearer CW-SECRET-fuzz\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let head = String::from_utf8_lossy(&response[..response.len().min(32)]).into_owned();
+    head.split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {head:?}"))
+}
+
+/// JSON values built from the API's own keys and a few strangers, nested a few levels.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let keys = prop::sample::select(vec![
+        "name",
+        "zone",
+        "hostPrefix",
+        "hostPrefixes",
+        "prefixes",
+        "type",
+        "ipam",
+        "prefixLength",
+        "gatewayAddressPolicy",
+        "vpcPrefixes",
+        "value",
+        "ingress",
+        "dhcp",
+        "dns",
+        "servers",
+        "updateMask",
+        "id",
+        "zones",
+        "coreWeaveAuth",
+        "pathBasedRouting",
+        "headerBasedRouting",
+        "headerName",
+        "weightsAndBiasesAuth",
+        "apiKey",
+        "serverUrl",
+        "host_prefixes",
+        "colour",
+        "",
+    ]);
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<f64>().prop_map(|f| serde_json::json!(f)),
+        "[ -~]{0,12}".prop_map(serde_json::Value::from),
+        Just(serde_json::Value::from("PRIMARY")),
+        Just(serde_json::Value::from("10.0.0.0/16")),
+    ];
+    leaf.prop_recursive(4, 48, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+            prop::collection::btree_map(keys.clone(), inner, 0..6).prop_map(|map| {
+                serde_json::Value::Object(map.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+            }),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Arbitrary JSON over REST and Connect gets 200 or a 4xx, never a 5xx.
+    #[test]
+    fn arbitrary_json_bodies_never_get_a_server_error(body in json_value(), raw in "[ -~]{0,40}") {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let mock = instant_mock().await;
+            let addr = mock.addr();
+            let targets = [
+                ("POST", "/v1beta1/networking/vpcs"),
+                ("PATCH", "/v1beta1/networking/vpcs/0b8f0d8e-3c1a-4a5e-9d7f-2f1e3d4c5b6a"),
+                ("POST", "/v1alpha1/inference/gateways"),
+                ("POST", "/coreweave.networking.v1beta1.VPCService/CreateVPC"),
+                ("POST", "/coreweave.inference.v1alpha1.GatewayService/UpdateGateway"),
+            ];
+            for (method, path) in targets {
+                for text in [body.to_string(), raw.clone()] {
+                    let code = http_status(addr, method, path, &text).await;
+                    prop_assert!(code < 500, "{method} {path} {text} -> {code}");
+                }
+            }
+            Ok(())
+        })?;
+    }
+
+    /// Arbitrary host prefixes never panic validation, and a rejected create changes nothing.
+    #[test]
+    fn arbitrary_creates_are_answered_and_rejections_change_nothing(
+        prefixes in prop::collection::vec(
+            ("[a-z]{0,3}", 0i32..5, prop::collection::vec("[0-9a-f:./]{0,20}", 0..3)),
+            0..8,
+        ),
+        dns in prop::collection::vec("[0-9.:a-f]{0,16}", 0..4),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let mock = instant_mock().await;
+            let mut stub = vpc_stub(&mock, "CW-SECRET-proptest");
+            let host_prefixes = prefixes
+                .into_iter()
+                .map(|(name, kind, prefixes)| HostPrefix { name, prefixes, r#type: kind, ipam: None })
+                .collect();
+            let request = CreateVpcRequest {
+                name: "prop".into(),
+                zone: "US-EAST-04A".into(),
+                host_prefixes,
+                dhcp: Some(coreweave_api::networking::v1beta1::Dhcp {
+                    dns: Some(coreweave_api::networking::v1beta1::dhcp::Dns { servers: dns }),
+                }),
+                ..CreateVpcRequest::default()
+            };
+            let outcome = stub.create_vpc(request).await;
+            let listed = stub.list_vp_cs(ListVpCsRequest {}).await.unwrap().into_inner().items;
+            match outcome {
+                Ok(_) => prop_assert_eq!(listed.len(), 1),
+                Err(status) => {
+                    prop_assert_eq!(status.code(), Code::InvalidArgument);
+                    prop_assert!(listed.is_empty());
+                }
+            }
+            Ok(())
+        })?;
+    }
+}
+
+async fn mock_with(limits: ConnectionLimits) -> MockServer {
+    start(MockServer::builder().connection_limits(limits)).await
+}
+
+#[tokio::test]
+async fn the_server_advertises_its_stream_limit() {
+    let limits = ConnectionLimits {
+        max_concurrent_streams: 7,
+        ..ConnectionLimits::default()
+    };
+    let mock = mock_with(limits).await;
+    let tcp = tokio::net::TcpStream::connect(mock.addr()).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(connection);
+    // One request and its response: by then the server's SETTINGS have been applied.
+    let mut client = client.ready().await.unwrap();
+    let request = axum::http::Request::get("/v1alpha1/inference/gateways/parameters")
+        .body(())
+        .unwrap();
+    let (response, _) = client.send_request(request, true).unwrap();
+    response.await.unwrap();
+    assert_eq!(client.current_max_send_streams(), 7);
+}
+
+#[tokio::test]
+async fn idle_connections_are_closed() {
+    let limits = ConnectionLimits {
+        idle_timeout: Duration::from_millis(200),
+        ..ConnectionLimits::default()
+    };
+    let mock = mock_with(limits).await;
+    let mut idle = tokio::net::TcpStream::connect(mock.addr()).await.unwrap();
+    let mut buffer = [0u8; 64];
+    // The safety bound only keeps a broken server from hanging the test.
+    let read = tokio::time::timeout(Duration::from_secs(30), idle.read(&mut buffer))
+        .await
+        .expect("the server closed the idle connection");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    let limits = ConnectionLimits {
+        max_connections: 1,
+        ..ConnectionLimits::default()
+    };
+    let mock = mock_with(limits).await;
+    let first = tokio::net::TcpStream::connect(mock.addr()).await.unwrap();
+    let second = tokio::spawn(http_status(
+        mock.addr(),
+        "GET",
+        "/v1alpha1/inference/gateways/parameters",
+        "",
+    ));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "served beyond the connection cap");
+    drop(first);
+    let code = tokio::time::timeout(Duration::from_secs(30), second)
+        .await
+        .expect("served once a slot was free")
+        .unwrap();
+    assert_eq!(code, 200);
+}
