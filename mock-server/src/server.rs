@@ -191,9 +191,11 @@ impl MockServerBuilder {
         })?;
         let faults = self.faults.clone();
         let connections = self.connections;
+        let max_request_bytes = self.limits.max_request_bytes;
         let (health, routes, http) = self.into_services().await?;
         let (shutdown, signal) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, connections, routes, http, async {
+        let router = ProtocolLayer::new(http, max_request_bytes);
+        let task = tokio::spawn(serve(listener, connections, routes, router, async {
             // Either an explicit shutdown or the handle being dropped stops the server.
             let _ = signal.await;
         }));
@@ -271,7 +273,7 @@ async fn serve(
     listener: TcpListener,
     limits: ConnectionLimits,
     routes: Routes,
-    http: axum::Router,
+    router: ProtocolLayer,
     signal: impl Future<Output = ()>,
 ) -> Result<(), MockError> {
     let incoming = connections::incoming(listener, limits);
@@ -282,7 +284,7 @@ async fn serve(
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
         .layer(http::cors())
-        .layer(ProtocolLayer::new(http))
+        .layer(router)
         .layer(tonic_web::GrpcWebLayer::new())
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal)

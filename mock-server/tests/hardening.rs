@@ -519,3 +519,104 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
         .unwrap();
     assert_eq!(code, 200);
 }
+
+/// Sends raw bytes as a gRPC request body over HTTP/2 and returns the `grpc-status` and
+/// `grpc-message` the server answers with (from the headers, or else the trailers).
+async fn grpc_raw(addr: std::net::SocketAddr, body: Vec<u8>) -> (i32, String) {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(connection);
+    let mut client = client.ready().await.unwrap();
+    let request = axum::http::Request::post("/coreweave.networking.v1beta1.VPCService/CreateVPC")
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("authorization", "Bearer CW-SECRET-raw");
+    let (response, mut stream) = client
+        .send_request(request.body(()).unwrap(), false)
+        .unwrap();
+    stream.send_data(body.into(), true).unwrap();
+    let response = response.await.unwrap();
+    let (parts, mut body) = response.into_parts();
+    let mut headers = parts.headers;
+    if !headers.contains_key("grpc-status") {
+        while let Some(chunk) = body.data().await {
+            let _ = chunk;
+        }
+        headers = body.trailers().await.unwrap().unwrap_or_default();
+    }
+    let status = tonic::Status::from_header_map(&headers).expect("a grpc-status");
+    (status.code() as i32, status.message().to_owned())
+}
+
+/// A gRPC frame: flag, big-endian length, payload.
+fn frame(compressed: bool, payload: &[u8]) -> Vec<u8> {
+    let mut framed = vec![u8::from(compressed)];
+    framed.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_be_bytes());
+    framed.extend_from_slice(payload);
+    framed
+}
+
+#[tokio::test]
+async fn malformed_grpc_requests_are_invalid_argument_not_internal() {
+    let mock = instant_mock().await;
+    let addr = mock.addr();
+    let invalid = Code::InvalidArgument as i32;
+    let cases = [
+        (
+            "random protobuf",
+            frame(false, &[0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]),
+        ),
+        ("truncated frame", frame(false, b"\x0a\x05ab")[..7].to_vec()),
+        (
+            "compressed flag without grpc-encoding",
+            frame(true, b"\x0a\x01a"),
+        ),
+        ("empty body", Vec::new()),
+    ];
+    for (label, body) in cases {
+        let (code, message) = grpc_raw(addr, body).await;
+        assert_eq!(code, invalid, "{label}: {message}");
+        assert!(
+            message.starts_with("the request is not a valid message"),
+            "{label}: {message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_message_over_four_times_the_limit_is_resource_exhausted_too() {
+    let mock = start(MockServer::builder().limits(Limits {
+        max_request_bytes: 1024,
+        ..Limits::default()
+    }))
+    .await;
+    // Over the services' own check (1 KiB) and over tonic's decode cap (4 KiB).
+    let name = "x".repeat(10_000);
+    let payload = prost::Message::encode_to_vec(&CreateVpcRequest {
+        name,
+        ..CreateVpcRequest::default()
+    });
+    let (code, message) = grpc_raw(mock.addr(), frame(false, &payload)).await;
+    assert_eq!(code, Code::ResourceExhausted as i32, "{message}");
+    assert_eq!(message, "the request exceeds the limit of 1024 bytes");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Whatever bytes a gRPC request carries, framed or not, the answer is never INTERNAL.
+    #[test]
+    fn arbitrary_bytes_over_grpc_never_get_internal(
+        payload in prop::collection::vec(any::<u8>(), 0..64),
+        framed in any::<bool>(),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let mock = instant_mock().await;
+            let body = if framed { frame(false, &payload) } else { payload.clone() };
+            let (code, message) = grpc_raw(mock.addr(), body).await;
+            prop_assert_ne!(code, Code::Internal as i32, "{}", message);
+            Ok(())
+        })?;
+    }
+}

@@ -132,17 +132,63 @@ fn grpc_needs_http2<B>(request: &Request<B>) -> Response<tonic::body::Body> {
     response
 }
 
+/// How tonic's decoder describes a request it cannot read; it answers INTERNAL, as the gRPC
+/// status-code guide says, but the real service (connect-go) answers INVALID_ARGUMENT.
+const UNREADABLE_REQUEST: &[&str] = &[
+    "failed to decode Protobuf message",
+    "protocol error:",
+    "Missing request message",
+    "Unexpected EOF decoding stream",
+    "Error decompressing",
+];
+/// How tonic's decoder describes a message over its size cap (OUT_OF_RANGE).
+const TOO_LARGE: &str = "Error, decoded message length too large";
+
+/// Rewrites tonic's errors for a request it could not read into the client's mistake they
+/// are: INVALID_ARGUMENT for malformed bytes, RESOURCE_EXHAUSTED with a QuotaFailure for an
+/// oversized message. Other statuses, the services' own, pass unchanged.
+fn blame_the_request(response: &mut Response<tonic::body::Body>, limit: usize) {
+    use tonic::{Code, Status};
+    use tonic_types::{ErrorDetails, StatusExt};
+    let Some(status) = Status::from_header_map(response.headers()) else {
+        return;
+    };
+    let message = status.message();
+    let replacement = match status.code() {
+        Code::Internal if UNREADABLE_REQUEST.iter().any(|p| message.starts_with(p)) => {
+            Status::invalid_argument(format!("the request is not a valid message: {message}"))
+        }
+        Code::OutOfRange if message.starts_with(TOO_LARGE) => {
+            let description = format!("the request exceeds the limit of {limit} bytes");
+            let details = ErrorDetails::with_quota_failure_violation("request size", &description);
+            Status::with_error_details(Code::ResourceExhausted, description, details)
+        }
+        _ => return,
+    };
+    tracing::debug!(original = %message, code = ?replacement.code(), "unreadable gRPC request");
+    let headers = response.headers_mut();
+    headers.remove(Status::GRPC_STATUS_DETAILS);
+    if replacement.add_header(headers).is_err() {
+        tracing::warn!("cannot rewrite the status of an unreadable request");
+    }
+}
+
 /// A layer that sends gRPC requests on to the wrapped service and every other request to the
 /// HTTP router.
 #[derive(Debug, Clone)]
 pub struct ProtocolLayer {
     http: Router,
+    max_request_bytes: usize,
 }
 
 impl ProtocolLayer {
-    /// Routes non-gRPC requests to `http`.
-    pub fn new(http: Router) -> Self {
-        Self { http }
+    /// Routes non-gRPC requests to `http`; `max_request_bytes` is the request size limit
+    /// that a too-large gRPC message is reported against.
+    pub fn new(http: Router, max_request_bytes: usize) -> Self {
+        Self {
+            http,
+            max_request_bytes,
+        }
     }
 }
 
@@ -153,6 +199,7 @@ impl<S> Layer<S> for ProtocolLayer {
         ProtocolRouter {
             grpc,
             http: self.http.clone(),
+            max_request_bytes: self.max_request_bytes,
         }
     }
 }
@@ -162,6 +209,7 @@ impl<S> Layer<S> for ProtocolLayer {
 pub struct ProtocolRouter<S> {
     grpc: S,
     http: Router,
+    max_request_bytes: usize,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -191,7 +239,12 @@ where
         }
         if is_grpc(&request) {
             let grpc = self.grpc.clone();
-            Box::pin(async move { grpc.oneshot(request).await.map_err(Into::into) })
+            let limit = self.max_request_bytes;
+            Box::pin(async move {
+                let mut response = grpc.oneshot(request).await.map_err(Into::into)?;
+                blame_the_request(&mut response, limit);
+                Ok(response)
+            })
         } else {
             let http = self.http.clone();
             Box::pin(async move {
