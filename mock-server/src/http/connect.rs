@@ -5,7 +5,7 @@
 use std::{future::Future, time::Duration};
 
 use axum::{
-    body::Body,
+    body::{Body, Bytes},
     extract::{Path, State},
     http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode},
     response::{IntoResponse, Response},
@@ -54,13 +54,13 @@ impl Codec {
         }
     }
 
-    fn decode<T: Message + Name + Default>(
+    async fn decode<T: Message + Name + Default + Send + 'static>(
         self,
-        body: &[u8],
+        body: Bytes,
         unknown: Unknown,
     ) -> Result<JsonRequest<T>, Status> {
         match self {
-            Self::Json => parse_json(body, unknown),
+            Self::Json => parse_json(body, unknown).await,
             Self::Proto => T::decode(body)
                 .map(|message| JsonRequest {
                     message,
@@ -152,7 +152,7 @@ async fn dispatch(
     let call = Call {
         codec,
         headers,
-        body: &body,
+        body,
         unknown: apis.unknown_keys,
     };
     let (vpcs, gateways) = (&apis.vpcs, &apis.gateways);
@@ -180,18 +180,18 @@ async fn dispatch(
 struct Call<'a> {
     codec: Codec,
     headers: &'a HeaderMap,
-    body: &'a [u8],
+    body: Bytes,
     unknown: Unknown,
 }
 
 impl Call<'_> {
     async fn run<Req, Resp, Fut>(self, call: impl FnOnce(tonic::Request<Req>) -> Fut) -> Response
     where
-        Req: Message + Name + Default,
+        Req: Message + Name + Default + Send + 'static,
         Resp: Message + Name,
         Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
     {
-        let request = match self.codec.decode::<Req>(self.body, self.unknown) {
+        let request = match self.codec.decode::<Req>(self.body, self.unknown).await {
             Ok(request) => request,
             Err(status) => return connect_error(&status),
         };

@@ -111,14 +111,14 @@ fn bodiless<T>(message: T) -> Result<JsonRequest<T>, Status> {
 }
 
 /// Reads a JSON request body.
-async fn json_body<T: Message + Name + Default>(
+async fn json_body<T: Message + Name + Default + Send + 'static>(
     apis: &Apis,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<JsonRequest<T>, Status> {
     let bytes = read_limited(body, apis.max_body_bytes).await?;
     require_json(headers, &bytes)?;
-    parse_json(&bytes, apis.unknown_keys)
+    parse_json(bytes, apis.unknown_keys).await
 }
 
 /// Puts the path's id into a request, refusing a body that names another.
