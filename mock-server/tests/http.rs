@@ -881,3 +881,30 @@ fn grpc_over_http1_is_told_it_needs_http2() {
         assert!(body.starts_with("gRPC needs HTTP/2"), "{version}: {body}");
     }
 }
+
+#[test]
+fn buf_curl_over_connect_needs_only_reflection() {
+    let mock = MockProcess::start(&[]);
+    let base = format!("http://{}", mock.addr);
+    let buf = |args: &[&str]| {
+        let mut full = vec!["curl", "--http2-prior-knowledge", "--protocol", "connect"];
+        full.extend_from_slice(args);
+        run_ok(&tool("buf"), &full)
+    };
+    // No --schema: buf asks server reflection, a Connect bidi stream.
+    let methods = buf(&["--list-methods", &base]);
+    assert!(
+        methods.contains("coreweave.networking.v1beta1.VPCService/CreateVPC"),
+        "{methods}"
+    );
+    let header = auth();
+    let created = buf(&[
+        "-H",
+        &header,
+        "-d",
+        r#"{"name":"via-reflection","zone":"US-EAST-04A"}"#,
+        &format!("{base}/coreweave.networking.v1beta1.VPCService/CreateVPC"),
+    ]);
+    let created: Value = serde_json::from_str(&created).unwrap();
+    assert_eq!(created["vpc"]["name"], "via-reflection");
+}

@@ -65,7 +65,7 @@ pub fn rest_error(status: &Status) -> Response {
 }
 
 /// Connect's name for a code, such as `invalid_argument`.
-fn connect_code(code: Code) -> &'static str {
+pub(crate) fn connect_code(code: Code) -> &'static str {
     match code {
         Code::Ok => "ok",
         Code::Cancelled => "canceled",

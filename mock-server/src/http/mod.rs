@@ -4,11 +4,13 @@
 //! | request | served as |
 //! |---|---|
 //! | `application/grpc*` (including `application/grpc-web*`) | gRPC, with gRPC-Web translated by tonic-web |
+//! | `application/connect+proto` | Connect streaming, bridged to the gRPC services (server reflection for `buf curl`) |
 //! | `POST /<package>.<Service>/<Method>`, other content types | Connect unary |
 //! | anything else | REST |
 
 pub mod body;
 pub mod connect;
+mod connect_stream;
 pub mod error;
 pub mod rest;
 
@@ -236,6 +238,14 @@ where
         if is_grpc(&request) && !is_grpc_web(&request) && request.version() < Version::HTTP_2 {
             let response = grpc_needs_http2(&request);
             return Box::pin(async move { Ok(response) });
+        }
+        if connect_stream::is_connect_stream(&request) {
+            let grpc = self.grpc.clone();
+            return Box::pin(async move {
+                let request = connect_stream::to_grpc(request);
+                let response = grpc.oneshot(request).await.map_err(Into::into)?;
+                Ok(connect_stream::from_grpc(response))
+            });
         }
         if is_grpc(&request) {
             let grpc = self.grpc.clone();
