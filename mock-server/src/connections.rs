@@ -31,6 +31,9 @@ pub struct ConnectionLimits {
     pub max_concurrent_streams: u32,
     /// A connection on which nothing is read or written for this long is closed.
     pub idle_timeout: Duration,
+    /// A connection whose client has not taken any of the response bytes waiting for it for
+    /// this long is closed, so that a client that never reads pins nothing for long.
+    pub write_stall_timeout: Duration,
 }
 
 impl Default for ConnectionLimits {
@@ -39,6 +42,7 @@ impl Default for ConnectionLimits {
             max_connections: 512,
             max_concurrent_streams: 256,
             idle_timeout: Duration::from_secs(300),
+            write_stall_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -53,7 +57,7 @@ pub(crate) fn incoming(
         // Wait for a free slot before accepting, so that excess clients queue in the kernel.
         let permit = Arc::clone(&permits).acquire_owned().await.ok()?;
         let stream = accept(&listener).await;
-        let connection = Connection::new(stream, permit, limits.idle_timeout);
+        let connection = Connection::new(stream, permit, limits);
         Some((Ok(connection), (listener, permits)))
     })
     .boxed()
@@ -77,43 +81,54 @@ async fn accept(listener: &TcpListener) -> TcpStream {
     }
 }
 
-/// One accepted connection: holds its slot until closed, and ends itself when idle.
+/// One accepted connection: holds its slot until closed, and ends itself when idle or when
+/// its client stops taking the bytes written to it.
 pub(crate) struct Connection {
     stream: TcpStream,
     _slot: OwnedSemaphorePermit,
-    idle_timeout: Duration,
-    idle: Pin<Box<Sleep>>,
+    limits: ConnectionLimits,
+    last_progress: Instant,
+    write_stalled_since: Option<Instant>,
+    timer: Pin<Box<Sleep>>,
 }
 
 impl Connection {
-    fn new(stream: TcpStream, slot: OwnedSemaphorePermit, idle_timeout: Duration) -> Self {
+    fn new(stream: TcpStream, slot: OwnedSemaphorePermit, limits: ConnectionLimits) -> Self {
         Self {
             stream,
             _slot: slot,
-            idle_timeout,
-            idle: Box::pin(tokio::time::sleep(idle_timeout)),
+            limits,
+            last_progress: Instant::now(),
+            write_stalled_since: None,
+            timer: Box::pin(tokio::time::sleep(limits.idle_timeout)),
         }
     }
 
-    fn active(&mut self) {
-        let deadline = Instant::now() + self.idle_timeout;
-        self.idle.as_mut().reset(deadline);
+    /// Sets the timer to the nearer of the idle and the write-stall deadlines.
+    fn rearm(&mut self) {
+        let idle = self.last_progress + self.limits.idle_timeout;
+        let deadline = match self.write_stalled_since {
+            Some(since) => idle.min(since + self.limits.write_stall_timeout),
+            None => idle,
+        };
+        self.timer.as_mut().reset(deadline);
     }
 
-    /// After an I/O poll: progress resets the idle timer; no progress past it ends the
-    /// connection.
+    /// After an I/O poll: progress rearms the timer; no progress past it ends the connection.
     fn track<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         match poll {
             Poll::Ready(result) => {
-                self.active();
+                self.last_progress = Instant::now();
+                self.rearm();
                 Poll::Ready(result)
             }
-            Poll::Pending if self.idle.as_mut().poll(cx).is_ready() => {
-                tracing::debug!(timeout = ?self.idle_timeout, "closing an idle connection");
-                Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "idle connection closed",
-                )))
+            Poll::Pending if self.timer.as_mut().poll(cx).is_ready() => {
+                let why = match self.write_stalled_since {
+                    Some(_) => "its client stopped reading",
+                    None => "it was idle",
+                };
+                tracing::debug!(why, "closing a connection");
+                Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, why)))
             }
             Poll::Pending => Poll::Pending,
         }
@@ -140,6 +155,14 @@ impl AsyncWrite for Connection {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let poll = Pin::new(&mut this.stream).poll_write(cx, buf);
+        match (&poll, this.write_stalled_since) {
+            (Poll::Ready(_), Some(_)) => this.write_stalled_since = None,
+            (Poll::Pending, None) => {
+                this.write_stalled_since = Some(Instant::now());
+                this.rearm();
+            }
+            _ => {}
+        }
         this.track(cx, poll)
     }
 

@@ -620,3 +620,55 @@ proptest! {
         })?;
     }
 }
+
+#[tokio::test]
+async fn a_client_that_never_reads_is_cut_off() {
+    let limits = ConnectionLimits {
+        write_stall_timeout: Duration::from_millis(300),
+        ..ConnectionLimits::default()
+    };
+    let mock = mock_with(limits).await;
+    let token = "CW-SECRET-slow-reader";
+    // An organization whose list is about 2 MB of JSON.
+    let mut stub = vpc_stub(&mock, token);
+    for i in 0..200 {
+        let vpc_prefixes = (0..64)
+            .map(|j| Prefix {
+                name: format!("{j:0>63}"),
+                value: format!("172.16.{j}.0/24"),
+                ..Prefix::default()
+            })
+            .collect();
+        let request = CreateVpcRequest {
+            name: format!("v{i}"),
+            zone: "US-EAST-04A".into(),
+            vpc_prefixes,
+            ..CreateVpcRequest::default()
+        };
+        stub.create_vpc(request).await.unwrap();
+    }
+    // Ask for the list 50 times, pipelined, and read nothing for a while.
+    let mut stream = tokio::net::TcpStream::connect(mock.addr()).await.unwrap();
+    let request = format!(
+        "GET /v1beta1/networking/vpcs HTTP/1.1\r\nhost: mock\r\nauthorization: Bearer {token}\r\n\r\n"
+    );
+    stream
+        .write_all(request.repeat(50).as_bytes())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The server gave up on this client: what it had sent ends, well short of 50 lists.
+    let mut received = 0usize;
+    let mut buffer = vec![0u8; 1 << 16];
+    let drained = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received += n,
+            }
+        }
+    })
+    .await;
+    assert!(drained.is_ok(), "the connection was never closed");
+    assert!(received < 25 * 1_000_000, "received {received} bytes");
+}
