@@ -67,7 +67,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use coreweave_mock::Fault;
+    use coreweave_mock::{Fault, Method};
 
     #[tokio::test]
     async fn ensure_vpc_creates_once() {
@@ -87,7 +87,7 @@ mod tests {
     async fn ensure_vpc_survives_a_flaky_list() {
         // The first ListVPCs answers UNAVAILABLE; the client retries it.
         let mock = MockServer::builder()
-            .fault(Fault::fail("ListVPCs", 1, tonic::Code::Unavailable))
+            .fault(Fault::fail(Method::ListVpcs, 1, tonic::Code::Unavailable))
             .start()
             .await
             .unwrap();

@@ -16,7 +16,7 @@ use coreweave_api::{
     },
     Client, ErrorKind, LastSeen, RetryPolicy, Transport, WaitOptions,
 };
-use coreweave_mock::{Fault, Limits, MockServer};
+use coreweave_mock::{Fault, Limits, Method, MockServer};
 use prost::Message;
 use tonic::Code;
 
@@ -253,14 +253,14 @@ async fn every_error_kind_comes_from_a_real_response(transport: Transport) {
             .limits(limits)
             .token("CW-SECRET-kinds")
             .fault(Fault::fail(
-                "GetGatewayParameters",
+                Method::GetGatewayParameters,
                 1,
                 Code::PermissionDenied,
             ))
-            .fault(Fault::fail("ListGateways", 1, Code::Internal))
-            .fault(Fault::fail("GetGateway", 1, Code::Unimplemented))
-            .fault(Fault::fail("DeleteGateway", 1, Code::Aborted))
-            .fault(Fault::fail("ListVPCs", 9, Code::Unavailable)),
+            .fault(Fault::fail(Method::ListGateways, 1, Code::Internal))
+            .fault(Fault::fail(Method::GetGateway, 1, Code::Unimplemented))
+            .fault(Fault::fail(Method::DeleteGateway, 1, Code::Aborted))
+            .fault(Fault::fail(Method::ListVpcs, 9, Code::Unavailable)),
     )
     .await;
     let client = client_with(
@@ -372,9 +372,9 @@ async fn reads_retry_through_injected_unavailable(transport: Transport) {
     let mock = start(
         MockServer::builder()
             .transition_delay(Duration::ZERO)
-            .fault(Fault::fail("ListVPCs", 3, Code::Unavailable))
+            .fault(Fault::fail(Method::ListVpcs, 3, Code::Unavailable))
             .fault(Fault::fail(
-                "GetGatewayParameters",
+                Method::GetGatewayParameters,
                 2,
                 Code::ResourceExhausted,
             )),
@@ -399,7 +399,8 @@ async fn reads_retry_through_injected_unavailable(transport: Transport) {
 
 async fn retries_stop_at_max_attempts(transport: Transport) {
     let mock =
-        start(MockServer::builder().fault(Fault::fail("ListVPCs", 10, Code::Unavailable))).await;
+        start(MockServer::builder().fault(Fault::fail(Method::ListVpcs, 10, Code::Unavailable)))
+            .await;
     let token = unique_token("max-attempts");
     let policy = RetryPolicy {
         max_attempts: 3,
@@ -423,9 +424,12 @@ async fn retries_stop_at_max_attempts(transport: Transport) {
 }
 
 async fn non_retryable_errors_are_not_retried(transport: Transport) {
-    let mock =
-        start(MockServer::builder().fault(Fault::fail("ListVPCs", 2, Code::PermissionDenied)))
-            .await;
+    let mock = start(MockServer::builder().fault(Fault::fail(
+        Method::ListVpcs,
+        2,
+        Code::PermissionDenied,
+    )))
+    .await;
     let token = unique_token("no-retry");
     let error = client_with(
         &mock,
@@ -451,7 +455,7 @@ async fn a_lost_create_reply_never_makes_a_second_vpc(transport: Transport) {
     let mock = start(
         MockServer::builder()
             .transition_delay(Duration::ZERO)
-            .fault(Fault::lose_reply("CreateVPC", 1)),
+            .fault(Fault::lose_reply(Method::CreateVpc, 1)),
     )
     .await;
     let client = client_with(
@@ -477,7 +481,7 @@ async fn a_failed_vpc_create_that_did_not_land_is_retried_once_confirmed(transpo
     let mock = start(
         MockServer::builder()
             .transition_delay(Duration::ZERO)
-            .fault(Fault::fail("CreateVPC", 2, Code::Unavailable)),
+            .fault(Fault::fail(Method::CreateVpc, 2, Code::Unavailable)),
     )
     .await;
     let client = client_with(
@@ -510,8 +514,8 @@ async fn a_failed_vpc_create_that_did_not_land_is_retried_once_confirmed(transpo
 async fn a_vpc_create_is_not_retried_when_the_outcome_cannot_be_checked(transport: Transport) {
     let mock = start(
         MockServer::builder()
-            .fault(Fault::lose_reply("CreateVPC", 1))
-            .fault(Fault::fail("ListVPCs", 100, Code::Unavailable)),
+            .fault(Fault::lose_reply(Method::CreateVpc, 1))
+            .fault(Fault::fail(Method::ListVpcs, 100, Code::Unavailable)),
     )
     .await;
     let token = unique_token("unknown-outcome");
@@ -541,7 +545,7 @@ async fn lost_gateway_create_replies_never_make_a_second_gateway(transport: Tran
     let mock = start(
         MockServer::builder()
             .transition_delay(Duration::ZERO)
-            .fault(Fault::lose_reply("CreateGateway", 2)),
+            .fault(Fault::lose_reply(Method::CreateGateway, 2)),
     )
     .await;
     let client = client_with(
@@ -652,7 +656,8 @@ async fn a_wait_that_runs_out_reports_the_last_state_seen(transport: Transport) 
 
 async fn a_slow_server_is_a_timeout(transport: Transport) {
     let mock =
-        start(MockServer::builder().fault(Fault::delay("ListVPCs", Duration::from_secs(30)))).await;
+        start(MockServer::builder().fault(Fault::delay(Method::ListVpcs, Duration::from_secs(30))))
+            .await;
     let client = client_with(
         &mock,
         transport,

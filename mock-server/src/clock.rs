@@ -11,6 +11,11 @@ use std::{
 pub trait Clock: Send + Sync + fmt::Debug + 'static {
     /// The current time.
     fn now(&self) -> SystemTime;
+
+    /// Whether time moves only when advanced (a [`ManualClock`]).
+    fn is_frozen(&self) -> bool {
+        false
+    }
 }
 
 /// The real wall clock.
@@ -69,6 +74,10 @@ impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
         *self.now.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    fn is_frozen(&self) -> bool {
+        true
+    }
 }
 
 /// Converts a time to the protobuf well-known `Timestamp`.
@@ -79,4 +88,57 @@ pub fn to_timestamp(time: SystemTime) -> Timestamp {
 /// Converts a protobuf `Timestamp` to a time; `None` when it is out of range.
 pub fn from_timestamp(timestamp: &Timestamp) -> Option<SystemTime> {
     SystemTime::try_from(*timestamp).ok()
+}
+
+/// How far each organization's time, and the whole server's, has been moved ahead of the
+/// server's clock. Moving one organization's time never moves another's.
+#[derive(Debug, Default)]
+pub struct Offsets {
+    all: Mutex<Duration>,
+    orgs: Mutex<std::collections::HashMap<crate::auth::OrgId, Duration>>,
+}
+
+impl Offsets {
+    /// The offset in force for `org`: the server's plus its own.
+    pub fn of(&self, org: &crate::auth::OrgId) -> Duration {
+        let all = *self.all.lock().unwrap_or_else(PoisonError::into_inner);
+        let own = self
+            .orgs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(org)
+            .copied()
+            .unwrap_or_default();
+        all + own
+    }
+
+    /// The server-wide offset.
+    pub fn all(&self) -> Duration {
+        *self.all.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Moves `org`'s time (or, for `None`, everyone's) forward by `by`.
+    pub fn advance(&self, org: Option<&crate::auth::OrgId>, by: Duration) {
+        match org {
+            Some(org) => {
+                let mut orgs = self.orgs.lock().unwrap_or_else(PoisonError::into_inner);
+                *orgs.entry(org.clone()).or_default() += by;
+            }
+            None => *self.all.lock().unwrap_or_else(PoisonError::into_inner) += by,
+        }
+    }
+
+    /// Forgets `org`'s offset (or, for `None`, every offset).
+    pub fn reset(&self, org: Option<&crate::auth::OrgId>) {
+        let mut orgs = self.orgs.lock().unwrap_or_else(PoisonError::into_inner);
+        match org {
+            Some(org) => {
+                orgs.remove(org);
+            }
+            None => {
+                orgs.clear();
+                *self.all.lock().unwrap_or_else(PoisonError::into_inner) = Duration::ZERO;
+            }
+        }
+    }
 }

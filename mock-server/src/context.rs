@@ -4,17 +4,20 @@
 use std::{
     fmt,
     sync::Arc,
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime},
 };
 
 use tonic::{Request, Response, Status};
 use tracing::{field, Instrument};
 
+use coreweave_api::rpc::Method;
+
 use crate::{
     auth::{Authenticator, OrgId},
-    clock::Clock,
+    clock::{Clock, Offsets},
     error::ApiError,
-    faults::{lost_reply_status, FaultPlan},
+    faults::{lost_reply_status, CallFaults, FaultPlan},
+    journal::{Call, Journal, Protocol, Subject},
     store::Store,
     zones::Zones,
 };
@@ -62,6 +65,10 @@ pub struct MockState {
     pub zones: Zones,
     /// Size and count limits.
     pub limits: Limits,
+    /// How far each organization's time has been moved ahead.
+    pub offsets: Offsets,
+    /// What each organization's calls were.
+    pub journal: Journal,
 }
 
 impl fmt::Debug for MockState {
@@ -75,33 +82,81 @@ impl fmt::Debug for MockState {
 }
 
 impl MockState {
+    /// The state with nothing stored yet.
+    pub fn new(
+        clock: Arc<dyn Clock>,
+        transition_delay: Duration,
+        auth: Authenticator,
+        faults: FaultPlan,
+        zones: Zones,
+        limits: Limits,
+    ) -> Self {
+        Self {
+            store: Store::new(),
+            clock,
+            transition_delay,
+            auth,
+            faults,
+            zones,
+            limits,
+            offsets: Offsets::default(),
+            journal: Journal::default(),
+        }
+    }
+
+    /// "Now" as `org` sees it: the server's clock plus how far the organization's time has
+    /// been advanced.
+    pub fn now(&self, org: &OrgId) -> SystemTime {
+        self.clock.now() + self.offsets.of(org)
+    }
+
     /// Runs one unary call: checks size and credentials, applies scripted faults, runs `op`
     /// on the caller's organization, and records a tracing span with method, organization,
     /// code and latency. Tokens are never recorded.
     pub async fn call<Req, Resp>(
         &self,
-        method: &'static str,
+        method: Method,
         request: Request<Req>,
         op: impl FnOnce(&Self, &OrgId, Req) -> Result<Resp, ApiError>,
     ) -> Result<Response<Resp>, Status>
     where
-        Req: prost::Message,
+        Req: prost::Message + Subject,
     {
+        let protocol = request
+            .extensions()
+            .get::<Protocol>()
+            .copied()
+            .unwrap_or(Protocol::Grpc);
+        let resource = request.get_ref().subject();
         let span = tracing::info_span!(
             "rpc",
-            method,
+            method = method.name(),
             org = field::Empty,
             code = field::Empty,
             latency_ms = field::Empty
         );
         let started = Instant::now();
+        let time = SystemTime::now();
         let result = self.run(method, request, op).instrument(span.clone()).await;
-        let code = match &result {
-            Ok(_) => tonic::Code::Ok,
-            Err(status) => status.code(),
+        let (code, org) = match &result {
+            Ok((_, org)) => (tonic::Code::Ok, Some(org.clone())),
+            Err((status, org)) => (status.code(), org.clone()),
         };
+        let latency_ms = started.elapsed().as_secs_f64() * 1e3;
         span.record("code", field::debug(code));
-        span.record("latency_ms", started.elapsed().as_secs_f64() * 1e3);
+        span.record("latency_ms", latency_ms);
+        if let Some(org) = org {
+            self.journal.record(Call {
+                sequence: 0,
+                time,
+                org,
+                protocol,
+                method,
+                resource,
+                code,
+                latency_ms,
+            });
+        }
         // An answer the caller expects (a waiter's NOT_FOUND poll, a create that finds its
         // resource) is routine; only the server's own failures read as failures.
         span.in_scope(|| match code {
@@ -114,18 +169,42 @@ impl MockState {
             }
             _ => tracing::info!("call answered"),
         });
-        result.map(Response::new)
+        result
+            .map(|(response, _)| Response::new(response))
+            .map_err(|(status, _)| status)
     }
 
     async fn run<Req, Resp>(
         &self,
-        method: &'static str,
+        method: Method,
         request: Request<Req>,
         op: impl FnOnce(&Self, &OrgId, Req) -> Result<Resp, ApiError>,
-    ) -> Result<Resp, Status>
+    ) -> Result<(Resp, OrgId), (Status, Option<OrgId>)>
     where
         Req: prost::Message,
     {
+        let org = self.authorize(&request).map_err(|status| (status, None))?;
+        tracing::Span::current().record("org", org.as_str());
+        let faults = self.faults_for(method, &org, request.metadata());
+        let faults = faults.map_err(|status| (status, Some(org.clone())))?;
+        if !faults.delay.is_zero() {
+            tokio::time::sleep(faults.delay).await;
+        }
+        if let Some(status) = faults.fail {
+            return Err((status, Some(org)));
+        }
+        let response = match op(self, &org, request.into_inner()) {
+            Ok(response) => response,
+            Err(error) => return Err((error.into(), Some(org))),
+        };
+        if faults.lose_reply {
+            return Err((lost_reply_status(), Some(org)));
+        }
+        Ok((response, org))
+    }
+
+    /// Checks the request's size and credentials, and returns the caller's organization.
+    fn authorize<Req: prost::Message>(&self, request: &Request<Req>) -> Result<OrgId, Status> {
         let size = request.get_ref().encoded_len();
         if size > self.limits.max_request_bytes {
             return Err(ApiError::ResourceExhausted {
@@ -146,20 +225,18 @@ impl MockState {
                 )
             })?),
         };
-        let org = self.auth.authenticate(header)?;
-        tracing::Span::current().record("org", org.as_str());
+        Ok(self.auth.authenticate(header)?)
+    }
 
-        let faults = self.faults.take(method);
-        if !faults.delay.is_zero() {
-            tokio::time::sleep(faults.delay).await;
-        }
-        if let Some(status) = faults.fail {
-            return Err(status);
-        }
-        let response = op(self, &org, request.into_inner())?;
-        if faults.lose_reply {
-            return Err(lost_reply_status());
-        }
-        Ok(response)
+    /// The scripted faults for this call, plus those its `x-mock-*` headers ask for.
+    fn faults_for(
+        &self,
+        method: Method,
+        org: &OrgId,
+        metadata: &tonic::metadata::MetadataMap,
+    ) -> Result<CallFaults, Status> {
+        let mut faults = self.faults.take(method, org);
+        crate::faults::steer(&mut faults, metadata)?;
+        Ok(faults)
     }
 }

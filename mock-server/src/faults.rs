@@ -1,7 +1,8 @@
 //! Scriptable faults, for testing how clients cope with a misbehaving server.
 //!
-//! Faults are matched by RPC method name (`"CreateVPC"`) or `"*"` for every method of the two
-//! API services. They never apply to health checking or reflection.
+//! A fault names the RPC it applies to ([`Method`]), or every RPC of the two API services
+//! ([`Methods::All`]), and optionally one organization. Faults never apply to health
+//! checking, reflection or the control API.
 
 use std::{
     collections::HashMap,
@@ -9,7 +10,9 @@ use std::{
     time::Duration,
 };
 
-use coreweave_api::inference::v1alpha1::Status as GatewayPhase;
+use coreweave_api::{inference::v1alpha1::Status as GatewayPhase, rpc::Method};
+
+use crate::auth::{org_for_token, OrgId};
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -33,59 +36,118 @@ pub enum FaultAction {
     LoseReply,
 }
 
+/// The calls a fault applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Methods {
+    /// Every RPC of the two API services.
+    All,
+    /// One RPC.
+    One(Method),
+}
+
+impl From<Method> for Methods {
+    fn from(method: Method) -> Self {
+        Self::One(method)
+    }
+}
+
 /// One scripted fault.
 #[derive(Debug, Clone)]
 pub struct Fault {
-    method: String,
+    methods: Methods,
+    org: Option<OrgId>,
     remaining: Option<u32>,
     action: FaultAction,
 }
 
 impl Fault {
-    /// Fails the next `times` calls of `method` with `code`.
-    pub fn fail(method: impl Into<String>, times: u32, code: Code) -> Self {
-        Self::fail_with(method, times, code, "injected fault", ErrorDetails::new())
+    /// Fails the next `times` calls of `methods` with `code`.
+    ///
+    /// ```
+    /// use coreweave_mock::{Fault, Method};
+    ///
+    /// let fault = Fault::fail(Method::GetVpc, 2, tonic::Code::Unavailable);
+    /// ```
+    pub fn fail(methods: impl Into<Methods>, times: u32, code: Code) -> Self {
+        Self::fail_with(methods, times, code, "injected fault", ErrorDetails::new())
     }
 
-    /// Fails the next `times` calls of `method` with `code`, `message` and `details`.
+    /// Fails the next `times` calls of `methods` with `code`, `message` and `details`.
     pub fn fail_with(
-        method: impl Into<String>,
+        methods: impl Into<Methods>,
         times: u32,
         code: Code,
         message: impl Into<String>,
         details: ErrorDetails,
     ) -> Self {
-        Self {
-            method: method.into(),
-            remaining: Some(times),
-            action: FaultAction::Fail {
+        Self::new(
+            methods,
+            Some(times),
+            FaultAction::Fail {
                 code,
                 message: message.into(),
                 details: Box::new(details),
             },
-        }
+        )
     }
 
-    /// Delays every call of `method` by `delay`.
-    pub fn delay(method: impl Into<String>, delay: Duration) -> Self {
+    /// Delays every call of `methods` by `delay`.
+    pub fn delay(methods: impl Into<Methods>, delay: Duration) -> Self {
+        Self::new(methods, None, FaultAction::Delay(delay))
+    }
+
+    /// Applies the next `times` calls of `methods` but answers UNAVAILABLE.
+    pub fn lose_reply(methods: impl Into<Methods>, times: u32) -> Self {
+        Self::new(methods, Some(times), FaultAction::LoseReply)
+    }
+
+    /// A fault from its parts; `times` of `None` applies to every call.
+    pub fn new(methods: impl Into<Methods>, times: Option<u32>, action: FaultAction) -> Self {
         Self {
-            method: method.into(),
-            remaining: None,
-            action: FaultAction::Delay(delay),
+            methods: methods.into(),
+            org: None,
+            remaining: times,
+            action,
         }
     }
 
-    /// Applies the next `times` calls of `method` but answers UNAVAILABLE.
-    pub fn lose_reply(method: impl Into<String>, times: u32) -> Self {
-        Self {
-            method: method.into(),
-            remaining: Some(times),
-            action: FaultAction::LoseReply,
-        }
+    /// Limits the fault to the calls of one organization: the one `token` belongs to.
+    pub fn for_token(self, token: &str) -> Self {
+        self.in_org(org_for_token(token))
     }
 
-    fn matches(&self, method: &str) -> bool {
-        self.method == "*" || self.method == method
+    /// Limits the fault to the calls of `org`.
+    pub fn in_org(mut self, org: OrgId) -> Self {
+        self.org = Some(org);
+        self
+    }
+
+    /// The calls it applies to.
+    pub fn methods(&self) -> Methods {
+        self.methods
+    }
+
+    /// The organization it is limited to, if any.
+    pub fn org(&self) -> Option<&OrgId> {
+        self.org.as_ref()
+    }
+
+    /// How many more calls it applies to; `None` for every call.
+    pub fn remaining(&self) -> Option<u32> {
+        self.remaining
+    }
+
+    /// What it does.
+    pub fn action(&self) -> &FaultAction {
+        &self.action
+    }
+
+    fn matches(&self, method: Method, org: &OrgId) -> bool {
+        let method_matches = match self.methods {
+            Methods::All => true,
+            Methods::One(one) => one == method,
+        };
+        method_matches && self.org.as_ref().is_none_or(|own| own == org)
     }
 }
 
@@ -128,6 +190,21 @@ impl FaultPlan {
         self.gateway_states().clear();
     }
 
+    /// Removes the faults limited to `org`.
+    pub fn clear_org(&self, org: &OrgId) {
+        self.lock().retain(|f| f.org.as_ref() != Some(org));
+    }
+
+    /// The faults that apply to `org`'s calls (every fault, for `None`), with their counts
+    /// as they stand.
+    pub fn list(&self, org: Option<&OrgId>) -> Vec<Fault> {
+        self.lock()
+            .iter()
+            .filter(|f| org.is_none() || f.org.is_none() || f.org.as_ref() == org)
+            .cloned()
+            .collect()
+    }
+
     /// Makes reads of gateway `id` report `status` (ERROR or FAILED, say) with `message` on
     /// its `Ready` condition, until [`clear`](Self::clear). For testing how clients handle a
     /// gateway that fails, which the mock's own lifecycle never does.
@@ -155,11 +232,11 @@ impl FaultPlan {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes the faults that apply to one call of `method`, using up counted ones.
-    pub fn take(&self, method: &str) -> CallFaults {
+    /// Takes the faults that apply to one call of `method` by `org`, using up counted ones.
+    pub fn take(&self, method: Method, org: &OrgId) -> CallFaults {
         let mut faults = self.lock();
         let mut call = CallFaults::default();
-        for fault in faults.iter_mut().filter(|f| f.matches(method)) {
+        for fault in faults.iter_mut().filter(|f| f.matches(method, org)) {
             if fault.remaining == Some(0) {
                 continue;
             }
@@ -196,6 +273,114 @@ impl FaultPlan {
     }
 }
 
+/// Every gRPC code, for parsing names.
+const CODES: [Code; 17] = [
+    Code::Ok,
+    Code::Cancelled,
+    Code::Unknown,
+    Code::InvalidArgument,
+    Code::DeadlineExceeded,
+    Code::NotFound,
+    Code::AlreadyExists,
+    Code::PermissionDenied,
+    Code::ResourceExhausted,
+    Code::FailedPrecondition,
+    Code::Aborted,
+    Code::OutOfRange,
+    Code::Unimplemented,
+    Code::Internal,
+    Code::Unavailable,
+    Code::DataLoss,
+    Code::Unauthenticated,
+];
+
+/// A gRPC code from its name in any common spelling: `UNAVAILABLE`, `unavailable`,
+/// `FailedPrecondition`, `failed_precondition`.
+pub fn code_from_name(name: &str) -> Option<Code> {
+    let wanted: String = name
+        .chars()
+        .filter(|c| *c != '_')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    CODES
+        .into_iter()
+        .find(|code| format!("{code:?}").to_ascii_lowercase() == wanted)
+}
+
+/// The names `code_from_name` takes, for error messages.
+pub fn code_names() -> String {
+    let names: Vec<String> = CODES.into_iter().map(code_name).collect();
+    names.join(", ")
+}
+
+/// A code's canonical name, such as `NOT_FOUND`.
+pub fn code_name(code: Code) -> String {
+    let camel = format!("{code:?}");
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+/// The header that makes one call fail with a code, such as `x-mock-fail: UNAVAILABLE`.
+pub const FAIL_HEADER: &str = "x-mock-fail";
+/// The header that delays one call, such as `x-mock-delay: 2s`.
+pub const DELAY_HEADER: &str = "x-mock-delay";
+/// The header that applies one call but loses its reply: `x-mock-lose-reply: true`.
+pub const LOSE_REPLY_HEADER: &str = "x-mock-lose-reply";
+
+/// Adds what a call's `x-mock-*` headers ask for to its faults; a header that cannot be read
+/// is INVALID_ARGUMENT naming it.
+pub fn steer(call: &mut CallFaults, metadata: &tonic::metadata::MetadataMap) -> Result<(), Status> {
+    let text = |name: &str| -> Result<Option<String>, Status> {
+        match metadata.get(name) {
+            None => Ok(None),
+            Some(value) => value
+                .to_str()
+                .map(|v| Some(v.trim().to_owned()))
+                .map_err(|_| {
+                    Status::invalid_argument(format!("header {name} is not printable ASCII"))
+                }),
+        }
+    };
+    if let Some(name) = text(FAIL_HEADER)? {
+        let code = code_from_name(&name).ok_or_else(|| {
+            Status::invalid_argument(format!(
+                "header {FAIL_HEADER}: {name:?} is not a gRPC code; use one of {}",
+                code_names()
+            ))
+        })?;
+        call.fail = Some(Status::new(code, format!("injected by {FAIL_HEADER}")));
+    }
+    if let Some(delay) = text(DELAY_HEADER)? {
+        let delay = humantime::parse_duration(&delay).map_err(|e| {
+            Status::invalid_argument(format!(
+                "header {DELAY_HEADER}: {delay:?} is not a duration such as 250ms or 2s: {e}"
+            ))
+        })?;
+        call.delay += delay.min(MAX_STEERED_DELAY);
+    }
+    if let Some(flag) = text(LOSE_REPLY_HEADER)? {
+        call.lose_reply |= match flag.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            _ => {
+                return Err(Status::invalid_argument(format!(
+                    "header {LOSE_REPLY_HEADER}: {flag:?} is not true or false"
+                )))
+            }
+        };
+    }
+    Ok(())
+}
+
+/// The longest delay one header may ask for.
+const MAX_STEERED_DELAY: Duration = Duration::from_secs(600);
+
 /// The status a lost reply is answered with.
 pub fn lost_reply_status() -> Status {
     Status::unavailable("injected fault: the change was applied but the reply was lost")
@@ -205,26 +390,46 @@ pub fn lost_reply_status() -> Status {
 mod tests {
     use super::*;
 
+    fn org() -> OrgId {
+        org_for_token("CW-SECRET-a")
+    }
+
     #[test]
     fn counted_faults_run_out_and_others_stay() {
         let plan = FaultPlan::default();
-        plan.add(Fault::fail("GetVPC", 2, Code::Unavailable));
-        plan.add(Fault::delay("*", Duration::from_millis(5)));
+        plan.add(Fault::fail(Method::GetVpc, 2, Code::Unavailable));
+        plan.add(Fault::delay(Methods::All, Duration::from_millis(5)));
         for _ in 0..2 {
-            let call = plan.take("GetVPC");
+            let call = plan.take(Method::GetVpc, &org());
             assert_eq!(call.fail.unwrap().code(), Code::Unavailable);
             assert_eq!(call.delay, Duration::from_millis(5));
         }
-        assert!(plan.take("GetVPC").fail.is_none());
-        assert!(plan.take("ListVPCs").fail.is_none());
-        assert_eq!(plan.take("ListVPCs").delay, Duration::from_millis(5));
+        assert!(plan.take(Method::GetVpc, &org()).fail.is_none());
+        assert!(plan.take(Method::ListVpcs, &org()).fail.is_none());
+        assert_eq!(
+            plan.take(Method::ListVpcs, &org()).delay,
+            Duration::from_millis(5)
+        );
     }
 
     #[test]
     fn lose_reply_applies_once_per_count() {
         let plan = FaultPlan::default();
-        plan.add(Fault::lose_reply("CreateVPC", 1));
-        assert!(plan.take("CreateVPC").lose_reply);
-        assert!(!plan.take("CreateVPC").lose_reply);
+        plan.add(Fault::lose_reply(Method::CreateVpc, 1));
+        assert!(plan.take(Method::CreateVpc, &org()).lose_reply);
+        assert!(!plan.take(Method::CreateVpc, &org()).lose_reply);
+    }
+
+    #[test]
+    fn a_fault_for_one_organization_leaves_the_others_alone() {
+        let plan = FaultPlan::default();
+        plan.add(Fault::fail(Method::GetVpc, 5, Code::Unavailable).for_token("CW-SECRET-a"));
+        let other = org_for_token("CW-SECRET-b");
+        assert!(plan.take(Method::GetVpc, &other).fail.is_none());
+        assert!(plan.take(Method::GetVpc, &org()).fail.is_some());
+        assert_eq!(plan.list(Some(&other)).len(), 0);
+        assert_eq!(plan.list(Some(&org()))[0].remaining(), Some(4));
+        plan.clear_org(&org());
+        assert!(plan.list(None).is_empty());
     }
 }

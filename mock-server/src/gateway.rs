@@ -12,6 +12,8 @@ use coreweave_api::inference::v1alpha1::{
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+use coreweave_api::rpc::Method;
+
 use crate::{
     auth::OrgId,
     clock::{from_timestamp, to_timestamp},
@@ -45,35 +47,41 @@ impl GatewayService for GatewayApi {
         &self,
         request: Request<CreateGatewayRequest>,
     ) -> Result<Response<CreateGatewayResponse>, Status> {
-        self.state.call("CreateGateway", request, create).await
+        self.state
+            .call(Method::CreateGateway, request, create)
+            .await
     }
 
     async fn get_gateway(
         &self,
         request: Request<GetGatewayRequest>,
     ) -> Result<Response<GetGatewayResponse>, Status> {
-        self.state.call("GetGateway", request, get).await
+        self.state.call(Method::GetGateway, request, get).await
     }
 
     async fn list_gateways(
         &self,
         request: Request<ListGatewaysRequest>,
     ) -> Result<Response<ListGatewaysResponse>, Status> {
-        self.state.call("ListGateways", request, list).await
+        self.state.call(Method::ListGateways, request, list).await
     }
 
     async fn update_gateway(
         &self,
         request: Request<UpdateGatewayRequest>,
     ) -> Result<Response<UpdateGatewayResponse>, Status> {
-        self.state.call("UpdateGateway", request, update).await
+        self.state
+            .call(Method::UpdateGateway, request, update)
+            .await
     }
 
     async fn delete_gateway(
         &self,
         request: Request<DeleteGatewayRequest>,
     ) -> Result<Response<DeleteGatewayResponse>, Status> {
-        self.state.call("DeleteGateway", request, delete).await
+        self.state
+            .call(Method::DeleteGateway, request, delete)
+            .await
     }
 
     async fn get_gateway_parameters(
@@ -81,7 +89,7 @@ impl GatewayService for GatewayApi {
         request: Request<GetGatewayParametersRequest>,
     ) -> Result<Response<GetGatewayParametersResponse>, Status> {
         self.state
-            .call("GetGatewayParameters", request, |state, _, _| {
+            .call(Method::GetGatewayParameters, request, |state, _, _| {
                 Ok(GetGatewayParametersResponse {
                     zones: state.zones.names(),
                 })
@@ -143,7 +151,7 @@ fn create(
     };
     violations.into_result(())?;
 
-    let now = state.clock.now();
+    let now = state.now(org);
     let delay = state.transition_delay;
     state.store.with_org(org, |data| {
         if data.gateways.get_live(&id, now, delay).is_some() {
@@ -183,7 +191,7 @@ fn get(
     mut request: GetGatewayRequest,
 ) -> Result<GetGatewayResponse, ApiError> {
     request.id = canonical_id(&request.id)?;
-    let now = state.clock.now();
+    let now = state.now(org);
     state.store.with_org(org, |data| {
         let gateway = data
             .gateways
@@ -207,7 +215,7 @@ fn list(
                 .ok_or_else(|| ApiError::invalid("updated_after", "is not a valid timestamp"))?,
         ),
     };
-    let now = state.clock.now();
+    let now = state.now(org);
     state.store.with_org(org, |data| {
         let mut items: Vec<(SystemTime, Gateway)> = data
             .gateways
@@ -234,7 +242,7 @@ fn update(
     replacement.zones = validate_gateway(&replacement, &state.zones, &mut violations);
     violations.into_result(())?;
 
-    let now = state.clock.now();
+    let now = state.now(org);
     state.store.with_org(org, |data| {
         let gateway = data
             .gateways
@@ -264,7 +272,7 @@ fn delete(
     mut request: DeleteGatewayRequest,
 ) -> Result<DeleteGatewayResponse, ApiError> {
     request.id = canonical_id(&request.id)?;
-    let now = state.clock.now();
+    let now = state.now(org);
     state.store.with_org(org, |data| {
         let gateway = data
             .gateways

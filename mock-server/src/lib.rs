@@ -9,10 +9,10 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use coreweave_mock::{Fault, MockServer};
+//! use coreweave_mock::{Fault, Method, MockServer};
 //!
 //! let server = MockServer::builder()
-//!     .fault(Fault::fail("GetVPC", 1, tonic::Code::Unavailable))
+//!     .fault(Fault::fail(Method::GetVpc, 1, tonic::Code::Unavailable))
 //!     .start()
 //!     .await?;
 //! assert!(server.endpoint().starts_with("http://127.0.0.1:"));
@@ -25,10 +25,12 @@ pub mod auth;
 pub mod clock;
 mod connections;
 pub mod context;
+mod control;
 pub mod error;
 pub mod faults;
 pub mod gateway;
 pub mod http;
+pub mod journal;
 pub mod lifecycle;
 pub mod server;
 pub mod store;
@@ -39,6 +41,8 @@ pub mod zones;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connections::ConnectionLimits;
 pub use context::{Limits, DEFAULT_QUOTA};
-pub use faults::{Fault, FaultPlan, ForcedGatewayState};
+pub use control::{ClockView, Scope};
+pub use coreweave_api::rpc::Method;
+pub use faults::{Fault, FaultAction, FaultPlan, ForcedGatewayState, Methods};
 pub use server::{MockError, MockServer, MockServerBuilder};
 pub use zones::Zone;

@@ -3,7 +3,7 @@
 use std::{io::IsTerminal, net::SocketAddr, process::ExitCode, time::Duration};
 
 use clap::{Parser, ValueEnum};
-use coreweave_mock::{ConnectionLimits, Limits, MockServer, Zone, DEFAULT_QUOTA};
+use coreweave_mock::{ConnectionLimits, Limits, ManualClock, MockServer, Zone, DEFAULT_QUOTA};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -53,9 +53,24 @@ struct Args {
     #[arg(long, env = "COREWEAVE_MOCK_QUOTA", default_value_t = DEFAULT_QUOTA)]
     quota: usize,
 
+    /// Turn off the control API under /_mock/v1/ (for a shared deployment).
+    #[arg(long, env = "COREWEAVE_MOCK_NO_CONTROL")]
+    no_control: bool,
+
+    /// Where time comes from: the wall clock, or a clock that moves only when advanced
+    /// through the control API (POST /_mock/v1/clock/advance).
+    #[arg(long, env = "COREWEAVE_MOCK_CLOCK", value_enum, default_value_t = ClockKind::Wall)]
+    clock: ClockKind,
+
     /// The log format on stderr. The level comes from RUST_LOG (default: info).
     #[arg(long, env = "COREWEAVE_MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ClockKind {
+    Wall,
+    Frozen,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -114,6 +129,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .tokens(args.tokens);
     if !args.zones.is_empty() {
         builder = builder.zones(args.zones);
+    }
+    builder = builder.control(!args.no_control);
+    if args.clock == ClockKind::Frozen {
+        builder = builder.clock(ManualClock::new());
     }
     let server = builder.start_on(listener).await?;
     let stop = shutdown_signal()?;

@@ -2,7 +2,15 @@
 //! puts REST, Connect and gRPC-Web on the same port, and runs it on a listener, in-process or
 //! from the binary.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use coreweave_api::{
     inference::v1alpha1::gateway_service_server::GatewayServiceServer, json::Unknown,
@@ -17,10 +25,11 @@ use crate::{
     clock::{Clock, SystemClock},
     connections::{self, ConnectionLimits},
     context::{Limits, MockState},
+    control::{ClockView, Scope},
     faults::{Fault, FaultPlan},
     gateway::GatewayApi,
     http::{self, Apis, ProtocolLayer},
-    store::Store,
+    journal::{Call, CallFilter},
     vpc::VpcApi,
     zones::{Zone, Zones},
 };
@@ -87,6 +96,7 @@ pub struct MockServerBuilder {
     faults: FaultPlan,
     strict_json: bool,
     connections: ConnectionLimits,
+    control: bool,
 }
 
 impl Default for MockServerBuilder {
@@ -101,6 +111,7 @@ impl Default for MockServerBuilder {
             faults: FaultPlan::default(),
             strict_json: false,
             connections: ConnectionLimits::default(),
+            control: true,
         }
     }
 }
@@ -162,6 +173,13 @@ impl MockServerBuilder {
         self
     }
 
+    /// Whether the control API under `/_mock/v1/` is served (the default). Turn it off for a
+    /// shared deployment, where one team must not reset another's state.
+    pub fn control(mut self, enabled: bool) -> Self {
+        self.control = enabled;
+        self
+    }
+
     /// Limits on connections and HTTP/2 streams.
     pub fn connection_limits(mut self, limits: ConnectionLimits) -> Self {
         self.connections = limits;
@@ -192,7 +210,13 @@ impl MockServerBuilder {
         let faults = self.faults.clone();
         let connections = self.connections;
         let max_request_bytes = self.limits.max_request_bytes;
-        let (health, routes, http) = self.into_services().await?;
+        let Services {
+            health,
+            routes,
+            http,
+            state,
+            serving,
+        } = self.into_services().await?;
         let (shutdown, signal) = oneshot::channel::<()>();
         let router = ProtocolLayer::new(http, max_request_bytes);
         let task = tokio::spawn(serve(listener, connections, routes, router, async {
@@ -202,6 +226,8 @@ impl MockServerBuilder {
         Ok(MockServer {
             addr,
             faults,
+            state,
+            serving,
             health,
             shutdown: Some(shutdown),
             task: Some(task),
@@ -210,25 +236,25 @@ impl MockServerBuilder {
 
     /// Builds the state and every service: the two APIs, health and reflection over gRPC, and
     /// the router for REST and Connect.
-    async fn into_services(self) -> Result<(HealthReporter, Routes, axum::Router), MockError> {
+    async fn into_services(self) -> Result<Services, MockError> {
         let auth = if self.tokens.is_empty() {
             Authenticator::any_token()
         } else {
             Authenticator::only(self.tokens)
         };
-        let state = Arc::new(MockState {
-            store: Store::new(),
-            clock: self.clock,
-            transition_delay: self.transition_delay,
+        let state = Arc::new(MockState::new(
+            self.clock,
+            self.transition_delay,
             auth,
-            faults: self.faults,
-            zones: self.zones,
-            limits: self.limits,
-        });
+            self.faults,
+            self.zones,
+            self.limits,
+        ));
         // Decoding is capped well above the request limit so that an oversized request is
         // answered with RESOURCE_EXHAUSTED by the services' own check.
         let decode_limit = state.limits.max_request_bytes.saturating_mul(4);
-        let http = http::router(Apis {
+        let serving = Arc::new(AtomicBool::new(true));
+        let apis = Apis {
             vpcs: VpcApi::new(Arc::clone(&state)),
             gateways: GatewayApi::new(Arc::clone(&state)),
             max_body_bytes: state.limits.max_request_bytes,
@@ -237,7 +263,10 @@ impl MockServerBuilder {
             } else {
                 Unknown::Report
             },
-        });
+            state: Arc::clone(&state),
+            serving: Arc::clone(&serving),
+        };
+        let http = http::router(apis, self.control);
         let vpcs = VpcServiceServer::new(VpcApi::new(Arc::clone(&state)))
             .max_decoding_message_size(decode_limit)
             .max_encoding_message_size(MAX_RESPONSE_BYTES);
@@ -264,8 +293,23 @@ impl MockServerBuilder {
             .add_service(health_service)
             .add_service(reflection().build_v1()?)
             .add_service(reflection().build_v1alpha()?);
-        Ok((health, routes, http))
+        Ok(Services {
+            health,
+            routes,
+            http,
+            state,
+            serving,
+        })
     }
+}
+
+/// What [`MockServerBuilder::into_services`] builds.
+struct Services {
+    health: HealthReporter,
+    routes: Routes,
+    http: axum::Router,
+    state: Arc<MockState>,
+    serving: Arc<AtomicBool>,
 }
 
 /// Serves gRPC, gRPC-Web, Connect and REST on one listener until `signal` completes.
@@ -298,6 +342,8 @@ async fn serve(
 pub struct MockServer {
     addr: SocketAddr,
     faults: FaultPlan,
+    state: Arc<MockState>,
+    serving: Arc<AtomicBool>,
     health: HealthReporter,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), MockError>>>,
@@ -319,9 +365,50 @@ impl MockServer {
         format!("http://{}", self.addr)
     }
 
-    /// The server's scripted faults; faults added here affect later calls.
+    /// The server's scripted faults; faults added here affect later calls. Limit one to an
+    /// organization with [`Fault::for_token`].
     pub fn faults(&self) -> &FaultPlan {
         &self.faults
+    }
+
+    /// Deletes every resource, fault and journal entry in `scope`, and resets its clock.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), coreweave_mock::MockError> {
+    /// use std::time::Duration;
+    /// use coreweave_mock::{MockServer, Scope};
+    ///
+    /// let mock = MockServer::builder().start().await?;
+    /// let mine = Scope::token("CW-SECRET-my-test");
+    /// mock.advance_clock(&mine, Duration::from_secs(90)); // my CREATING resources settle
+    /// mock.reset(&mine); // and now my organization is empty again
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn reset(&self, scope: &Scope) {
+        self.state.reset(scope);
+    }
+
+    /// The time as `scope` sees it.
+    pub fn clock(&self, scope: &Scope) -> ClockView {
+        self.state.clock_view(scope)
+    }
+
+    /// Moves `scope`'s time forward by `by`; other organizations' time does not move.
+    pub fn advance_clock(&self, scope: &Scope, by: Duration) -> ClockView {
+        self.state.advance_clock(scope, by)
+    }
+
+    /// The calls made in `scope` that pass `filter`, oldest first (at most
+    /// [`JOURNAL_CAPACITY`](crate::journal::JOURNAL_CAPACITY) per organization).
+    pub fn calls(&self, scope: &Scope, filter: &CallFilter) -> Vec<Call> {
+        self.state.calls(scope, filter)
+    }
+
+    /// The organization id of `token`, as snapshots and the journal name it.
+    pub fn whoami(&self, token: &str) -> String {
+        crate::auth::org_for_token(token).to_string()
     }
 
     /// Reports NOT_SERVING on health checks, stops accepting connections, lets in-flight
@@ -329,6 +416,7 @@ impl MockServer {
     /// [`SHUTDOWN_GRACE`] (an idle client that ignores the server's GOAWAY, an open health
     /// watch) are closed.
     pub async fn shutdown(mut self) -> Result<(), MockError> {
+        self.serving.store(false, Ordering::Relaxed);
         self.health
             .set_service_status("", ServingStatus::NotServing)
             .await;

@@ -149,6 +149,17 @@ impl Store {
         f(&mut guard)
     }
 
+    /// Deletes everything `org` owns (or, for `None`, everything).
+    pub fn reset(&self, org: Option<&OrgId>) {
+        let mut orgs = self.orgs.write().unwrap_or_else(PoisonError::into_inner);
+        match org {
+            Some(org) => {
+                orgs.remove(org);
+            }
+            None => orgs.clear(),
+        }
+    }
+
     fn org_state(&self, org: &OrgId) -> Arc<Mutex<OrgState>> {
         if let Some(state) = self
             .orgs

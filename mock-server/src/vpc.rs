@@ -12,6 +12,8 @@ use coreweave_api::proto::snake_case_path;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+use coreweave_api::rpc::Method;
+
 use crate::{
     auth::OrgId,
     clock::to_timestamp,
@@ -46,35 +48,35 @@ impl VpcService for VpcApi {
         &self,
         request: Request<CreateVpcRequest>,
     ) -> Result<Response<CreateVpcResponse>, Status> {
-        self.state.call("CreateVPC", request, create).await
+        self.state.call(Method::CreateVpc, request, create).await
     }
 
     async fn get_vpc(
         &self,
         request: Request<GetVpcRequest>,
     ) -> Result<Response<GetVpcResponse>, Status> {
-        self.state.call("GetVPC", request, get).await
+        self.state.call(Method::GetVpc, request, get).await
     }
 
     async fn list_vp_cs(
         &self,
         request: Request<ListVpCsRequest>,
     ) -> Result<Response<ListVpCsResponse>, Status> {
-        self.state.call("ListVPCs", request, list).await
+        self.state.call(Method::ListVpcs, request, list).await
     }
 
     async fn update_vpc(
         &self,
         request: Request<UpdateVpcRequest>,
     ) -> Result<Response<UpdateVpcResponse>, Status> {
-        self.state.call("UpdateVPC", request, update).await
+        self.state.call(Method::UpdateVpc, request, update).await
     }
 
     async fn delete_vpc(
         &self,
         request: Request<DeleteVpcRequest>,
     ) -> Result<Response<DeleteVpcResponse>, Status> {
-        self.state.call("DeleteVPC", request, delete).await
+        self.state.call(Method::DeleteVpc, request, delete).await
     }
 }
 
@@ -92,7 +94,7 @@ fn create(
     request: CreateVpcRequest,
 ) -> Result<CreateVpcResponse, ApiError> {
     let valid = validate_create_vpc(request, &state.zones)?;
-    let now = state.clock.now();
+    let now = state.now(org);
     let delay = state.transition_delay;
     state.store.with_org(org, |data| {
         if let Some(existing) = data.live_vpc_named(&valid.name, now, delay) {
@@ -145,7 +147,7 @@ fn get(
     mut request: GetVpcRequest,
 ) -> Result<GetVpcResponse, ApiError> {
     request.id = canonical_id(&request.id)?;
-    let now = state.clock.now();
+    let now = state.now(org);
     state.store.with_org(org, |data| {
         let vpc = data
             .vpcs
@@ -162,7 +164,7 @@ fn list(
     org: &OrgId,
     _request: ListVpCsRequest,
 ) -> Result<ListVpCsResponse, ApiError> {
-    let now = state.clock.now();
+    let now = state.now(org);
     state.store.with_org(org, |data| {
         let mut live: Vec<&Tracked<Vpc>> = data.vpcs.live(now, state.transition_delay).collect();
         live.sort_by(|a, b| {
@@ -244,7 +246,7 @@ fn update(
     }
     violations.into_result(())?;
 
-    let now = state.clock.now();
+    let now = state.now(org);
     state.store.with_org(org, |data| {
         let vpc = data
             .vpcs
@@ -292,7 +294,7 @@ fn delete(
     mut request: DeleteVpcRequest,
 ) -> Result<DeleteVpcResponse, ApiError> {
     request.id = canonical_id(&request.id)?;
-    let now = state.clock.now();
+    let now = state.now(org);
     state.store.with_org(org, |data| {
         let vpc = data
             .vpcs

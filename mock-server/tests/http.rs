@@ -8,7 +8,7 @@ mod common;
 use std::{path::PathBuf, time::Duration};
 
 use common::process::{repo_root, run, run_ok, tool, MockProcess};
-use coreweave_mock::{Fault, MockServer};
+use coreweave_mock::{Fault, Method, MockServer};
 use serde_json::{json, Value};
 use tonic::Code;
 
@@ -425,7 +425,7 @@ async fn every_code_the_mock_returns_has_its_http_status() {
     let mut builder = MockServer::builder();
     for (code, _, _) in table {
         // Each code is injected for two calls: one over REST, one over Connect.
-        builder = builder.fault(Fault::fail("ListVPCs", 2, code));
+        builder = builder.fault(Fault::fail(Method::ListVpcs, 2, code));
     }
     let mock = builder.start().await.unwrap();
     let auth = auth();

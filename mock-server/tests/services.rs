@@ -18,7 +18,7 @@ use coreweave_api::{
         UpdateVpcRequest,
     },
 };
-use coreweave_mock::{Fault, Limits, ManualClock, MockServer};
+use coreweave_mock::{Fault, Limits, ManualClock, Method, MockServer};
 use serde_json::{json, Value};
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -1278,9 +1278,9 @@ async fn scripted_faults_fail_delay_and_lose_replies() {
     let mock = start(
         MockServer::builder()
             .transition_delay(Duration::ZERO)
-            .fault(Fault::fail("ListVPCs", 2, Code::Unavailable))
-            .fault(Fault::lose_reply("CreateVPC", 1))
-            .fault(Fault::delay("GetVPC", Duration::from_secs(30))),
+            .fault(Fault::fail(Method::ListVpcs, 2, Code::Unavailable))
+            .fault(Fault::lose_reply(Method::CreateVpc, 1))
+            .fault(Fault::delay(Method::GetVpc, Duration::from_secs(30))),
     )
     .await;
     let mut stub = vpc_stub(&mock, &unique_token("faults"));
@@ -1334,9 +1334,10 @@ async fn scripted_faults_fail_delay_and_lose_replies() {
 
 #[tokio::test]
 async fn health_and_graceful_shutdown() {
-    let mock =
-        start(MockServer::builder().fault(Fault::delay("ListVPCs", Duration::from_millis(300))))
-            .await;
+    let mock = start(
+        MockServer::builder().fault(Fault::delay(Method::ListVpcs, Duration::from_millis(300))),
+    )
+    .await;
     let channel = tonic::transport::Endpoint::from_shared(mock.endpoint())
         .unwrap()
         .connect_lazy();

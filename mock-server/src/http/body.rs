@@ -7,6 +7,8 @@ use axum::{
     response::Response,
 };
 use coreweave_api::json::{self, IgnoredKeys, JsonError, Unknown};
+
+use crate::journal::Protocol;
 use prost::{Message, Name};
 use tonic::{metadata::MetadataMap, Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
@@ -142,11 +144,14 @@ fn shown_key(key: &str) -> String {
 }
 
 /// Wraps a message in a tonic request that carries the HTTP headers as metadata, so the
-/// services see the same `authorization` header gRPC clients send.
-pub fn grpc_request<T>(headers: &HeaderMap, message: T) -> tonic::Request<T> {
+/// services see the same `authorization` header gRPC clients send, and the protocol, for the
+/// journal.
+pub fn grpc_request<T>(headers: &HeaderMap, message: T, protocol: Protocol) -> tonic::Request<T> {
+    let mut extensions = tonic::Extensions::default();
+    extensions.insert(protocol);
     tonic::Request::from_parts(
         MetadataMap::from_headers(headers.clone()),
-        Default::default(),
+        extensions,
         message,
     )
 }

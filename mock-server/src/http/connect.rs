@@ -13,6 +13,8 @@ use axum::{
     Router,
 };
 use coreweave_api::json::{self, IgnoredKeys, Output, Unknown};
+
+use crate::journal::Protocol;
 use coreweave_api::{
     inference::v1alpha1::gateway_service_server::GatewayService,
     networking::v1beta1::vpc_service_server::VpcService,
@@ -195,7 +197,13 @@ impl Call<'_> {
             Ok(request) => request,
             Err(status) => return connect_error(&status),
         };
-        let mut response = match call(grpc_request(self.headers, request.message)).await {
+        let mut response = match call(grpc_request(
+            self.headers,
+            request.message,
+            Protocol::Connect,
+        ))
+        .await
+        {
             Ok(response) => self.codec.encode(response.get_ref()),
             Err(status) => connect_error(&status),
         };

@@ -11,6 +11,7 @@
 pub mod body;
 pub mod connect;
 mod connect_stream;
+mod control;
 pub mod error;
 pub mod rest;
 
@@ -18,6 +19,10 @@ use std::{
     convert::Infallible,
     future::Future,
     pin::Pin,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
     task::{Context, Poll},
 };
 
@@ -27,7 +32,7 @@ use axum::{
 };
 use tower::{Layer, Service, ServiceExt};
 
-use crate::{gateway::GatewayApi, vpc::VpcApi};
+use crate::{context::MockState, gateway::GatewayApi, journal::Protocol, vpc::VpcApi};
 
 /// The services the HTTP protocols call into.
 #[derive(Debug, Clone)]
@@ -41,14 +46,37 @@ pub struct Apis {
     /// What JSON request bodies may do with unknown keys: ignored and reported, or rejected
     /// (`--strict-json`).
     pub unknown_keys: coreweave_api::json::Unknown,
+    /// The shared state, for the control API.
+    pub state: Arc<MockState>,
+    /// Whether the server is serving; `/healthz` answers 503 once it is shutting down.
+    pub serving: Arc<AtomicBool>,
 }
 
-/// The router for REST and Connect requests, with a JSON 404 for unknown paths.
-pub fn router(apis: Apis) -> Router {
-    rest::routes()
+/// The router for REST, Connect, `/healthz` and (with `control`) the control API under
+/// `/_mock/v1/`, with a JSON 404 for unknown paths.
+pub fn router(apis: Apis, control: bool) -> Router {
+    let mut router = rest::routes()
         .merge(connect::routes())
+        .route("/healthz", axum::routing::get(healthz));
+    if control {
+        router = router.merge(control::routes());
+    }
+    router
         .fallback(|request: Request<axum::body::Body>| async move { no_route(&request) })
         .with_state(apis)
+}
+
+/// `GET /healthz`: 200 while serving, 503 while shutting down, for orchestrators that speak
+/// plain HTTP.
+async fn healthz(
+    axum::extract::State(apis): axum::extract::State<Apis>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if apis.serving.load(Ordering::Relaxed) {
+        (axum::http::StatusCode::OK, "SERVING\n").into_response()
+    } else {
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "NOT_SERVING\n").into_response()
+    }
 }
 
 /// The REST 405 for a method a path does not serve.
@@ -239,6 +267,15 @@ where
             let response = grpc_needs_http2(&request);
             return Box::pin(async move { Ok(response) });
         }
+        let mut request = request;
+        let protocol = if connect_stream::is_connect_stream(&request) {
+            Protocol::Connect
+        } else if is_grpc_web(&request) {
+            Protocol::GrpcWeb
+        } else {
+            Protocol::Grpc
+        };
+        request.extensions_mut().insert(protocol);
         if connect_stream::is_connect_stream(&request) {
             let grpc = self.grpc.clone();
             return Box::pin(async move {

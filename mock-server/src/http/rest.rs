@@ -13,6 +13,8 @@ use axum::{
     Router,
 };
 use coreweave_api::json::{self, IgnoredKeys, Output, Unknown};
+
+use crate::journal::Protocol;
 use coreweave_api::{
     inference::v1alpha1::{
         gateway_service_server::GatewayService, CreateGatewayRequest, DeleteGatewayRequest,
@@ -81,7 +83,7 @@ where
 {
     let (outcome, ignored) = match request {
         Ok(request) => (
-            call(grpc_request(headers, request.message)).await,
+            call(grpc_request(headers, request.message, Protocol::Rest)).await,
             request.ignored,
         ),
         Err(status) => (Err(status), IgnoredKeys::default()),

@@ -1,0 +1,350 @@
+//! The control API under `/_mock/v1/`, as JSON over HTTP, for people who run the binary: reset,
+//! the clock, faults, forced gateway states and the request journal. A call with
+//! `Authorization: Bearer T` acts on T's organization only; a call without one acts on the
+//! whole server. Errors are the REST error body, with a message that names the problem.
+
+use std::{collections::HashMap, time::Duration};
+
+use axum::{
+    body::Body,
+    extract::{Path, Query, State},
+    http::{header, HeaderMap},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use coreweave_api::{inference::v1alpha1::Status as GatewayPhase, rpc::Method};
+use serde_json::{json, Value};
+use tonic::Status;
+
+use super::{body::read_limited, error::rest_error, Apis};
+use crate::{
+    control::{ClockView, Scope},
+    faults::{code_from_name, code_name, code_names, Fault, FaultAction, Methods},
+    journal::{CallFilter, JOURNAL_CAPACITY},
+};
+
+/// The largest control request body.
+const MAX_CONTROL_BODY: usize = 64 * 1024;
+
+/// The control routes.
+pub fn routes() -> Router<Apis> {
+    Router::new()
+        .route("/_mock/v1/reset", post(reset))
+        .route("/_mock/v1/whoami", get(whoami))
+        .route("/_mock/v1/clock", get(clock))
+        .route("/_mock/v1/clock/advance", post(advance))
+        .route(
+            "/_mock/v1/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/_mock/v1/resources/{id}/status", post(force_status))
+        .route("/_mock/v1/calls", get(calls))
+}
+
+/// The scope of a control call: the bearer token's organization, or the whole server.
+fn scope(apis: &Apis, headers: &HeaderMap) -> Result<Scope, Status> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(Scope::All);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| Status::unauthenticated("the authorization header is not printable ASCII"))?;
+    let org = apis
+        .state
+        .auth
+        .authenticate(Some(text))
+        .map_err(Status::from)?;
+    Ok(Scope::Org(org))
+}
+
+fn scope_json(scope: &Scope) -> Value {
+    match scope {
+        Scope::All => json!("server"),
+        Scope::Org(org) => json!({"organizationId": org.as_str()}),
+    }
+}
+
+fn respond(result: Result<Value, Status>) -> Response {
+    match result {
+        Ok(body) => Json(body).into_response(),
+        Err(status) => rest_error(&status),
+    }
+}
+
+/// Reads a JSON object body.
+async fn object(body: Body) -> Result<serde_json::Map<String, Value>, Status> {
+    let bytes = read_limited(body, MAX_CONTROL_BODY).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(serde_json::Map::new());
+    }
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Status::invalid_argument("the body must be a JSON object")),
+        Err(e) => Err(Status::invalid_argument(format!("malformed JSON: {e}"))),
+    }
+}
+
+fn string_field<'a>(
+    body: &'a serde_json::Map<String, Value>,
+    key: &str,
+) -> Result<Option<&'a str>, Status> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(other) => Err(Status::invalid_argument(format!(
+            "{key}: expected a string, got {other}"
+        ))),
+    }
+}
+
+fn duration_field(
+    body: &serde_json::Map<String, Value>,
+    key: &str,
+) -> Result<Option<Duration>, Status> {
+    string_field(body, key)?
+        .map(|text| {
+            humantime::parse_duration(text).map_err(|e| {
+                Status::invalid_argument(format!(
+                    "{key}: {text:?} is not a duration such as 250ms, 90s or 5m: {e}"
+                ))
+            })
+        })
+        .transpose()
+}
+
+fn clock_json(view: ClockView) -> Value {
+    json!({
+        "now": humantime::format_rfc3339_nanos(view.now).to_string(),
+        "frozen": view.frozen,
+    })
+}
+
+async fn reset(State(apis): State<Apis>, headers: HeaderMap) -> Response {
+    respond(scope(&apis, &headers).map(|scope| {
+        apis.state.reset(&scope);
+        json!({"reset": scope_json(&scope)})
+    }))
+}
+
+async fn whoami(State(apis): State<Apis>, headers: HeaderMap) -> Response {
+    respond(scope(&apis, &headers).and_then(|scope| match scope {
+        Scope::Org(org) => Ok(json!({"organizationId": org.as_str()})),
+        Scope::All => Err(Status::unauthenticated(
+            "whoami needs `Authorization: Bearer <token>`",
+        )),
+    }))
+}
+
+async fn clock(State(apis): State<Apis>, headers: HeaderMap) -> Response {
+    respond(scope(&apis, &headers).map(|scope| clock_json(apis.state.clock_view(&scope))))
+}
+
+async fn advance(State(apis): State<Apis>, headers: HeaderMap, body: Body) -> Response {
+    let result = async {
+        let scope = scope(&apis, &headers)?;
+        let body = object(body).await?;
+        let by = duration_field(&body, "by")?
+            .ok_or_else(|| Status::invalid_argument("by: required, such as {\"by\": \"90s\"}"))?;
+        Ok(clock_json(apis.state.advance_clock(&scope, by)))
+    };
+    respond(result.await)
+}
+
+fn fault_json(fault: &Fault) -> Value {
+    let method = match fault.methods() {
+        Methods::All => "*".to_owned(),
+        Methods::One(method) => method.name().to_owned(),
+    };
+    let mut view = json!({
+        "method": method,
+        "remaining": fault.remaining(),
+        "organizationId": fault.org().map(|org| org.as_str().to_owned()),
+    });
+    match fault.action() {
+        FaultAction::Fail { code, message, .. } => {
+            view["kind"] = json!("fail");
+            view["code"] = json!(code_name(*code));
+            view["message"] = json!(message);
+        }
+        FaultAction::Delay(delay) => {
+            view["kind"] = json!("delay");
+            view["delay"] = json!(humantime::format_duration(*delay).to_string());
+        }
+        FaultAction::LoseReply => view["kind"] = json!("lose_reply"),
+    }
+    view
+}
+
+/// Builds a fault from `{"method", "kind", "code", "times", "delay", "message"}`.
+fn parse_fault(body: &serde_json::Map<String, Value>) -> Result<Fault, Status> {
+    let method = string_field(body, "method")?
+        .ok_or_else(|| Status::invalid_argument("method: required, an RPC name or \"*\""))?;
+    let methods = if method == "*" {
+        Methods::All
+    } else {
+        Methods::One(
+            method
+                .parse::<Method>()
+                .map_err(|e| Status::invalid_argument(format!("method: {e}, or \"*\"")))?,
+        )
+    };
+    let times = match body.get("times") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(
+            value
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    Status::invalid_argument(format!("times: expected a count, got {value}"))
+                })?,
+        ),
+    };
+    let kind = string_field(body, "kind")?.unwrap_or("fail");
+    let action = match kind {
+        "fail" => {
+            let name = string_field(body, "code")?.unwrap_or("UNAVAILABLE");
+            let code = code_from_name(name).ok_or_else(|| {
+                Status::invalid_argument(format!(
+                    "code: {name:?} is not a gRPC code; use one of {}",
+                    code_names()
+                ))
+            })?;
+            let message = string_field(body, "message")?.unwrap_or("injected fault");
+            FaultAction::Fail {
+                code,
+                message: message.to_owned(),
+                details: Box::default(),
+            }
+        }
+        "delay" => FaultAction::Delay(
+            duration_field(body, "delay")?
+                .ok_or_else(|| Status::invalid_argument("delay: required for kind delay"))?,
+        ),
+        "lose_reply" => FaultAction::LoseReply,
+        other => {
+            return Err(Status::invalid_argument(format!(
+                "kind: {other:?} is not one of fail, delay, lose_reply"
+            )))
+        }
+    };
+    // A delay applies to every call unless counted; a failure to one call unless counted.
+    let times = match (&action, times) {
+        (_, Some(times)) => Some(times),
+        (FaultAction::Delay(_), None) => None,
+        (_, None) => Some(1),
+    };
+    Ok(Fault::new(methods, times, action))
+}
+
+async fn add_fault(State(apis): State<Apis>, headers: HeaderMap, body: Body) -> Response {
+    let result = async {
+        let scope = scope(&apis, &headers)?;
+        let body = object(body).await?;
+        let mut fault = parse_fault(&body)?;
+        if let Scope::Org(org) = &scope {
+            fault = fault.in_org(org.clone());
+        }
+        let view = fault_json(&fault);
+        apis.state.faults.add(fault);
+        Ok(json!({"fault": view}))
+    };
+    respond(result.await)
+}
+
+async fn list_faults(State(apis): State<Apis>, headers: HeaderMap) -> Response {
+    respond(scope(&apis, &headers).map(|scope| {
+        let faults: Vec<Value> = apis
+            .state
+            .faults
+            .list(scope.org())
+            .iter()
+            .map(fault_json)
+            .collect();
+        json!({"faults": faults})
+    }))
+}
+
+async fn clear_faults(State(apis): State<Apis>, headers: HeaderMap) -> Response {
+    respond(scope(&apis, &headers).map(|scope| {
+        match scope.org() {
+            Some(org) => apis.state.faults.clear_org(org),
+            None => apis.state.faults.clear(),
+        }
+        json!({"cleared": scope_json(&scope)})
+    }))
+}
+
+async fn force_status(
+    State(apis): State<Apis>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Response {
+    let result = async {
+        scope(&apis, &headers)?;
+        let body = object(body).await?;
+        let name = string_field(&body, "status")?.ok_or_else(|| {
+            Status::invalid_argument("status: required, STATUS_FAILED or STATUS_ERROR")
+        })?;
+        let status = match GatewayPhase::from_str_name(name) {
+            Some(status @ (GatewayPhase::Failed | GatewayPhase::Error)) => status,
+            _ => {
+                return Err(Status::invalid_argument(format!(
+                    "status: {name:?} cannot be forced; use STATUS_FAILED or STATUS_ERROR"
+                )))
+            }
+        };
+        let message = string_field(&body, "message")?.unwrap_or("forced by the control API");
+        apis.state
+            .faults
+            .force_gateway_state(id.clone(), status, message);
+        Ok(json!({"id": id, "status": name, "message": message}))
+    };
+    respond(result.await)
+}
+
+async fn calls(
+    State(apis): State<Apis>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let result = (|| {
+        let scope = scope(&apis, &headers)?;
+        let method = query
+            .get("method")
+            .map(|name| name.parse::<Method>())
+            .transpose()
+            .map_err(|e| Status::invalid_argument(format!("method: {e}")))?;
+        let code = query
+            .get("code")
+            .map(|name| {
+                code_from_name(name).ok_or_else(|| {
+                    Status::invalid_argument(format!(
+                        "code: {name:?} is not a gRPC code; use one of {}",
+                        code_names()
+                    ))
+                })
+            })
+            .transpose()?;
+        let filter = CallFilter { method, code };
+        let calls: Vec<Value> = apis
+            .state
+            .calls(&scope, &filter)
+            .into_iter()
+            .map(|call| {
+                json!({
+                    "time": humantime::format_rfc3339_millis(call.time).to_string(),
+                    "organizationId": call.org.as_str(),
+                    "protocol": call.protocol.as_str(),
+                    "method": call.method.name(),
+                    "resource": call.resource,
+                    "code": code_name(call.code),
+                    "latencyMs": call.latency_ms,
+                })
+            })
+            .collect();
+        Ok(json!({"calls": calls, "capacity": JOURNAL_CAPACITY}))
+    })();
+    respond(result)
+}

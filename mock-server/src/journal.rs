@@ -1,0 +1,227 @@
+//! The request journal: what each organization's calls were and how they ended, newest
+//! last, in a bounded ring per organization. Tokens and W&B API keys are never recorded: an
+//! entry holds only the method, the resource's id or name, the code and the latency.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex, PoisonError,
+    },
+    time::SystemTime,
+};
+
+use coreweave_api::{
+    inference::v1alpha1::{
+        CreateGatewayRequest, DeleteGatewayRequest, GetGatewayParametersRequest, GetGatewayRequest,
+        ListGatewaysRequest, UpdateGatewayRequest,
+    },
+    networking::v1beta1::{
+        CreateVpcRequest, DeleteVpcRequest, GetVpcRequest, ListVpCsRequest, UpdateVpcRequest,
+    },
+    rpc::Method,
+};
+use tonic::Code;
+
+use crate::auth::OrgId;
+
+/// How many calls the journal keeps per organization; older ones are dropped.
+pub const JOURNAL_CAPACITY: usize = 10_000;
+
+/// The protocol a call came in over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// gRPC over HTTP/2.
+    Grpc,
+    /// gRPC-Web.
+    GrpcWeb,
+    /// Connect.
+    Connect,
+    /// The documented REST paths.
+    Rest,
+}
+
+impl Protocol {
+    /// The protocol's name in the journal: `grpc`, `grpc-web`, `connect`, `rest`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Grpc => "grpc",
+            Self::GrpcWeb => "grpc-web",
+            Self::Connect => "connect",
+            Self::Rest => "rest",
+        }
+    }
+}
+
+/// One recorded call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    /// Its place in the server's order of calls.
+    pub sequence: u64,
+    /// When it started, by the wall clock.
+    pub time: SystemTime,
+    /// The organization that made it.
+    pub org: OrgId,
+    /// The protocol it came in over.
+    pub protocol: Protocol,
+    /// The RPC.
+    pub method: Method,
+    /// The resource's id, or its name on a create; empty for lists.
+    pub resource: String,
+    /// How it ended.
+    pub code: Code,
+    /// How long it took, in milliseconds.
+    pub latency_ms: f64,
+}
+
+/// The id or name a request is about, for the journal.
+pub trait Subject {
+    /// The resource's id, or its name on a create; empty when there is none.
+    fn subject(&self) -> String;
+}
+
+macro_rules! subject_by {
+    ($field:ident: $($request:ty),+) => {
+        $(impl Subject for $request {
+            fn subject(&self) -> String {
+                self.$field.clone()
+            }
+        })+
+    };
+}
+
+subject_by!(id: GetVpcRequest, UpdateVpcRequest, DeleteVpcRequest, GetGatewayRequest,
+    UpdateGatewayRequest, DeleteGatewayRequest);
+subject_by!(name: CreateVpcRequest);
+
+impl Subject for CreateGatewayRequest {
+    fn subject(&self) -> String {
+        if self.id.is_empty() {
+            self.name.clone()
+        } else {
+            self.id.clone()
+        }
+    }
+}
+
+macro_rules! no_subject {
+    ($($request:ty),+) => {
+        $(impl Subject for $request {
+            fn subject(&self) -> String {
+                String::new()
+            }
+        })+
+    };
+}
+
+no_subject!(
+    ListVpCsRequest,
+    ListGatewaysRequest,
+    GetGatewayParametersRequest
+);
+
+/// The journal of every organization.
+#[derive(Debug, Default)]
+pub struct Journal {
+    next: AtomicU64,
+    orgs: Mutex<HashMap<OrgId, VecDeque<Call>>>,
+}
+
+/// Which recorded calls to list.
+#[derive(Debug, Clone, Default)]
+pub struct CallFilter {
+    /// Only calls of this RPC.
+    pub method: Option<Method>,
+    /// Only calls that ended with this code.
+    pub code: Option<Code>,
+}
+
+impl Journal {
+    /// Records a call; the sequence number is assigned here.
+    pub fn record(&self, mut call: Call) {
+        call.sequence = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut orgs = self.lock();
+        let ring = orgs.entry(call.org.clone()).or_default();
+        if ring.len() >= JOURNAL_CAPACITY {
+            ring.pop_front();
+        }
+        ring.push_back(call);
+    }
+
+    /// The calls of `org` (or of every organization, for `None`) that pass `filter`, oldest
+    /// first.
+    pub fn calls(&self, org: Option<&OrgId>, filter: &CallFilter) -> Vec<Call> {
+        let orgs = self.lock();
+        let keep = |call: &&Call| {
+            filter.method.is_none_or(|m| m == call.method)
+                && filter.code.is_none_or(|c| c == call.code)
+        };
+        let mut calls: Vec<Call> = match org {
+            Some(org) => orgs
+                .get(org)
+                .into_iter()
+                .flatten()
+                .filter(keep)
+                .cloned()
+                .collect(),
+            None => orgs.values().flatten().filter(keep).cloned().collect(),
+        };
+        calls.sort_by_key(|call| call.sequence);
+        calls
+    }
+
+    /// Forgets the calls of `org` (or every call, for `None`).
+    pub fn clear(&self, org: Option<&OrgId>) {
+        let mut orgs = self.lock();
+        match org {
+            Some(org) => {
+                orgs.remove(org);
+            }
+            None => orgs.clear(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<OrgId, VecDeque<Call>>> {
+        self.orgs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::org_for_token;
+
+    fn call(org: &OrgId, method: Method, code: Code) -> Call {
+        Call {
+            sequence: 0,
+            time: SystemTime::now(),
+            org: org.clone(),
+            protocol: Protocol::Rest,
+            method,
+            resource: String::new(),
+            code,
+            latency_ms: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_ring_is_bounded_and_filters_apply() {
+        let journal = Journal::default();
+        let a = org_for_token("a");
+        let b = org_for_token("b");
+        for _ in 0..JOURNAL_CAPACITY + 5 {
+            journal.record(call(&a, Method::GetVpc, Code::Ok));
+        }
+        journal.record(call(&b, Method::ListVpcs, Code::NotFound));
+        let all = CallFilter::default();
+        assert_eq!(journal.calls(Some(&a), &all).len(), JOURNAL_CAPACITY);
+        assert_eq!(journal.calls(Some(&b), &all).len(), 1);
+        let not_found = CallFilter {
+            code: Some(Code::NotFound),
+            ..CallFilter::default()
+        };
+        assert_eq!(journal.calls(None, &not_found).len(), 1);
+        journal.clear(Some(&a));
+        assert_eq!(journal.calls(None, &all).len(), 1);
+    }
+}
