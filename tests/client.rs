@@ -917,6 +917,45 @@ async fn a_failed_or_erroring_gateway_ends_the_wait_with_its_reason(transport: T
     }
 }
 
+async fn a_lost_reply_scripted_for_one_organization_makes_no_duplicate(transport: Transport) {
+    let mock = instant_mock().await;
+    let (token, other) = (unique_token("scoped-lose"), unique_token("scoped-other"));
+    mock.faults()
+        .add(Fault::lose_reply(Method::CreateVpc, 1).for_token(&token));
+    let client = client_with(
+        &mock,
+        transport,
+        &token,
+        fast_retries(),
+        Duration::from_secs(5),
+    );
+    let vpc = client
+        .vpcs()
+        .create("once")
+        .zone("US-EAST-04A")
+        .send()
+        .await
+        .unwrap();
+    let listed = client.vpcs().list().await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].id, vpc.id);
+    // The other organization's create was never touched.
+    let other = client_with(
+        &mock,
+        transport,
+        &other,
+        RetryPolicy::no_retries(),
+        Duration::from_secs(5),
+    );
+    other
+        .vpcs()
+        .create("once")
+        .zone("US-EAST-04A")
+        .send()
+        .await
+        .unwrap();
+}
+
 /// Runs each test body once per transport, as `grpc::<name>` and `rest::<name>`: one suite,
 /// both wires.
 macro_rules! on_both_transports {
@@ -958,4 +997,5 @@ on_both_transports!(
     a_list_of_ten_thousand_vpcs_fits,
     an_https_endpoint_speaks_tls,
     a_failed_or_erroring_gateway_ends_the_wait_with_its_reason,
+    a_lost_reply_scripted_for_one_organization_makes_no_duplicate,
 );

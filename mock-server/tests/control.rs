@@ -1,0 +1,357 @@
+//! The control plane: in-process through the `MockServer` handle, and over HTTP against the
+//! binary with curl, as a Python or shell user would. Everything is scoped to the bearer
+//! token's organization: two organizations sharing one mock never disturb each other.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    process::{run_ok, tool, MockProcess},
+    *,
+};
+use coreweave_api::networking::v1beta1::{vpc, CreateVpcRequest, GetVpcRequest, ListVpCsRequest};
+use coreweave_mock::{journal::CallFilter, Fault, Method, MockServer, Scope};
+use serde_json::{json, Value};
+use tonic::Code;
+
+fn create(name: &str) -> CreateVpcRequest {
+    CreateVpcRequest {
+        name: name.into(),
+        zone: "US-EAST-04A".into(),
+        ..CreateVpcRequest::default()
+    }
+}
+
+#[tokio::test]
+async fn two_organizations_never_touch_each_other() {
+    let mock = start(MockServer::builder().transition_delay(Duration::from_secs(3600))).await;
+    let (a, b) = (unique_token("org-a"), unique_token("org-b"));
+    let (mut stub_a, mut stub_b) = (vpc_stub(&mock, &a), vpc_stub(&mock, &b));
+    let vpc_a = stub_a
+        .create_vpc(create("a"))
+        .await
+        .unwrap()
+        .into_inner()
+        .vpc
+        .unwrap();
+    let vpc_b = stub_b
+        .create_vpc(create("b"))
+        .await
+        .unwrap()
+        .into_inner()
+        .vpc
+        .unwrap();
+
+    // A fault for A's organization: B's calls pass.
+    mock.faults()
+        .add(Fault::fail(Method::ListVpcs, 5, Code::Unavailable).for_token(&a));
+    assert!(stub_b.list_vp_cs(ListVpCsRequest {}).await.is_ok());
+    let status = stub_a.list_vp_cs(ListVpCsRequest {}).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+
+    // Advancing A's clock settles A's VPC only.
+    let before = mock.clock(&Scope::token(&b)).now;
+    mock.advance_clock(&Scope::token(&a), Duration::from_secs(7200));
+    let status_of = |vpc: Option<coreweave_api::networking::v1beta1::Vpc>| vpc.unwrap().status();
+    let read_a = stub_a
+        .get_vpc(GetVpcRequest {
+            id: vpc_a.id.clone(),
+        })
+        .await
+        .unwrap();
+    let read_b = stub_b
+        .get_vpc(GetVpcRequest {
+            id: vpc_b.id.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(status_of(read_a.into_inner().vpc), vpc::Status::Ready);
+    assert_eq!(status_of(read_b.into_inner().vpc), vpc::Status::Creating);
+    let after = mock.clock(&Scope::token(&b)).now;
+    assert!(after.duration_since(before).unwrap() < Duration::from_secs(60));
+
+    // The journal is per organization.
+    let calls_a = mock.calls(&Scope::token(&a), &CallFilter::default());
+    assert!(calls_a.iter().all(|c| c.org.as_str() == mock.whoami(&a)));
+    let failed = CallFilter {
+        code: Some(Code::Unavailable),
+        ..CallFilter::default()
+    };
+    assert_eq!(mock.calls(&Scope::token(&a), &failed).len(), 1);
+    assert!(mock.calls(&Scope::token(&b), &failed).is_empty());
+
+    // Resetting A empties A, clears its faults and clock; B keeps everything.
+    mock.reset(&Scope::token(&a));
+    let listed_a = stub_a
+        .list_vp_cs(ListVpCsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed_a.items.is_empty());
+    let listed_b = stub_b
+        .list_vp_cs(ListVpCsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed_b.items.len(), 1);
+    assert!(mock.faults().list(None).is_empty());
+    assert_eq!(
+        mock.calls(&Scope::token(&a), &CallFilter::default()).len(),
+        1
+    );
+}
+
+/// Runs curl against the control API; returns the HTTP status and the JSON body.
+fn control(
+    mock: &MockProcess,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let url = format!("http://{}{path}", mock.addr);
+    let auth = token.map(|t| format!("Authorization: Bearer {t}"));
+    let data = body.map(|b| b.to_string());
+    let mut args = vec!["--silent", "--write-out", "\n%{http_code}", "-X", method];
+    if let Some(auth) = &auth {
+        args.extend(["-H", auth.as_str()]);
+    }
+    if let Some(data) = &data {
+        args.extend(["-H", "content-type: application/json", "-d", data.as_str()]);
+    }
+    args.push(&url);
+    let output = run_ok(&tool("curl"), &args);
+    let (body, status) = output.rsplit_once('\n').unwrap();
+    let body = serde_json::from_str(body).unwrap_or(Value::Null);
+    (status.parse().unwrap(), body)
+}
+
+/// A REST call with a token and extra headers; returns status and body.
+fn rest(
+    mock: &MockProcess,
+    method: &str,
+    path: &str,
+    token: &str,
+    headers: &[&str],
+    body: Option<&str>,
+) -> (u16, Value) {
+    let url = format!("http://{}{path}", mock.addr);
+    let auth = format!("Authorization: Bearer {token}");
+    let mut args = vec![
+        "--silent",
+        "--write-out",
+        "\n%{http_code}",
+        "-X",
+        method,
+        "-H",
+        &auth,
+    ];
+    for header in headers {
+        args.extend(["-H", header]);
+    }
+    if let Some(body) = body {
+        args.extend(["-H", "content-type: application/json", "-d", body]);
+    }
+    args.push(&url);
+    let output = run_ok(&tool("curl"), &args);
+    let (body, status) = output.rsplit_once('\n').unwrap();
+    (
+        status.parse().unwrap(),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+#[test]
+fn the_control_api_over_http() {
+    let mock = MockProcess::start(&["--transition-delay", "1h"]);
+    let (a, b) = ("CW-SECRET-control-a", "CW-SECRET-control-b");
+    let vpcs = "/v1beta1/networking/vpcs";
+    let body = r#"{"name":"v","zone":"US-EAST-04A"}"#;
+
+    // whoami names the organization; without a token it is a 401.
+    let (status, who) = control(&mock, "GET", "/_mock/v1/whoami", Some(a), None);
+    assert_eq!(status, 200);
+    let org_a = who["organizationId"].as_str().unwrap().to_owned();
+    assert_eq!(control(&mock, "GET", "/_mock/v1/whoami", None, None).0, 401);
+
+    // Create in both; advance A's clock; A's VPC is READY, B's still CREATING.
+    let (_, created_a) = rest(&mock, "POST", vpcs, a, &[], Some(body));
+    let (_, created_b) = rest(&mock, "POST", vpcs, b, &[], Some(body));
+    let (status, clock) = control(
+        &mock,
+        "POST",
+        "/_mock/v1/clock/advance",
+        Some(a),
+        Some(json!({"by": "2h"})),
+    );
+    assert_eq!(status, 200, "{clock}");
+    assert_eq!(clock["frozen"], false);
+    let id_a = created_a["vpc"]["id"].as_str().unwrap();
+    let id_b = created_b["vpc"]["id"].as_str().unwrap();
+    assert_eq!(
+        rest(&mock, "GET", &format!("{vpcs}/{id_a}"), a, &[], None).1["vpc"]["status"],
+        "STATUS_READY"
+    );
+    assert_eq!(
+        rest(&mock, "GET", &format!("{vpcs}/{id_b}"), b, &[], None).1["vpc"]["status"],
+        "STATUS_CREATING"
+    );
+
+    // A fault for A, from JSON; B is unaffected; it is listed with what is left of it.
+    let fault = json!({"method": "ListVPCs", "kind": "fail", "code": "UNAVAILABLE", "times": 2});
+    let (status, added) = control(&mock, "POST", "/_mock/v1/faults", Some(a), Some(fault));
+    assert_eq!(status, 200, "{added}");
+    assert_eq!(added["fault"]["organizationId"], org_a.as_str());
+    assert_eq!(rest(&mock, "GET", vpcs, b, &[], None).0, 200);
+    assert_eq!(rest(&mock, "GET", vpcs, a, &[], None).0, 503);
+    let (_, listed) = control(&mock, "GET", "/_mock/v1/faults", Some(a), None);
+    assert_eq!(listed["faults"][0]["remaining"], 1);
+    assert_eq!(
+        control(&mock, "GET", "/_mock/v1/faults", Some(b), None).1["faults"],
+        json!([])
+    );
+    control(&mock, "DELETE", "/_mock/v1/faults", Some(a), None);
+    assert_eq!(rest(&mock, "GET", vpcs, a, &[], None).0, 200);
+
+    // Bad input is a 400 that names the problem.
+    let (status, error) = control(
+        &mock,
+        "POST",
+        "/_mock/v1/faults",
+        None,
+        Some(json!({"method": "CreateVpc"})),
+    );
+    assert_eq!(status, 400);
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("unknown method \"CreateVpc\"") && message.contains("CreateVPC"),
+        "{message}"
+    );
+    let (status, error) = control(
+        &mock,
+        "POST",
+        "/_mock/v1/faults",
+        None,
+        Some(json!({"method": "GetVPC", "code": "SOMETIMES"})),
+    );
+    assert_eq!(status, 400);
+    assert!(
+        error["message"].as_str().unwrap().contains("UNAVAILABLE"),
+        "{error}"
+    );
+    let (status, _) = control(
+        &mock,
+        "POST",
+        "/_mock/v1/clock/advance",
+        Some(a),
+        Some(json!({"by": "soon"})),
+    );
+    assert_eq!(status, 400);
+
+    // One call steered by headers, with no control call at all.
+    let (status, _) = rest(
+        &mock,
+        "GET",
+        vpcs,
+        b,
+        &["x-mock-fail: PERMISSION_DENIED"],
+        None,
+    );
+    assert_eq!(status, 403);
+    let (status, error) = rest(&mock, "GET", vpcs, b, &["x-mock-fail: nope"], None);
+    assert_eq!(status, 400, "{error}");
+    let (status, _) = rest(
+        &mock,
+        "POST",
+        vpcs,
+        b,
+        &["x-mock-lose-reply: true"],
+        Some(r#"{"name":"lost","zone":"US-EAST-04A"}"#),
+    );
+    assert_eq!(status, 503);
+    let (_, listed) = rest(&mock, "GET", vpcs, b, &[], None);
+    let names: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"lost"),
+        "the lost reply's create was applied: {names:?}"
+    );
+
+    // The journal: B's calls, filtered, without tokens.
+    let (status, journal) = control(
+        &mock,
+        "GET",
+        "/_mock/v1/calls?method=ListVPCs&code=PERMISSION_DENIED",
+        Some(b),
+        None,
+    );
+    assert_eq!(status, 200);
+    let calls = journal["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1, "{journal}");
+    assert_eq!(calls[0]["protocol"], "rest");
+    assert_eq!(calls[0]["code"], "PERMISSION_DENIED");
+    assert!(!journal.to_string().contains("CW-SECRET"));
+
+    // A gateway forced into FAILED.
+    let (status, forced) = control(
+        &mock,
+        "POST",
+        "/_mock/v1/resources/some-id/status",
+        None,
+        Some(json!({"status": "STATUS_FAILED", "message": "no capacity"})),
+    );
+    assert_eq!(status, 200, "{forced}");
+
+    // Reset A: empty; B untouched.
+    assert_eq!(
+        control(&mock, "POST", "/_mock/v1/reset", Some(a), None).0,
+        200
+    );
+    assert_eq!(rest(&mock, "GET", vpcs, a, &[], None).1["items"], json!([]));
+    assert_eq!(
+        rest(&mock, "GET", vpcs, b, &[], None).1["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // Reset without a token: the whole server.
+    control(&mock, "POST", "/_mock/v1/reset", None, None);
+    assert_eq!(rest(&mock, "GET", vpcs, b, &[], None).1["items"], json!([]));
+}
+
+#[test]
+fn healthz_and_no_control() {
+    let mock = MockProcess::start(&["--no-control", "--clock", "frozen"]);
+    let url = format!("http://{}/healthz", mock.addr);
+    let output = run_ok(
+        &tool("curl"),
+        &["--silent", "--write-out", "%{http_code}", &url],
+    );
+    assert_eq!(output, "SERVING\n200");
+    let (status, _) = control(&mock, "POST", "/_mock/v1/reset", None, None);
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn a_frozen_clock_moves_only_when_advanced() {
+    let mock = MockProcess::start(&["--clock", "frozen"]);
+    let (_, first) = control(&mock, "GET", "/_mock/v1/clock", None, None);
+    std::thread::sleep(Duration::from_millis(20));
+    let (_, second) = control(&mock, "GET", "/_mock/v1/clock", None, None);
+    assert_eq!(first, second);
+    assert_eq!(first["frozen"], true);
+    let (_, advanced) = control(
+        &mock,
+        "POST",
+        "/_mock/v1/clock/advance",
+        None,
+        Some(json!({"by": "1s"})),
+    );
+    assert_ne!(advanced["now"], first["now"]);
+}
