@@ -11,6 +11,13 @@ use crate::error::ApiError;
 pub struct OrgId(String);
 
 impl OrgId {
+    /// An organization id as a snapshot names it: a UUID.
+    pub fn parse(text: &str) -> Option<Self> {
+        Uuid::try_parse(text)
+            .ok()
+            .map(|uuid| Self(uuid.hyphenated().to_string()))
+    }
+
     /// The organization id as a string.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -33,6 +33,7 @@ pub mod http;
 pub mod journal;
 pub mod lifecycle;
 pub mod server;
+pub mod snapshot;
 pub mod store;
 pub mod validation;
 pub mod vpc;

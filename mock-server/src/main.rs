@@ -53,6 +53,11 @@ struct Args {
     #[arg(long, env = "COREWEAVE_MOCK_QUOTA", default_value_t = DEFAULT_QUOTA)]
     quota: usize,
 
+    /// A snapshot to start with, in the format GET /_mock/v1/state writes. A bad file stops
+    /// the start with an error that names it.
+    #[arg(long, env = "COREWEAVE_MOCK_SEED")]
+    seed: Option<std::path::PathBuf>,
+
     /// Turn off the control API under /_mock/v1/ (for a shared deployment).
     #[arg(long, env = "COREWEAVE_MOCK_NO_CONTROL")]
     no_control: bool,
@@ -131,6 +136,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         builder = builder.zones(args.zones);
     }
     builder = builder.control(!args.no_control);
+    if let Some(path) = &args.seed {
+        builder = builder.seed(read_seed(path)?);
+    }
     if args.clock == ClockKind::Frozen {
         builder = builder.clock(ManualClock::new());
     }
@@ -145,6 +153,21 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     server.shutdown().await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Reads a seed snapshot file as JSON; errors name the file.
+fn read_seed(path: &std::path::Path) -> Result<serde_json::Value, String> {
+    let text = std::fs::read(path)
+        .map_err(|e| format!("cannot read the seed file {}: {e}", path.display()))?;
+    let snapshot = serde_json::from_slice(&text)
+        .map_err(|e| format!("the seed file {} is not JSON: {e}", path.display()))?;
+    coreweave_mock::snapshot::import(&snapshot, None).map_err(|e| {
+        format!(
+            "the seed file {} is not a valid snapshot: {e}",
+            path.display()
+        )
+    })?;
+    Ok(snapshot)
 }
 
 /// Waits for SIGINT or SIGTERM. The handlers are installed when this is called, so call it

@@ -62,6 +62,9 @@ pub enum MockError {
     /// The server failed while serving.
     #[error("server error: {0}")]
     Serve(#[from] tonic::transport::Error),
+    /// The seed snapshot cannot be loaded.
+    #[error("cannot load the seed snapshot: {0}")]
+    Seed(#[from] crate::snapshot::SnapshotError),
     /// The server task panicked or was cancelled.
     #[error("server task ended abnormally: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -97,6 +100,7 @@ pub struct MockServerBuilder {
     strict_json: bool,
     connections: ConnectionLimits,
     control: bool,
+    seed: Option<serde_json::Value>,
 }
 
 impl Default for MockServerBuilder {
@@ -112,6 +116,7 @@ impl Default for MockServerBuilder {
             strict_json: false,
             connections: ConnectionLimits::default(),
             control: true,
+            seed: None,
         }
     }
 }
@@ -177,6 +182,14 @@ impl MockServerBuilder {
     /// shared deployment, where one team must not reset another's state.
     pub fn control(mut self, enabled: bool) -> Self {
         self.control = enabled;
+        self
+    }
+
+    /// State to start with: a snapshot in the format of `GET /_mock/v1/state` (see
+    /// [`snapshot`](crate::snapshot)). A bad one stops the start with
+    /// [`MockError::Seed`].
+    pub fn seed(mut self, snapshot: serde_json::Value) -> Self {
+        self.seed = Some(snapshot);
         self
     }
 
@@ -250,6 +263,10 @@ impl MockServerBuilder {
             self.zones,
             self.limits,
         ));
+        if let Some(seed) = &self.seed {
+            let orgs = crate::snapshot::import(seed, None)?;
+            state.store.replace(None, orgs);
+        }
         // Decoding is capped well above the request limit so that an oversized request is
         // answered with RESOURCE_EXHAUSTED by the services' own check.
         let decode_limit = state.limits.max_request_bytes.saturating_mul(4);

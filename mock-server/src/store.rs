@@ -80,6 +80,16 @@ impl<T> Collection<T> {
             .collect()
     }
 
+    /// Every stored resource, settled deletes included, by id.
+    pub fn all(&self) -> impl Iterator<Item = (&String, &Tracked<T>)> {
+        self.items.iter()
+    }
+
+    /// Adds a resource with the lifecycle it already has.
+    pub fn restore(&mut self, id: String, tracked: Tracked<T>) {
+        self.items.insert(id, tracked);
+    }
+
     /// Every resource, after purging settled deletes.
     pub fn live(&mut self, now: SystemTime, delay: Duration) -> impl Iterator<Item = &Tracked<T>> {
         self.purge_gone(now, delay);
@@ -157,6 +167,45 @@ impl Store {
                 orgs.remove(org);
             }
             None => orgs.clear(),
+        }
+    }
+
+    /// Runs `f` on every organization in `org`'s scope (every organization, for `None`),
+    /// in the order of their ids.
+    pub fn each_org<R>(
+        &self,
+        org: Option<&OrgId>,
+        mut f: impl FnMut(&OrgId, &OrgState) -> R,
+    ) -> Vec<R> {
+        let orgs: Vec<(OrgId, Arc<Mutex<OrgState>>)> = {
+            let orgs = self.orgs.read().unwrap_or_else(PoisonError::into_inner);
+            let mut chosen: Vec<_> = orgs
+                .iter()
+                .filter(|(id, _)| org.is_none_or(|wanted| wanted == *id))
+                .map(|(id, state)| (id.clone(), Arc::clone(state)))
+                .collect();
+            chosen.sort_by(|a, b| a.0.cmp(&b.0));
+            chosen
+        };
+        orgs.iter()
+            .map(|(id, state)| {
+                let guard = state.lock().unwrap_or_else(PoisonError::into_inner);
+                f(id, &guard)
+            })
+            .collect()
+    }
+
+    /// Replaces the state in `org`'s scope (everything, for `None`) with `orgs`.
+    pub fn replace(&self, org: Option<&OrgId>, orgs: Vec<(OrgId, OrgState)>) {
+        let mut all = self.orgs.write().unwrap_or_else(PoisonError::into_inner);
+        match org {
+            Some(org) => {
+                all.remove(org);
+            }
+            None => all.clear(),
+        }
+        for (id, state) in orgs {
+            all.insert(id, Arc::new(Mutex::new(state)));
         }
     }
 

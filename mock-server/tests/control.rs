@@ -355,3 +355,130 @@ fn a_frozen_clock_moves_only_when_advanced() {
     );
     assert_ne!(advanced["now"], first["now"]);
 }
+
+#[test]
+fn state_round_trips_and_a_bad_snapshot_changes_nothing() {
+    let mock = MockProcess::start(&["--transition-delay", "0s"]);
+    let token = "CW-SECRET-snapshot";
+    let vpcs = "/v1beta1/networking/vpcs";
+    rest(
+        &mock,
+        "POST",
+        vpcs,
+        token,
+        &[],
+        Some(
+            r#"{"name":"kept","zone":"US-EAST-04A","vpcPrefixes":[{"name":"w","value":"172.16.0.0/16"}]}"#,
+        ),
+    );
+    rest(
+        &mock,
+        "POST",
+        "/v1alpha1/inference/gateways",
+        token,
+        &[],
+        Some(r#"{"name":"g","coreWeaveAuth":{},"pathBasedRouting":{}}"#),
+    );
+    let (status, exported) = control(&mock, "GET", "/_mock/v1/state", Some(token), None);
+    assert_eq!(status, 200);
+    assert_eq!(exported["version"], 1);
+    let (_, before) = rest(&mock, "GET", vpcs, token, &[], None);
+
+    control(&mock, "POST", "/_mock/v1/reset", Some(token), None);
+    assert_eq!(
+        rest(&mock, "GET", vpcs, token, &[], None).1["items"],
+        json!([])
+    );
+    let (status, loaded) = control(
+        &mock,
+        "PUT",
+        "/_mock/v1/state",
+        Some(token),
+        Some(exported.clone()),
+    );
+    assert_eq!(status, 200, "{loaded}");
+    assert_eq!(rest(&mock, "GET", vpcs, token, &[], None).1, before);
+    assert_eq!(
+        control(&mock, "GET", "/_mock/v1/state", Some(token), None).1,
+        exported
+    );
+
+    // A bad snapshot: a 400 that says where, and nothing changes.
+    let mut bad = exported.clone();
+    let org = bad["organizations"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    bad["organizations"][&org]["vpcs"][0]["vpc"]["name"] = json!(5);
+    let (status, error) = control(&mock, "PUT", "/_mock/v1/state", Some(token), Some(bad));
+    assert_eq!(status, 400);
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("organizations.{org}.vpcs[0].vpc.name")),
+        "{message}"
+    );
+    let (status, error) = control(
+        &mock,
+        "PUT",
+        "/_mock/v1/state",
+        Some(token),
+        Some(json!({"version": 2})),
+    );
+    assert_eq!(status, 400);
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("unsupported version 2"));
+    // Another organization's snapshot cannot be loaded into mine.
+    let mut foreign = exported.clone();
+    let state = foreign["organizations"][&org].take();
+    foreign["organizations"] = json!({"00000000-0000-0000-0000-000000000001": state});
+    assert_eq!(
+        control(&mock, "PUT", "/_mock/v1/state", Some(token), Some(foreign)).0,
+        400
+    );
+    assert_eq!(rest(&mock, "GET", vpcs, token, &[], None).1, before);
+}
+
+#[test]
+fn a_seed_file_preloads_state_and_a_bad_one_stops_the_start() {
+    let source = MockProcess::start(&["--transition-delay", "0s"]);
+    let token = "CW-SECRET-seed";
+    rest(
+        &source,
+        "POST",
+        "/v1beta1/networking/vpcs",
+        token,
+        &[],
+        Some(r#"{"name":"seeded","zone":"US-EAST-04A"}"#),
+    );
+    let (_, snapshot) = control(&source, "GET", "/_mock/v1/state", None, None);
+    let dir = std::env::temp_dir().join(format!("coreweave-mock-seed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let seed = dir.join("seed.json");
+    std::fs::write(&seed, snapshot.to_string()).unwrap();
+
+    let seeded = MockProcess::start(&["--seed", seed.to_str().unwrap()]);
+    let (_, listed) = rest(&seeded, "GET", "/v1beta1/networking/vpcs", token, &[], None);
+    assert_eq!(listed["items"][0]["name"], "seeded");
+
+    let bad = dir.join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"version": 1, "organizations": {"not-a-uuid": {}}}"#,
+    )
+    .unwrap();
+    let output = std::process::Command::new(common::process::mock_binary())
+        .args(["--listen", "127.0.0.1:0", "--seed", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("bad.json") && stderr.contains("not-a-uuid"),
+        "{stderr}"
+    );
+}

@@ -22,6 +22,7 @@ use crate::{
     control::{ClockView, Scope},
     faults::{code_from_name, code_name, code_names, Fault, FaultAction, Methods},
     journal::{CallFilter, JOURNAL_CAPACITY},
+    snapshot,
 };
 
 /// The largest control request body.
@@ -40,6 +41,31 @@ pub fn routes() -> Router<Apis> {
         )
         .route("/_mock/v1/resources/{id}/status", post(force_status))
         .route("/_mock/v1/calls", get(calls))
+        .route("/_mock/v1/state", get(get_state).put(put_state))
+}
+
+/// The largest snapshot `PUT /_mock/v1/state` reads.
+const MAX_SNAPSHOT_BYTES: usize = 64 * 1024 * 1024;
+
+async fn get_state(State(apis): State<Apis>, headers: HeaderMap) -> Response {
+    respond(scope(&apis, &headers).map(|scope| snapshot::export(&apis.state.store, scope.org())))
+}
+
+/// Replaces the state in scope with a snapshot, checked whole first: a bad snapshot is a 400
+/// that names where it is wrong, and changes nothing.
+async fn put_state(State(apis): State<Apis>, headers: HeaderMap, body: Body) -> Response {
+    let result = async {
+        let scope = scope(&apis, &headers)?;
+        let bytes = read_limited(body, MAX_SNAPSHOT_BYTES).await?;
+        let value: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Status::invalid_argument(format!("malformed JSON: {e}")))?;
+        let orgs = snapshot::import(&value, scope.org())
+            .map_err(|e| Status::invalid_argument(format!("invalid snapshot: {e}")))?;
+        let count = orgs.len();
+        apis.state.store.replace(scope.org(), orgs);
+        Ok(json!({"loaded": {"organizations": count}, "scope": scope_json(&scope)}))
+    };
+    respond(result.await)
 }
 
 /// The scope of a control call: the bearer token's organization, or the whole server.

@@ -1,0 +1,281 @@
+//! State snapshots: the resources of one organization, or of the whole server, with their
+//! lifecycle timestamps, as versioned JSON. `GET /_mock/v1/state` writes one, `PUT` and
+//! `--seed` read one. A snapshot is checked whole before anything changes.
+//!
+//! Format, version 1:
+//!
+//! ```json
+//! {
+//!   "version": 1,
+//!   "organizations": {
+//!     "<organization id, from /_mock/v1/whoami>": {
+//!       "vpcs": [{"vpc": {<VPC, proto3 JSON>}, "lifecycle": <lifecycle>}],
+//!       "gateways": [{"spec": {<GatewaySpec, proto3 JSON>}, "lifecycle": <lifecycle>}]
+//!     }
+//!   }
+//! }
+//! ```
+//!
+//! where a lifecycle is `{"createdAt": RFC 3339, "changedAt": RFC 3339, "phase": "CREATING" |
+//! "UPDATING" | "DELETING", "firstReady": RFC 3339 or null}`: the resource's state follows
+//! from them and the server's transition delay. Gateways' W&B API keys are never written.
+
+use std::time::SystemTime;
+
+use coreweave_api::{
+    inference::v1alpha1::{gateway_spec, GatewaySpec},
+    json::{self, Output, Unknown},
+    networking::v1beta1::Vpc,
+};
+use serde_json::{json, Map, Value};
+
+use crate::{
+    auth::OrgId,
+    lifecycle::{Lifecycle, Phase},
+    store::{OrgState, Store, Tracked},
+};
+
+/// The snapshot format this mock writes and reads.
+pub const SNAPSHOT_VERSION: u64 = 1;
+
+/// A snapshot that cannot be loaded, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {problem}")]
+pub struct SnapshotError {
+    /// Where in the snapshot, such as `organizations.<id>.vpcs[2].vpc.name`.
+    pub path: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+fn error(path: impl Into<String>, problem: impl Into<String>) -> SnapshotError {
+    SnapshotError {
+        path: path.into(),
+        problem: problem.into(),
+    }
+}
+
+/// Writes the state in `org`'s scope (every organization, for `None`).
+pub fn export(store: &Store, org: Option<&OrgId>) -> Value {
+    let orgs = store.each_org(org, |id, state| {
+        let vpcs: Vec<Value> = state
+            .vpcs
+            .all()
+            .map(|(_, tracked)| {
+                json!({"vpc": message(&tracked.value), "lifecycle": lifecycle_json(&tracked.lifecycle)})
+            })
+            .collect();
+        let gateways: Vec<Value> = state
+            .gateways
+            .all()
+            .map(|(_, tracked)| {
+                let mut spec = tracked.value.clone();
+                if let Some(gateway_spec::Auth::WeightsAndBiasesAuth(wandb)) = &mut spec.auth {
+                    wandb.api_key.clear();
+                }
+                json!({"spec": message(&spec), "lifecycle": lifecycle_json(&tracked.lifecycle)})
+            })
+            .collect();
+        (id.as_str().to_owned(), json!({"vpcs": vpcs, "gateways": gateways}))
+    });
+    json!({"version": SNAPSHOT_VERSION, "organizations": Map::from_iter(orgs)})
+}
+
+fn message<T: prost::Message + prost::Name>(value: &T) -> Value {
+    json::to_value(value, Output::Canonical).unwrap_or(Value::Null)
+}
+
+fn lifecycle_json(lifecycle: &Lifecycle) -> Value {
+    let phase = match lifecycle.phase {
+        Phase::Creating => "CREATING",
+        Phase::Updating => "UPDATING",
+        Phase::Deleting => "DELETING",
+    };
+    json!({
+        "createdAt": rfc3339(lifecycle.created_at),
+        "changedAt": rfc3339(lifecycle.changed_at),
+        "phase": phase,
+        "firstReady": lifecycle.first_ready.map(rfc3339),
+    })
+}
+
+fn rfc3339(time: SystemTime) -> String {
+    humantime::format_rfc3339_nanos(time).to_string()
+}
+
+/// Reads a snapshot into the organizations' states, checking all of it. When `only` is
+/// given, the snapshot may name no organization but that one.
+pub fn import(
+    snapshot: &Value,
+    only: Option<&OrgId>,
+) -> Result<Vec<(OrgId, OrgState)>, SnapshotError> {
+    let object = snapshot
+        .as_object()
+        .ok_or_else(|| error("(snapshot)", "expected a JSON object"))?;
+    match object.get("version").and_then(Value::as_u64) {
+        Some(SNAPSHOT_VERSION) => {}
+        Some(other) => {
+            return Err(error(
+                "version",
+                format!("unsupported version {other}; this mock reads version {SNAPSHOT_VERSION}"),
+            ))
+        }
+        None => return Err(error("version", format!("required: {SNAPSHOT_VERSION}"))),
+    }
+    let orgs = match object.get("organizations") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Object(orgs)) => orgs,
+        Some(_) => {
+            return Err(error(
+                "organizations",
+                "expected an object keyed by organization id",
+            ))
+        }
+    };
+    orgs.iter()
+        .map(|(id, state)| {
+            let path = format!("organizations.{id}");
+            let org = OrgId::parse(id).ok_or_else(|| {
+                error(
+                    &path,
+                    "not an organization id (a UUID, from /_mock/v1/whoami)",
+                )
+            })?;
+            if let Some(only) = only.filter(|only| **only != org) {
+                return Err(error(
+                    &path,
+                    format!("a token's scope may load only its own organization, {only}"),
+                ));
+            }
+            Ok((org, org_state(&path, state)?))
+        })
+        .collect()
+}
+
+fn org_state(path: &str, value: &Value) -> Result<OrgState, SnapshotError> {
+    let mut state = OrgState::default();
+    for (i, entry) in list(value, "vpcs", path)?.iter().enumerate() {
+        let path = format!("{path}.vpcs[{i}]");
+        let vpc: Vpc = read_message(entry, "vpc", &path)?;
+        if vpc.id.is_empty() {
+            return Err(error(format!("{path}.vpc.id"), "required"));
+        }
+        if state
+            .vpc_names
+            .insert(vpc.name.clone(), vpc.id.clone())
+            .is_some()
+        {
+            return Err(error(
+                format!("{path}.vpc.name"),
+                format!("duplicate name {:?}", vpc.name),
+            ));
+        }
+        let lifecycle = read_lifecycle(entry, &path)?;
+        let id = vpc.id.clone();
+        if state.vpcs.all().any(|(existing, _)| *existing == id) {
+            return Err(error(
+                format!("{path}.vpc.id"),
+                format!("duplicate id {id}"),
+            ));
+        }
+        state.vpcs.restore(
+            id,
+            Tracked {
+                value: vpc,
+                lifecycle,
+            },
+        );
+    }
+    for (i, entry) in list(value, "gateways", path)?.iter().enumerate() {
+        let path = format!("{path}.gateways[{i}]");
+        let spec: GatewaySpec = read_message(entry, "spec", &path)?;
+        if spec.id.is_empty() {
+            return Err(error(format!("{path}.spec.id"), "required"));
+        }
+        let lifecycle = read_lifecycle(entry, &path)?;
+        let id = spec.id.clone();
+        if state.gateways.all().any(|(existing, _)| *existing == id) {
+            return Err(error(
+                format!("{path}.spec.id"),
+                format!("duplicate id {id}"),
+            ));
+        }
+        state.gateways.restore(
+            id,
+            Tracked {
+                value: spec,
+                lifecycle,
+            },
+        );
+    }
+    Ok(state)
+}
+
+fn list<'a>(value: &'a Value, key: &str, path: &str) -> Result<&'a [Value], SnapshotError> {
+    match value.get(key) {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(error(format!("{path}.{key}"), "expected a list")),
+    }
+}
+
+fn read_message<T: prost::Message + prost::Name + Default>(
+    entry: &Value,
+    key: &str,
+    path: &str,
+) -> Result<T, SnapshotError> {
+    let value = entry
+        .get(key)
+        .cloned()
+        .ok_or_else(|| error(format!("{path}.{key}"), "required"))?;
+    json::from_value::<T>(value, Unknown::Reject)
+        .map(|decoded| decoded.message)
+        .map_err(|e| {
+            let field = e.field.map(|f| format!(".{f}")).unwrap_or_default();
+            error(format!("{path}.{key}{field}"), e.description)
+        })
+}
+
+fn read_lifecycle(entry: &Value, path: &str) -> Result<Lifecycle, SnapshotError> {
+    let path = format!("{path}.lifecycle");
+    let value = entry
+        .get("lifecycle")
+        .ok_or_else(|| error(&path, "required"))?;
+    let time = |key: &str| -> Result<Option<SystemTime>, SnapshotError> {
+        match value.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => {
+                humantime::parse_rfc3339_weak(text).map(Some).map_err(|e| {
+                    error(
+                        format!("{path}.{key}"),
+                        format!("{text:?} is not RFC 3339: {e}"),
+                    )
+                })
+            }
+            Some(other) => Err(error(
+                format!("{path}.{key}"),
+                format!("expected a string, got {other}"),
+            )),
+        }
+    };
+    let created_at =
+        time("createdAt")?.ok_or_else(|| error(format!("{path}.createdAt"), "required"))?;
+    let changed_at = time("changedAt")?.unwrap_or(created_at);
+    let phase = match value.get("phase").and_then(Value::as_str) {
+        Some("CREATING") => Phase::Creating,
+        Some("UPDATING") => Phase::Updating,
+        Some("DELETING") => Phase::Deleting,
+        other => {
+            return Err(error(
+                format!("{path}.phase"),
+                format!("{other:?} is not one of CREATING, UPDATING, DELETING"),
+            ))
+        }
+    };
+    Ok(Lifecycle {
+        created_at,
+        changed_at,
+        phase,
+        first_ready: time("firstReady")?,
+    })
+}
