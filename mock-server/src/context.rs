@@ -69,6 +69,8 @@ pub struct MockState {
     pub offsets: Offsets,
     /// What each organization's calls were.
     pub journal: Journal,
+    /// Prometheus counters.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl fmt::Debug for MockState {
@@ -101,6 +103,7 @@ impl MockState {
             limits,
             offsets: Offsets::default(),
             journal: Journal::default(),
+            metrics: crate::metrics::Metrics::default(),
         }
     }
 
@@ -145,8 +148,9 @@ impl MockState {
         let latency_ms = started.elapsed().as_secs_f64() * 1e3;
         span.record("code", field::debug(code));
         span.record("latency_ms", latency_ms);
+        self.metrics.record(method, protocol, code, latency_ms);
         if let Some(org) = org {
-            self.journal.record(Call {
+            let call = Call {
                 sequence: 0,
                 time,
                 org,
@@ -155,7 +159,8 @@ impl MockState {
                 resource,
                 code,
                 latency_ms,
-            });
+            };
+            self.journal.record(call);
         }
         // An answer the caller expects (a waiter's NOT_FOUND poll, a create that finds its
         // resource) is routine; only the server's own failures read as failures.

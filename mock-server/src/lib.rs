@@ -32,6 +32,7 @@ pub mod gateway;
 pub mod http;
 pub mod journal;
 pub mod lifecycle;
+mod metrics;
 pub mod server;
 pub mod snapshot;
 pub mod store;

@@ -482,3 +482,46 @@ fn a_seed_file_preloads_state_and_a_bad_one_stops_the_start() {
         "{stderr}"
     );
 }
+
+#[test]
+fn metrics_count_the_calls_made() {
+    let mock = MockProcess::start(&["--transition-delay", "0s"]);
+    let token = "CW-SECRET-metrics";
+    rest(
+        &mock,
+        "POST",
+        "/v1beta1/networking/vpcs",
+        token,
+        &[],
+        Some(r#"{"name":"m","zone":"US-EAST-04A"}"#),
+    );
+    rest(
+        &mock,
+        "GET",
+        "/v1beta1/networking/vpcs/missing",
+        token,
+        &[],
+        None,
+    );
+    rest(
+        &mock,
+        "GET",
+        "/v1beta1/networking/vpcs/missing",
+        token,
+        &[],
+        None,
+    );
+    let url = format!("http://{}/metrics", mock.addr);
+    let text = run_ok(&tool("curl"), &["--silent", &url]);
+    for line in [
+        r#"coreweave_mock_calls_total{method="CreateVPC",protocol="rest",code="OK"} 1"#,
+        r#"coreweave_mock_calls_total{method="GetVPC",protocol="rest",code="NOT_FOUND"} 2"#,
+        r#"coreweave_mock_call_latency_seconds_count{method="GetVPC"} 2"#,
+        r#"coreweave_mock_resources{kind="vpc",status="STATUS_READY"} 1"#,
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line} missing from:\n{text}"
+        );
+    }
+}

@@ -57,13 +57,24 @@ pub struct Apis {
 pub fn router(apis: Apis, control: bool) -> Router {
     let mut router = rest::routes()
         .merge(connect::routes())
-        .route("/healthz", axum::routing::get(healthz));
+        .route("/healthz", axum::routing::get(healthz))
+        .route("/metrics", axum::routing::get(metrics));
     if control {
         router = router.merge(control::routes());
     }
     router
         .fallback(|request: Request<axum::body::Body>| async move { no_route(&request) })
         .with_state(apis)
+}
+
+/// `GET /metrics`: Prometheus text.
+async fn metrics(
+    axum::extract::State(apis): axum::extract::State<Apis>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    let body = apis.state.metrics.render(&apis.state);
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 /// `GET /healthz`: 200 while serving, 503 while shutting down, for orchestrators that speak
