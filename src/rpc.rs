@@ -173,6 +173,18 @@ impl Method {
         }
     }
 
+    /// Whether the RPC changes state (a create, update or delete).
+    pub const fn changes_state(self) -> bool {
+        !matches!(
+            self,
+            Self::GetVpc
+                | Self::ListVpcs
+                | Self::GetGateway
+                | Self::ListGateways
+                | Self::GetGatewayParameters
+        )
+    }
+
     /// Whether repeating the RPC is safe. Every gateway RPC is: creates carry a client-chosen
     /// id, updates send the whole spec. A VPC update sends the full new value of every field
     /// it names. A VPC create is not: the server chooses its id.

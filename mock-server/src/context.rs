@@ -71,6 +71,8 @@ pub struct MockState {
     pub journal: Journal,
     /// Prometheus counters.
     pub metrics: crate::metrics::Metrics,
+    /// Where the state is kept across restarts, with `--state-file`.
+    pub state_file: Option<crate::persist::StateFile>,
 }
 
 impl fmt::Debug for MockState {
@@ -104,6 +106,7 @@ impl MockState {
             offsets: Offsets::default(),
             journal: Journal::default(),
             metrics: crate::metrics::Metrics::default(),
+            state_file: None,
         }
     }
 
@@ -202,10 +205,31 @@ impl MockState {
             Ok(response) => response,
             Err(error) => return Err((error.into(), Some(org))),
         };
+        if method.changes_state() {
+            if let Err(status) = self.persist(Some(&org)) {
+                return Err((status, Some(org)));
+            }
+        }
         if faults.lose_reply {
             return Err((lost_reply_status(), Some(org)));
         }
         Ok((response, org))
+    }
+
+    /// Writes the state in `org`'s scope (everything, for `None`) to the state file, if
+    /// there is one, before the change is acknowledged.
+    pub fn persist(&self, org: Option<&OrgId>) -> Result<(), Status> {
+        let Some(file) = &self.state_file else {
+            return Ok(());
+        };
+        let written = match org {
+            Some(org) => file.save(&self.store, org),
+            None => file.save_scope(&self.store, None),
+        };
+        written.map_err(|e| {
+            tracing::error!(error = %e, "cannot write the state file");
+            Status::internal(format!("the change was made but could not be saved: {e}"))
+        })
     }
 
     /// Checks the request's size and credentials, and returns the caller's organization.

@@ -4,10 +4,13 @@
 
 use std::time::{Duration, SystemTime};
 
+use tonic::Status;
+
 use crate::{
     auth::{org_for_token, OrgId},
     context::MockState,
     journal::{Call, CallFilter},
+    store::OrgState,
 };
 
 /// Whose state a control operation acts on.
@@ -45,7 +48,7 @@ pub struct ClockView {
 
 impl MockState {
     /// Deletes every resource, fault and journal entry in `scope`, and resets its clock.
-    pub fn reset(&self, scope: &Scope) {
+    pub fn reset(&self, scope: &Scope) -> Result<(), Status> {
         let org = scope.org();
         self.store.reset(org);
         match org {
@@ -54,6 +57,22 @@ impl MockState {
         }
         self.journal.clear(org);
         self.offsets.reset(org);
+        self.persist_scope(scope)
+    }
+
+    /// Replaces the state in `scope` with `orgs` (from a snapshot).
+    pub fn replace_state(&self, scope: &Scope, orgs: Vec<(OrgId, OrgState)>) -> Result<(), Status> {
+        self.store.replace(scope.org(), orgs);
+        self.persist_scope(scope)
+    }
+
+    fn persist_scope(&self, scope: &Scope) -> Result<(), Status> {
+        match (&self.state_file, scope.org()) {
+            (None, _) => Ok(()),
+            (Some(file), org) => file.save_scope(&self.store, org).map_err(|e| {
+                Status::internal(format!("the change was made but could not be saved: {e}"))
+            }),
+        }
     }
 
     /// The time as `scope` sees it.

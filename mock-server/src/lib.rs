@@ -33,6 +33,7 @@ pub mod http;
 pub mod journal;
 pub mod lifecycle;
 mod metrics;
+pub mod persist;
 pub mod server;
 pub mod snapshot;
 pub mod store;

@@ -58,6 +58,11 @@ struct Args {
     #[arg(long, env = "COREWEAVE_MOCK_SEED")]
     seed: Option<std::path::PathBuf>,
 
+    /// Keep the state in this redb file across restarts (kill -9 included). A missing file
+    /// is created; a corrupt or newer one stops the start and is left untouched.
+    #[arg(long, env = "COREWEAVE_MOCK_STATE_FILE")]
+    state_file: Option<std::path::PathBuf>,
+
     /// Turn off the control API under /_mock/v1/ (for a shared deployment).
     #[arg(long, env = "COREWEAVE_MOCK_NO_CONTROL")]
     no_control: bool,
@@ -138,6 +143,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     builder = builder.control(!args.no_control);
     if let Some(path) = &args.seed {
         builder = builder.seed(read_seed(path)?);
+    }
+    if let Some(path) = &args.state_file {
+        builder = builder.state_file(path);
     }
     if args.clock == ClockKind::Frozen {
         builder = builder.clock(ManualClock::new());

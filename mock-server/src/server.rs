@@ -65,6 +65,9 @@ pub enum MockError {
     /// The seed snapshot cannot be loaded.
     #[error("cannot load the seed snapshot: {0}")]
     Seed(#[from] crate::snapshot::SnapshotError),
+    /// The state file cannot be used.
+    #[error("{0}")]
+    StateFile(#[from] crate::persist::PersistError),
     /// The server task panicked or was cancelled.
     #[error("server task ended abnormally: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -101,6 +104,7 @@ pub struct MockServerBuilder {
     connections: ConnectionLimits,
     control: bool,
     seed: Option<serde_json::Value>,
+    state_file: Option<std::path::PathBuf>,
 }
 
 impl Default for MockServerBuilder {
@@ -117,6 +121,7 @@ impl Default for MockServerBuilder {
             connections: ConnectionLimits::default(),
             control: true,
             seed: None,
+            state_file: None,
         }
     }
 }
@@ -193,6 +198,16 @@ impl MockServerBuilder {
         self
     }
 
+    /// Keeps the state in a redb file at `path` across restarts, `kill -9` included: every
+    /// change is written before it is acknowledged. A missing file is created; one that is
+    /// not a state file, is corrupt or was written by a newer mock stops the start with
+    /// [`MockError::StateFile`] and is left as it is. When the file holds state, a
+    /// [`seed`](Self::seed) is not applied.
+    pub fn state_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.state_file = Some(path.into());
+        self
+    }
+
     /// Limits on connections and HTTP/2 streams.
     pub fn connection_limits(mut self, limits: ConnectionLimits) -> Self {
         self.connections = limits;
@@ -255,18 +270,31 @@ impl MockServerBuilder {
         } else {
             Authenticator::only(self.tokens)
         };
-        let state = Arc::new(MockState::new(
+        let mut state = MockState::new(
             self.clock,
             self.transition_delay,
             auth,
             self.faults,
             self.zones,
             self.limits,
-        ));
-        if let Some(seed) = &self.seed {
-            let orgs = crate::snapshot::import(seed, None)?;
-            state.store.replace(None, orgs);
+        );
+        let mut saved = Vec::new();
+        if let Some(path) = &self.state_file {
+            let (file, orgs) = crate::persist::StateFile::open(path)?;
+            state.state_file = Some(file);
+            saved = orgs;
         }
+        match (&self.seed, saved.is_empty()) {
+            (Some(seed), true) => {
+                let orgs = crate::snapshot::import(seed, None)?;
+                state.store.replace(None, orgs);
+                if let Some(file) = &state.state_file {
+                    file.save_scope(&state.store, None)?;
+                }
+            }
+            _ => state.store.replace(None, saved),
+        }
+        let state = Arc::new(state);
         // Decoding is capped well above the request limit so that an oversized request is
         // answered with RESOURCE_EXHAUSTED by the services' own check.
         let decode_limit = state.limits.max_request_bytes.saturating_mul(4);
@@ -404,7 +432,9 @@ impl MockServer {
     /// # }
     /// ```
     pub fn reset(&self, scope: &Scope) {
-        self.state.reset(scope);
+        if let Err(status) = self.state.reset(scope) {
+            tracing::error!(error = %status.message(), "reset could not be saved");
+        }
     }
 
     /// The time as `scope` sees it.

@@ -62,7 +62,7 @@ async fn put_state(State(apis): State<Apis>, headers: HeaderMap, body: Body) -> 
         let orgs = snapshot::import(&value, scope.org())
             .map_err(|e| Status::invalid_argument(format!("invalid snapshot: {e}")))?;
         let count = orgs.len();
-        apis.state.store.replace(scope.org(), orgs);
+        apis.state.replace_state(&scope, orgs)?;
         Ok(json!({"loaded": {"organizations": count}, "scope": scope_json(&scope)}))
     };
     respond(result.await)
@@ -147,9 +147,9 @@ fn clock_json(view: ClockView) -> Value {
 }
 
 async fn reset(State(apis): State<Apis>, headers: HeaderMap) -> Response {
-    respond(scope(&apis, &headers).map(|scope| {
-        apis.state.reset(&scope);
-        json!({"reset": scope_json(&scope)})
+    respond(scope(&apis, &headers).and_then(|scope| {
+        apis.state.reset(&scope)?;
+        Ok(json!({"reset": scope_json(&scope)}))
     }))
 }
 
