@@ -26,6 +26,7 @@ pub mod clock;
 mod connections;
 pub mod context;
 mod control;
+pub mod control_grpc;
 pub mod error;
 pub mod faults;
 pub mod gateway;

@@ -26,6 +26,9 @@ use crate::{
     connections::{self, ConnectionLimits},
     context::{Limits, MockState},
     control::{ClockView, Scope},
+    control_grpc::{
+        pb::control_service_server::ControlServiceServer, ControlGrpc, CONTROL_DESCRIPTOR_SET,
+    },
     faults::{Fault, FaultPlan},
     gateway::GatewayApi,
     http::{self, Apis, ProtocolLayer},
@@ -326,18 +329,29 @@ impl MockServerBuilder {
             .await;
         health.set_service_status("", ServingStatus::Serving).await;
 
+        let control = self.control;
         let reflection = || {
-            tonic_reflection::server::Builder::configure()
+            let builder = tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
                 // The google.rpc error details, so that grpcurl and buf can decode them.
-                .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET);
+            if control {
+                builder.register_encoded_file_descriptor_set(CONTROL_DESCRIPTOR_SET)
+            } else {
+                builder
+            }
         };
-        let routes = Routes::new(vpcs)
+        let mut routes = Routes::new(vpcs)
             .add_service(gateways)
             .add_service(health_service)
             .add_service(reflection().build_v1()?)
             .add_service(reflection().build_v1alpha()?);
+        if control {
+            routes = routes.add_service(ControlServiceServer::new(ControlGrpc::new(Arc::clone(
+                &state,
+            ))));
+        }
         Ok(Services {
             health,
             routes,

@@ -232,3 +232,93 @@ fn grpcurl_shows_which_field_is_invalid() {
     let text = String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
     assert!(text.contains("Unauthenticated"), "{text}");
 }
+
+#[test]
+fn grpcurl_drives_the_control_service() {
+    let mock = MockProcess::start(&["--transition-delay", "1h"]);
+    let services = grpcurl_ok(&[&mock.addr, "list"]);
+    assert!(
+        services
+            .lines()
+            .any(|l| l == "coreweave.mock.v1.ControlService"),
+        "{services}"
+    );
+    let control = "coreweave.mock.v1.ControlService";
+    let who = call(&mock.addr, &format!("{control}/WhoAmI"), "{}");
+    assert!(!who["organizationId"].as_str().unwrap().is_empty(), "{who}");
+
+    // A VPC, a clock advance for this organization only, and it is READY.
+    let created = call(
+        &mock.addr,
+        "coreweave.networking.v1beta1.VPCService/CreateVPC",
+        r#"{"name":"ctl","zone":"US-EAST-04A"}"#,
+    );
+    let id = created["vpc"]["id"].as_str().unwrap().to_owned();
+    let clock = call(
+        &mock.addr,
+        &format!("{control}/AdvanceClock"),
+        r#"{"by":"2h"}"#,
+    );
+    assert_eq!(
+        clock["clock"]["frozen"],
+        Value::Null,
+        "false is left out: {clock}"
+    );
+    let read = call(
+        &mock.addr,
+        "coreweave.networking.v1beta1.VPCService/GetVPC",
+        &format!(r#"{{"id":"{id}"}}"#),
+    );
+    assert_eq!(read["vpc"]["status"], "STATUS_READY");
+
+    // A fault from grpcurl, listed, then firing.
+    let added = call(
+        &mock.addr,
+        &format!("{control}/AddFault"),
+        r#"{"fault":{"method":"ListVPCs","code":"UNAVAILABLE","times":1}}"#,
+    );
+    assert_eq!(added["fault"]["method"], "ListVPCs");
+    let listed = call(&mock.addr, &format!("{control}/ListFaults"), "{}");
+    assert_eq!(listed["faults"][0]["times"], 1);
+    let failed = grpcurl(&[
+        "-H",
+        TOKEN_HEADER,
+        "-d",
+        "{}",
+        &mock.addr,
+        "coreweave.networking.v1beta1.VPCService/ListVPCs",
+    ]);
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("Unavailable"));
+
+    // The journal and a bad request.
+    let calls = call(
+        &mock.addr,
+        &format!("{control}/ListCalls"),
+        r#"{"code":"UNAVAILABLE"}"#,
+    );
+    assert_eq!(calls["calls"].as_array().unwrap().len(), 1, "{calls}");
+    let bad = grpcurl(&[
+        "-H",
+        TOKEN_HEADER,
+        "-d",
+        r#"{"fault":{"method":"Nope"}}"#,
+        &mock.addr,
+        &format!("{control}/AddFault"),
+    ]);
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("InvalidArgument") && stderr.contains("CreateVPC"),
+        "{stderr}"
+    );
+
+    // Reset empties this organization.
+    call(&mock.addr, &format!("{control}/Reset"), "{}");
+    let listed = call(
+        &mock.addr,
+        "coreweave.networking.v1beta1.VPCService/ListVPCs",
+        "{}",
+    );
+    assert!(listed.get("items").is_none(), "{listed}");
+}

@@ -3,7 +3,7 @@
 //! `Authorization: Bearer T` acts on T's organization only; a call without one acts on the
 //! whole server. Errors are the REST error body, with a message that names the problem.
 
-use std::{collections::HashMap, time::Duration};
+use std::collections::HashMap;
 
 use axum::{
     body::Body,
@@ -13,14 +13,15 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use coreweave_api::{inference::v1alpha1::Status as GatewayPhase, rpc::Method};
+use coreweave_api::rpc::Method;
 use serde_json::{json, Value};
 use tonic::Status;
 
 use super::{body::read_limited, error::rest_error, Apis};
 use crate::{
+    control::{duration_field, fault_from_json, fault_to_json, string_field},
     control::{ClockView, Scope},
-    faults::{code_from_name, code_name, code_names, Fault, FaultAction, Methods},
+    faults::{code_from_name, code_name, code_names},
     journal::{CallFilter, JOURNAL_CAPACITY},
     snapshot,
 };
@@ -70,18 +71,15 @@ async fn put_state(State(apis): State<Apis>, headers: HeaderMap, body: Body) -> 
 
 /// The scope of a control call: the bearer token's organization, or the whole server.
 fn scope(apis: &Apis, headers: &HeaderMap) -> Result<Scope, Status> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(Scope::All);
-    };
-    let text = value
-        .to_str()
-        .map_err(|_| Status::unauthenticated("the authorization header is not printable ASCII"))?;
-    let org = apis
-        .state
-        .auth
-        .authenticate(Some(text))
-        .map_err(Status::from)?;
-    Ok(Scope::Org(org))
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .map(|value| {
+            value.to_str().map_err(|_| {
+                Status::unauthenticated("the authorization header is not printable ASCII")
+            })
+        })
+        .transpose()?;
+    apis.state.scope_for(header)
 }
 
 fn scope_json(scope: &Scope) -> Value {
@@ -109,34 +107,6 @@ async fn object(body: Body) -> Result<serde_json::Map<String, Value>, Status> {
         Ok(_) => Err(Status::invalid_argument("the body must be a JSON object")),
         Err(e) => Err(Status::invalid_argument(format!("malformed JSON: {e}"))),
     }
-}
-
-fn string_field<'a>(
-    body: &'a serde_json::Map<String, Value>,
-    key: &str,
-) -> Result<Option<&'a str>, Status> {
-    match body.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text)),
-        Some(other) => Err(Status::invalid_argument(format!(
-            "{key}: expected a string, got {other}"
-        ))),
-    }
-}
-
-fn duration_field(
-    body: &serde_json::Map<String, Value>,
-    key: &str,
-) -> Result<Option<Duration>, Status> {
-    string_field(body, key)?
-        .map(|text| {
-            humantime::parse_duration(text).map_err(|e| {
-                Status::invalid_argument(format!(
-                    "{key}: {text:?} is not a duration such as 250ms, 90s or 5m: {e}"
-                ))
-            })
-        })
-        .transpose()
 }
 
 fn clock_json(view: ClockView) -> Value {
@@ -177,101 +147,15 @@ async fn advance(State(apis): State<Apis>, headers: HeaderMap, body: Body) -> Re
     respond(result.await)
 }
 
-fn fault_json(fault: &Fault) -> Value {
-    let method = match fault.methods() {
-        Methods::All => "*".to_owned(),
-        Methods::One(method) => method.name().to_owned(),
-    };
-    let mut view = json!({
-        "method": method,
-        "remaining": fault.remaining(),
-        "organizationId": fault.org().map(|org| org.as_str().to_owned()),
-    });
-    match fault.action() {
-        FaultAction::Fail { code, message, .. } => {
-            view["kind"] = json!("fail");
-            view["code"] = json!(code_name(*code));
-            view["message"] = json!(message);
-        }
-        FaultAction::Delay(delay) => {
-            view["kind"] = json!("delay");
-            view["delay"] = json!(humantime::format_duration(*delay).to_string());
-        }
-        FaultAction::LoseReply => view["kind"] = json!("lose_reply"),
-    }
-    view
-}
-
-/// Builds a fault from `{"method", "kind", "code", "times", "delay", "message"}`.
-fn parse_fault(body: &serde_json::Map<String, Value>) -> Result<Fault, Status> {
-    let method = string_field(body, "method")?
-        .ok_or_else(|| Status::invalid_argument("method: required, an RPC name or \"*\""))?;
-    let methods = if method == "*" {
-        Methods::All
-    } else {
-        Methods::One(
-            method
-                .parse::<Method>()
-                .map_err(|e| Status::invalid_argument(format!("method: {e}, or \"*\"")))?,
-        )
-    };
-    let times = match body.get("times") {
-        None | Some(Value::Null) => None,
-        Some(value) => Some(
-            value
-                .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| {
-                    Status::invalid_argument(format!("times: expected a count, got {value}"))
-                })?,
-        ),
-    };
-    let kind = string_field(body, "kind")?.unwrap_or("fail");
-    let action = match kind {
-        "fail" => {
-            let name = string_field(body, "code")?.unwrap_or("UNAVAILABLE");
-            let code = code_from_name(name).ok_or_else(|| {
-                Status::invalid_argument(format!(
-                    "code: {name:?} is not a gRPC code; use one of {}",
-                    code_names()
-                ))
-            })?;
-            let message = string_field(body, "message")?.unwrap_or("injected fault");
-            FaultAction::Fail {
-                code,
-                message: message.to_owned(),
-                details: Box::default(),
-            }
-        }
-        "delay" => FaultAction::Delay(
-            duration_field(body, "delay")?
-                .ok_or_else(|| Status::invalid_argument("delay: required for kind delay"))?,
-        ),
-        "lose_reply" => FaultAction::LoseReply,
-        other => {
-            return Err(Status::invalid_argument(format!(
-                "kind: {other:?} is not one of fail, delay, lose_reply"
-            )))
-        }
-    };
-    // A delay applies to every call unless counted; a failure to one call unless counted.
-    let times = match (&action, times) {
-        (_, Some(times)) => Some(times),
-        (FaultAction::Delay(_), None) => None,
-        (_, None) => Some(1),
-    };
-    Ok(Fault::new(methods, times, action))
-}
-
 async fn add_fault(State(apis): State<Apis>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
         let scope = scope(&apis, &headers)?;
         let body = object(body).await?;
-        let mut fault = parse_fault(&body)?;
+        let mut fault = fault_from_json(&body)?;
         if let Scope::Org(org) = &scope {
             fault = fault.in_org(org.clone());
         }
-        let view = fault_json(&fault);
+        let view = fault_to_json(&fault);
         apis.state.faults.add(fault);
         Ok(json!({"fault": view}))
     };
@@ -285,7 +169,7 @@ async fn list_faults(State(apis): State<Apis>, headers: HeaderMap) -> Response {
             .faults
             .list(scope.org())
             .iter()
-            .map(fault_json)
+            .map(fault_to_json)
             .collect();
         json!({"faults": faults})
     }))
@@ -310,21 +194,13 @@ async fn force_status(
     let result = async {
         scope(&apis, &headers)?;
         let body = object(body).await?;
-        let name = string_field(&body, "status")?.ok_or_else(|| {
-            Status::invalid_argument("status: required, STATUS_FAILED or STATUS_ERROR")
-        })?;
-        let status = match GatewayPhase::from_str_name(name) {
-            Some(status @ (GatewayPhase::Failed | GatewayPhase::Error)) => status,
-            _ => {
-                return Err(Status::invalid_argument(format!(
-                    "status: {name:?} cannot be forced; use STATUS_FAILED or STATUS_ERROR"
-                )))
-            }
-        };
-        let message = string_field(&body, "message")?.unwrap_or("forced by the control API");
-        apis.state
-            .faults
-            .force_gateway_state(id.clone(), status, message);
+        let name = string_field(&body, "status")?
+            .unwrap_or_default()
+            .to_owned();
+        let message = string_field(&body, "message")?
+            .unwrap_or("forced by the control API")
+            .to_owned();
+        apis.state.force_status(&id, &name, &message)?;
         Ok(json!({"id": id, "status": name, "message": message}))
     };
     respond(result.await)
