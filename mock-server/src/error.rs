@@ -183,11 +183,6 @@ impl Violations {
         });
     }
 
-    /// Whether nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.listed.is_empty()
-    }
-
     /// `Ok(value)` when nothing was recorded, else INVALID_ARGUMENT with the violations (and
     /// a last entry, with an empty field, counting those not listed).
     pub fn into_result<T>(mut self, value: T) -> Result<T, ApiError> {

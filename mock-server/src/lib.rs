@@ -21,32 +21,37 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod auth;
-pub mod clock;
+mod auth;
+mod clock;
 mod connections;
-pub mod context;
+mod context;
 mod control;
-pub mod control_grpc;
-pub mod error;
-pub mod faults;
-pub mod gateway;
-pub mod http;
-pub mod journal;
-pub mod lifecycle;
+mod control_grpc;
+mod error;
+mod faults;
+mod gateway;
+mod http;
+mod journal;
+mod lifecycle;
 mod metrics;
-pub mod persist;
-pub mod server;
+mod persist;
+mod server;
 pub mod snapshot;
-pub mod store;
-pub mod validation;
-pub mod vpc;
-pub mod zones;
+mod store;
+mod validation;
+mod vpc;
+mod zones;
 
+pub use auth::OrgId;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connections::ConnectionLimits;
 pub use context::{Limits, DEFAULT_QUOTA};
 pub use control::{ClockView, Scope};
 pub use coreweave_api::rpc::Method;
 pub use faults::{Fault, FaultAction, FaultPlan, ForcedGatewayState, Methods};
-pub use server::{MockError, MockServer, MockServerBuilder};
+pub use journal::{Call, CallFilter, Protocol, JOURNAL_CAPACITY};
+pub use persist::PersistError;
+pub use server::{
+    MockError, MockServer, MockServerBuilder, DEFAULT_TRANSITION_DELAY, SHUTDOWN_GRACE,
+};
 pub use zones::Zone;

@@ -17,7 +17,7 @@ use coreweave_api::{
     networking::v1beta1::vpc_service_server::VpcServiceServer, FILE_DESCRIPTOR_SET,
 };
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
-use tonic::{server::NamedService, service::Routes};
+use tonic::service::Routes;
 use tonic_health::{server::HealthReporter, ServingStatus};
 
 use crate::{
@@ -462,7 +462,7 @@ impl MockServer {
     }
 
     /// The calls made in `scope` that pass `filter`, oldest first (at most
-    /// [`JOURNAL_CAPACITY`](crate::journal::JOURNAL_CAPACITY) per organization).
+    /// [`JOURNAL_CAPACITY`](crate::JOURNAL_CAPACITY) per organization).
     pub fn calls(&self, scope: &Scope, filter: &CallFilter) -> Vec<Call> {
         self.state.calls(scope, filter)
     }
@@ -510,12 +510,4 @@ impl Drop for MockServer {
             let _ = shutdown.send(());
         }
     }
-}
-
-/// The gRPC names of the two API services, as used by health checking.
-pub fn api_service_names() -> [&'static str; 2] {
-    [
-        <VpcServiceServer<VpcApi> as NamedService>::NAME,
-        <GatewayServiceServer<GatewayApi> as NamedService>::NAME,
-    ]
 }

@@ -100,11 +100,6 @@ impl<T> Collection<T> {
     pub fn len(&self) -> usize {
         self.items.len()
     }
-
-    /// Whether nothing is stored.
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
 }
 
 /// Everything one organization owns.

@@ -11,7 +11,7 @@ use common::{
     *,
 };
 use coreweave_api::networking::v1beta1::{vpc, CreateVpcRequest, GetVpcRequest, ListVpCsRequest};
-use coreweave_mock::{journal::CallFilter, Fault, Method, MockServer, Scope};
+use coreweave_mock::{CallFilter, Fault, Method, MockServer, Scope};
 use serde_json::{json, Value};
 use tonic::Code;
 
