@@ -134,6 +134,11 @@ impl MockState {
             .copied()
             .unwrap_or(Protocol::Grpc);
         let resource = request.get_ref().subject();
+        let ignored_keys = request
+            .extensions()
+            .get::<coreweave_api::json::IgnoredKeys>()
+            .map(|ignored| ignored.keys.clone())
+            .unwrap_or_default();
         let span = tracing::info_span!(
             "rpc",
             method = method.name(),
@@ -162,6 +167,7 @@ impl MockState {
                 resource,
                 code,
                 latency_ms,
+                ignored_keys,
             };
             self.journal.record(call);
         }

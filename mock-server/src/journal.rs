@@ -72,6 +72,8 @@ pub struct Call {
     pub code: Code,
     /// How long it took, in milliseconds.
     pub latency_ms: f64,
+    /// The unknown JSON keys its body carried, which were ignored (REST and Connect).
+    pub ignored_keys: Vec<String>,
 }
 
 /// The id or name a request is about, for the journal.
@@ -201,6 +203,7 @@ mod tests {
             resource: String::new(),
             code,
             latency_ms: 0.0,
+            ignored_keys: Vec::new(),
         }
     }
 

@@ -72,6 +72,11 @@ struct Args {
     #[arg(long, env = "COREWEAVE_MOCK_CLOCK", value_enum, default_value_t = ClockKind::Wall)]
     clock: ClockKind,
 
+    /// On SIGTERM, keep serving this long with health checks reporting NOT_SERVING (so an
+    /// orchestrator can take the mock out of rotation) before draining.
+    #[arg(long, env = "COREWEAVE_MOCK_SHUTDOWN_NOTICE", default_value = "0s", value_parser = parse_duration)]
+    shutdown_notice: Duration,
+
     /// The log format on stderr. The level comes from RUST_LOG (default: info).
     #[arg(long, env = "COREWEAVE_MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     log_format: LogFormat,
@@ -140,7 +145,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if !args.zones.is_empty() {
         builder = builder.zones(args.zones);
     }
-    builder = builder.control(!args.no_control);
+    builder = builder
+        .control(!args.no_control)
+        .shutdown_notice(args.shutdown_notice);
     if let Some(path) = &args.seed {
         builder = builder.seed(read_seed(path)?);
     }

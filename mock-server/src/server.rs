@@ -108,6 +108,7 @@ pub struct MockServerBuilder {
     control: bool,
     seed: Option<serde_json::Value>,
     state_file: Option<std::path::PathBuf>,
+    shutdown_notice: Duration,
 }
 
 impl Default for MockServerBuilder {
@@ -125,6 +126,7 @@ impl Default for MockServerBuilder {
             control: true,
             seed: None,
             state_file: None,
+            shutdown_notice: Duration::ZERO,
         }
     }
 }
@@ -211,6 +213,14 @@ impl MockServerBuilder {
         self
     }
 
+    /// How long a shutdown keeps serving, with health checks (`/healthz` and gRPC health)
+    /// reporting NOT_SERVING, before it stops accepting calls; an orchestrator or load
+    /// balancer can take the server out of rotation meanwhile. Default zero.
+    pub fn shutdown_notice(mut self, notice: Duration) -> Self {
+        self.shutdown_notice = notice;
+        self
+    }
+
     /// Limits on connections and HTTP/2 streams.
     pub fn connection_limits(mut self, limits: ConnectionLimits) -> Self {
         self.connections = limits;
@@ -239,6 +249,7 @@ impl MockServerBuilder {
             source,
         })?;
         let faults = self.faults.clone();
+        let shutdown_notice = self.shutdown_notice;
         let connections = self.connections;
         let max_request_bytes = self.limits.max_request_bytes;
         let Services {
@@ -257,6 +268,7 @@ impl MockServerBuilder {
         Ok(MockServer {
             addr,
             faults,
+            shutdown_notice,
             state,
             serving,
             health,
@@ -401,6 +413,7 @@ async fn serve(
 pub struct MockServer {
     addr: SocketAddr,
     faults: FaultPlan,
+    shutdown_notice: Duration,
     state: Arc<MockState>,
     serving: Arc<AtomicBool>,
     health: HealthReporter,
@@ -487,6 +500,10 @@ impl MockServer {
         self.health
             .set_not_serving::<GatewayServiceServer<GatewayApi>>()
             .await;
+        if !self.shutdown_notice.is_zero() {
+            tracing::info!(notice = ?self.shutdown_notice, "reporting NOT_SERVING before stopping");
+            tokio::time::sleep(self.shutdown_notice).await;
+        }
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

@@ -296,6 +296,24 @@ fn the_control_api_over_http() {
     assert_eq!(calls[0]["protocol"], "rest");
     assert_eq!(calls[0]["code"], "PERMISSION_DENIED");
     assert!(!journal.to_string().contains("CW-SECRET"));
+    // Ignored JSON keys are in the journal too.
+    rest(
+        &mock,
+        "POST",
+        vpcs,
+        b,
+        &[],
+        Some(r#"{"name":"typo","zone":"US-EAST-04A","colour":"red"}"#),
+    );
+    let (_, journal) = control(
+        &mock,
+        "GET",
+        "/_mock/v1/calls?method=CreateVPC",
+        Some(b),
+        None,
+    );
+    let last = journal["calls"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["ignoredKeys"], json!(["colour"]), "{last}");
 
     // A gateway forced into FAILED.
     let (status, forced) = control(
@@ -318,7 +336,8 @@ fn the_control_api_over_http() {
             .as_array()
             .unwrap()
             .len(),
-        2
+        3,
+        "B keeps its VPCs: v, lost and typo"
     );
     // Reset without a token: the whole server.
     control(&mock, "POST", "/_mock/v1/reset", None, None);
@@ -524,4 +543,24 @@ fn metrics_count_the_calls_made() {
             "{line} missing from:\n{text}"
         );
     }
+}
+
+#[tokio::test]
+async fn healthz_turns_503_once_shutdown_begins() {
+    let mock = start(MockServer::builder().shutdown_notice(Duration::from_millis(800))).await;
+    let addr = mock.addr();
+    let healthz = move || async move {
+        let url = format!("http://{addr}/healthz");
+        let output = tokio::process::Command::new(tool("curl"))
+            .args(["--silent", "--write-out", "%{http_code}", &url])
+            .output()
+            .await
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert_eq!(healthz().await, "SERVING\n200");
+    let stopping = tokio::spawn(mock.shutdown());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(healthz().await, "NOT_SERVING\n503");
+    stopping.await.unwrap().unwrap();
 }

@@ -144,11 +144,19 @@ fn shown_key(key: &str) -> String {
 }
 
 /// Wraps a message in a tonic request that carries the HTTP headers as metadata, so the
-/// services see the same `authorization` header gRPC clients send, and the protocol, for the
-/// journal.
-pub fn grpc_request<T>(headers: &HeaderMap, message: T, protocol: Protocol) -> tonic::Request<T> {
+/// services see the same `authorization` header gRPC clients send, and the protocol and the
+/// ignored JSON keys, for the journal.
+pub fn grpc_request<T>(
+    headers: &HeaderMap,
+    message: T,
+    protocol: Protocol,
+    ignored: &IgnoredKeys,
+) -> tonic::Request<T> {
     let mut extensions = tonic::Extensions::default();
     extensions.insert(protocol);
+    if !ignored.is_empty() {
+        extensions.insert(ignored.clone());
+    }
     tonic::Request::from_parts(
         MetadataMap::from_headers(headers.clone()),
         extensions,

@@ -197,13 +197,13 @@ impl Call<'_> {
             Ok(request) => request,
             Err(status) => return connect_error(&status),
         };
-        let mut response = match call(grpc_request(
+        let message = grpc_request(
             self.headers,
             request.message,
             Protocol::Connect,
-        ))
-        .await
-        {
+            &request.ignored,
+        );
+        let mut response = match call(message).await {
             Ok(response) => self.codec.encode(response.get_ref()),
             Err(status) => connect_error(&status),
         };

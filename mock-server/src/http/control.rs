@@ -243,6 +243,7 @@ async fn calls(
                     "resource": call.resource,
                     "code": code_name(call.code),
                     "latencyMs": call.latency_ms,
+                    "ignoredKeys": call.ignored_keys,
                 })
             })
             .collect();

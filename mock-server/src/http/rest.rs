@@ -82,10 +82,10 @@ where
     Resp: Message + Name,
 {
     let (outcome, ignored) = match request {
-        Ok(request) => (
-            call(grpc_request(headers, request.message, Protocol::Rest)).await,
-            request.ignored,
-        ),
+        Ok(request) => {
+            let message = grpc_request(headers, request.message, Protocol::Rest, &request.ignored);
+            (call(message).await, request.ignored)
+        }
         Err(status) => (Err(status), IgnoredKeys::default()),
     };
     let mut response = match outcome {
