@@ -113,6 +113,30 @@ impl MockState {
         }
     }
 
+    /// Holds the transition of resource `id` in `scope` (CREATING, UPDATING or DELETING)
+    /// until released, or releases it; a settled resource has nothing to hold.
+    pub fn hold(&self, scope: &Scope, id: &str, hold: bool) -> Result<(), Status> {
+        let delay = self.transition_delay;
+        let held = self
+            .store
+            .with_lifecycle(scope.org(), id, |org, lifecycle| {
+                let now = self.now(org);
+                if hold {
+                    lifecycle.hold(now, delay)
+                } else {
+                    lifecycle.release(now);
+                    true
+                }
+            });
+        match held {
+            None => Err(Status::not_found(format!("no resource {id} in scope"))),
+            Some(false) => Err(Status::failed_precondition(format!(
+                "{id} has settled: only a resource that is CREATING, UPDATING or DELETING can be held"
+            ))),
+            Some(true) => self.persist_scope(scope),
+        }
+    }
+
     /// Makes reads of gateway `id` report `status` (`STATUS_FAILED` or `STATUS_ERROR`).
     pub fn force_status(&self, id: &str, status: &str, message: &str) -> Result<(), Status> {
         let phase = match GatewayPhase::from_str_name(status) {

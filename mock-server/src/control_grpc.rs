@@ -188,8 +188,12 @@ impl ControlService for ControlGrpc {
         &self,
         request: Request<pb::SetResourceStatusRequest>,
     ) -> Result<Response<pb::SetResourceStatusResponse>, Status> {
-        self.scope(&request)?;
+        let scope = self.scope(&request)?;
         let wanted = request.get_ref();
+        if let Some(hold) = wanted.hold {
+            self.state.hold(&scope, &wanted.id, hold)?;
+            return Ok(Response::new(pb::SetResourceStatusResponse {}));
+        }
         let message = if wanted.message.is_empty() {
             "forced by the control API"
         } else {

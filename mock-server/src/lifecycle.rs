@@ -43,6 +43,10 @@ pub struct Lifecycle {
     pub phase: Phase,
     /// When it first became READY, once an earlier change is known to have settled.
     pub first_ready: Option<SystemTime>,
+    /// Since when its transition has been held by the control API, if it is.
+    pub held_since: Option<SystemTime>,
+    /// How long its current transition was held before, which postpones its settling.
+    pub held_for: Duration,
 }
 
 impl Lifecycle {
@@ -53,6 +57,8 @@ impl Lifecycle {
             changed_at: now,
             phase: Phase::Creating,
             first_ready: None,
+            held_since: None,
+            held_for: Duration::ZERO,
         }
     }
 
@@ -62,6 +68,7 @@ impl Lifecycle {
         self.first_ready = self.ready_since(now, delay);
         self.changed_at = now.max(self.changed_at);
         self.phase = Phase::Updating;
+        self.held_for = Duration::ZERO;
     }
 
     /// Records a delete at `now`.
@@ -69,6 +76,23 @@ impl Lifecycle {
         self.first_ready = self.ready_since(now, delay);
         self.changed_at = now.max(self.changed_at);
         self.phase = Phase::Deleting;
+        self.held_for = Duration::ZERO;
+    }
+
+    /// Holds the transition in progress at `now` until [`release`](Self::release); a
+    /// resource that has settled has nothing to hold, and is left as it is.
+    pub fn hold(&mut self, now: SystemTime, delay: Duration) -> bool {
+        if self.held_since.is_none() && now < self.settles_at(delay) {
+            self.held_since = Some(now);
+        }
+        self.held_since.is_some()
+    }
+
+    /// Lets a held transition go on where it stopped.
+    pub fn release(&mut self, now: SystemTime) {
+        if let Some(since) = self.held_since.take() {
+            self.held_for += now.duration_since(since).unwrap_or_default();
+        }
     }
 
     /// When the resource first became READY, if it has by `now`.
@@ -80,9 +104,12 @@ impl Lifecycle {
         })
     }
 
-    /// When the last change settles.
+    /// When the last change settles (never, while it is held).
     pub fn settles_at(&self, delay: Duration) -> SystemTime {
-        self.changed_at + delay
+        match self.held_since {
+            Some(_) => SystemTime::UNIX_EPOCH + Duration::from_secs(u64::MAX / 4),
+            None => self.changed_at + delay + self.held_for,
+        }
     }
 
     /// Whether the resource has been READY at least once by `now`.
@@ -154,6 +181,23 @@ mod tests {
             life.ready_since(t0 + 3 * DELAY, DELAY),
             Some(t0 + DELAY + DELAY / 2)
         );
+    }
+
+    #[test]
+    fn a_held_transition_waits_until_released() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let mut life = Lifecycle::created(t0);
+        assert!(life.hold(t0 + DELAY / 2, DELAY));
+        assert_eq!(life.observe(t0 + 10 * DELAY, DELAY), Observed::Creating);
+        life.release(t0 + 10 * DELAY);
+        // Half the delay was left when it was held.
+        assert_eq!(life.observe(t0 + 10 * DELAY, DELAY), Observed::Creating);
+        assert_eq!(
+            life.observe(t0 + 10 * DELAY + DELAY / 2, DELAY),
+            Observed::Ready
+        );
+        // A settled resource has nothing to hold.
+        assert!(!life.hold(t0 + 20 * DELAY, DELAY));
     }
 
     #[test]

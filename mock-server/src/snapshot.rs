@@ -17,8 +17,9 @@
 //! ```
 //!
 //! where a lifecycle is `{"createdAt": RFC 3339, "changedAt": RFC 3339, "phase": "CREATING" |
-//! "UPDATING" | "DELETING", "firstReady": RFC 3339 or null}`: the resource's state follows
-//! from them and the server's transition delay. Gateways' W&B API keys are never written.
+//! "UPDATING" | "DELETING", "firstReady": RFC 3339 or null, "heldSince": RFC 3339 or null,
+//! "heldForMs": integer}`: the resource's state follows from them and the server's
+//! transition delay. Gateways' W&B API keys are never written.
 
 use std::time::SystemTime;
 
@@ -96,6 +97,8 @@ fn lifecycle_json(lifecycle: &Lifecycle) -> Value {
         "changedAt": rfc3339(lifecycle.changed_at),
         "phase": phase,
         "firstReady": lifecycle.first_ready.map(rfc3339),
+        "heldSince": lifecycle.held_since.map(rfc3339),
+        "heldForMs": u64::try_from(lifecycle.held_for.as_millis()).unwrap_or(u64::MAX),
     })
 }
 
@@ -272,10 +275,21 @@ fn read_lifecycle(entry: &Value, path: &str) -> Result<Lifecycle, SnapshotError>
             ))
         }
     };
+    let held_for = match value.get("heldForMs") {
+        None | Some(Value::Null) => 0,
+        Some(ms) => ms.as_u64().ok_or_else(|| {
+            error(
+                format!("{path}.heldForMs"),
+                format!("expected milliseconds, got {ms}"),
+            )
+        })?,
+    };
     Ok(Lifecycle {
         created_at,
         changed_at,
         phase,
         first_ready: time("firstReady")?,
+        held_since: time("heldSince")?,
+        held_for: std::time::Duration::from_millis(held_for),
     })
 }

@@ -190,6 +190,33 @@ impl Store {
             .collect()
     }
 
+    /// Runs `f` on the lifecycle of the VPC or gateway `id` in `org`'s scope (every
+    /// organization, for `None`); `None` when there is no such resource.
+    pub fn with_lifecycle<R>(
+        &self,
+        org: Option<&OrgId>,
+        id: &str,
+        mut f: impl FnMut(&OrgId, &mut Lifecycle) -> R,
+    ) -> Option<R> {
+        let orgs: Vec<(OrgId, Arc<Mutex<OrgState>>)> = {
+            let orgs = self.orgs.read().unwrap_or_else(PoisonError::into_inner);
+            orgs.iter()
+                .filter(|(key, _)| org.is_none_or(|wanted| wanted == *key))
+                .map(|(key, state)| (key.clone(), Arc::clone(state)))
+                .collect()
+        };
+        for (key, state) in orgs {
+            let mut guard = state.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(tracked) = guard.vpcs.items.get_mut(id) {
+                return Some(f(&key, &mut tracked.lifecycle));
+            }
+            if let Some(tracked) = guard.gateways.items.get_mut(id) {
+                return Some(f(&key, &mut tracked.lifecycle));
+            }
+        }
+        None
+    }
+
     /// Replaces the state in `org`'s scope (everything, for `None`) with `orgs`.
     pub fn replace(&self, org: Option<&OrgId>, orgs: Vec<(OrgId, OrgState)>) {
         let mut all = self.orgs.write().unwrap_or_else(PoisonError::into_inner);

@@ -564,3 +564,74 @@ async fn healthz_turns_503_once_shutdown_begins() {
     assert_eq!(healthz().await, "NOT_SERVING\n503");
     stopping.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_held_resource_stays_in_transition_until_released() {
+    let clock = coreweave_mock::ManualClock::new();
+    let mock = start(
+        MockServer::builder()
+            .clock(clock.clone())
+            .transition_delay(Duration::from_secs(10)),
+    )
+    .await;
+    let token = unique_token("hold");
+    let mut stub = vpc_stub(&mock, &token);
+    let vpc = stub
+        .create_vpc(create("held"))
+        .await
+        .unwrap()
+        .into_inner()
+        .vpc
+        .unwrap();
+    let status_url = format!(
+        "http://{}/_mock/v1/resources/{}/status",
+        mock.addr(),
+        vpc.id
+    );
+    let post = |body: &'static str| {
+        let url = status_url.clone();
+        let auth = format!("Authorization: Bearer {token}");
+        async move {
+            let output = tokio::process::Command::new(tool("curl"))
+                .args([
+                    "--silent",
+                    "--write-out",
+                    "\n%{http_code}",
+                    "-X",
+                    "POST",
+                    "-H",
+                    &auth,
+                ])
+                .args(["-H", "content-type: application/json", "-d", body, &url])
+                .output()
+                .await
+                .unwrap();
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        }
+    };
+    let status = |stub: &mut VpcStub| {
+        let mut stub = stub.clone();
+        let id = vpc.id.clone();
+        async move {
+            let vpc = stub
+                .get_vpc(GetVpcRequest { id })
+                .await
+                .unwrap()
+                .into_inner()
+                .vpc;
+            vpc.unwrap().status()
+        }
+    };
+    let held = post(r#"{"hold": true}"#).await;
+    assert!(held.ends_with("200"), "{held}");
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(status(&mut stub).await, vpc::Status::Creating);
+    assert!(post(r#"{"hold": false}"#).await.ends_with("200"));
+    clock.advance(Duration::from_secs(10));
+    assert_eq!(status(&mut stub).await, vpc::Status::Ready);
+    // Once settled, there is nothing to hold.
+    let refused = post(r#"{"hold": true}"#).await;
+    assert!(refused.ends_with("400"), "{refused}");
+}
+
+type VpcStub = coreweave_api::networking::v1beta1::vpc_service_client::VpcServiceClient<Authed>;

@@ -192,8 +192,20 @@ async fn force_status(
     body: Body,
 ) -> Response {
     let result = async {
-        scope(&apis, &headers)?;
+        let scope = scope(&apis, &headers)?;
         let body = object(body).await?;
+        match body.get("hold") {
+            None | Some(Value::Null) => {}
+            Some(Value::Bool(hold)) => {
+                apis.state.hold(&scope, &id, *hold)?;
+                return Ok(json!({"id": id, "held": hold}));
+            }
+            Some(other) => {
+                return Err(Status::invalid_argument(format!(
+                    "hold: expected true or false, got {other}"
+                )))
+            }
+        }
         let name = string_field(&body, "status")?
             .unwrap_or_default()
             .to_owned();
