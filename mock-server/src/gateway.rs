@@ -20,11 +20,10 @@ use crate::{
     context::MockState,
     error::{ApiError, Violations},
     lifecycle::Observed,
-    store::Tracked,
+    store::{Kind, Tracked},
     validation::{canonical_id, validate_gateway},
 };
 
-const RESOURCE_TYPE: &str = "coreweave.inference.v1alpha1.Gateway";
 /// The domain under which gateway endpoints are published.
 pub const ENDPOINT_DOMAIN: &str = "inference.coreweave.com";
 
@@ -98,14 +97,6 @@ impl GatewayService for GatewayApi {
     }
 }
 
-fn not_found(id: &str) -> ApiError {
-    ApiError::NotFound {
-        kind: "gateway",
-        resource_type: RESOURCE_TYPE,
-        id: id.to_owned(),
-    }
-}
-
 /// The spec a create request asks for, before validation and server-side fields.
 fn requested_spec(request: &CreateGatewayRequest) -> GatewaySpec {
     GatewaySpec {
@@ -156,7 +147,7 @@ fn create(
     state.store.with_org(org, |data| {
         if data.gateways.get_live(&id, now, delay).is_some() {
             return Err(ApiError::AlreadyExists {
-                resource_type: RESOURCE_TYPE,
+                resource_type: <GatewaySpec as Kind>::RESOURCE_TYPE,
                 resource_name: id.clone(),
                 description: format!("gateway {id} already exists"),
             });
@@ -175,10 +166,7 @@ fn create(
         spec.id = id.clone();
         spec.organization_id = org.to_string();
         data.gateways.insert(id.clone(), spec, now);
-        let stored = data
-            .gateways
-            .get_live(&id, now, delay)
-            .ok_or_else(|| not_found(&id))?;
+        let stored = data.gateways.get_or_not_found(&id, now, delay)?;
         Ok(CreateGatewayResponse {
             gateway: Some(render_changed(stored, now, state)),
         })
@@ -195,8 +183,7 @@ fn get(
     state.store.with_org(org, |data| {
         let gateway = data
             .gateways
-            .get_live(&request.id, now, state.transition_delay)
-            .ok_or_else(|| not_found(&request.id))?;
+            .get_or_not_found(&request.id, now, state.transition_delay)?;
         Ok(GetGatewayResponse {
             gateway: Some(render(gateway, now, state)),
         })
@@ -246,15 +233,7 @@ fn update(
     state.store.with_org(org, |data| {
         let gateway = data
             .gateways
-            .get_live(&id, now, state.transition_delay)
-            .ok_or_else(|| not_found(&id))?;
-        if gateway.lifecycle.observe(now, state.transition_delay) == Observed::Deleting {
-            return Err(ApiError::FailedPrecondition {
-                violation_type: "STATE",
-                subject: format!("gateways/{}", id),
-                description: format!("gateway {} is being deleted and cannot be updated", id),
-            });
-        }
+            .get_for_update(&id, now, state.transition_delay)?;
         let current = &mut gateway.value;
         replacement.id = std::mem::take(&mut current.id);
         replacement.organization_id = std::mem::take(&mut current.organization_id);
@@ -276,11 +255,7 @@ fn delete(
     state.store.with_org(org, |data| {
         let gateway = data
             .gateways
-            .get_live(&request.id, now, state.transition_delay)
-            .ok_or_else(|| not_found(&request.id))?;
-        if gateway.lifecycle.observe(now, state.transition_delay) != Observed::Deleting {
-            gateway.lifecycle.delete(now, state.transition_delay);
-        }
+            .start_delete(&request.id, now, state.transition_delay)?;
         Ok(DeleteGatewayResponse {
             gateway: Some(render_changed(gateway, now, state)),
         })

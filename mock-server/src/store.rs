@@ -13,6 +13,7 @@ use coreweave_api::{inference::v1alpha1::GatewaySpec, networking::v1beta1::Vpc};
 
 use crate::{
     auth::OrgId,
+    error::ApiError,
     lifecycle::{Lifecycle, Observed},
 };
 
@@ -99,6 +100,84 @@ impl<T> Collection<T> {
     /// How many resources are stored, including ones being deleted.
     pub fn len(&self) -> usize {
         self.items.len()
+    }
+}
+
+/// What the paths VPCs and gateways share need to know of a kind of resource.
+pub trait Kind {
+    /// Its name in messages: `VPC`, `gateway`.
+    const NAME: &'static str;
+    /// Its full type, for `google.rpc.ResourceInfo`.
+    const RESOURCE_TYPE: &'static str;
+    /// The collection a precondition's subject names: `vpcs`, `gateways`.
+    const PLURAL: &'static str;
+}
+
+impl Kind for Vpc {
+    const NAME: &'static str = "VPC";
+    const RESOURCE_TYPE: &'static str = "coreweave.networking.v1beta1.VPC";
+    const PLURAL: &'static str = "vpcs";
+}
+
+impl Kind for GatewaySpec {
+    const NAME: &'static str = "gateway";
+    const RESOURCE_TYPE: &'static str = "coreweave.inference.v1alpha1.Gateway";
+    const PLURAL: &'static str = "gateways";
+}
+
+/// NOT_FOUND for resource `id` of kind `T`.
+pub fn not_found<T: Kind>(id: &str) -> ApiError {
+    ApiError::NotFound {
+        kind: T::NAME,
+        resource_type: T::RESOURCE_TYPE,
+        id: id.to_owned(),
+    }
+}
+
+impl<T: Kind> Collection<T> {
+    /// The live resource `id`, or NOT_FOUND.
+    pub fn get_or_not_found(
+        &mut self,
+        id: &str,
+        now: SystemTime,
+        delay: Duration,
+    ) -> Result<&mut Tracked<T>, ApiError> {
+        self.get_live(id, now, delay)
+            .ok_or_else(|| not_found::<T>(id))
+    }
+
+    /// The live resource `id`, ready to change: NOT_FOUND, or FAILED_PRECONDITION while it
+    /// is being deleted.
+    pub fn get_for_update(
+        &mut self,
+        id: &str,
+        now: SystemTime,
+        delay: Duration,
+    ) -> Result<&mut Tracked<T>, ApiError> {
+        let tracked = self.get_or_not_found(id, now, delay)?;
+        if tracked.lifecycle.observe(now, delay) == Observed::Deleting {
+            return Err(ApiError::FailedPrecondition {
+                violation_type: "STATE",
+                subject: format!("{}/{id}", T::PLURAL),
+                description: format!("{} {id} is being deleted and cannot be updated", T::NAME),
+            });
+        }
+        Ok(tracked)
+    }
+
+    /// Starts deleting resource `id` (or NOT_FOUND). Deleting one that is already being
+    /// deleted changes nothing, so a retried delete sees the same answer as the first.
+    pub fn start_delete(
+        &mut self,
+        id: &str,
+        now: SystemTime,
+        delay: Duration,
+    ) -> Result<&mut Tracked<T>, ApiError> {
+        let tracked = self.get_or_not_found(id, now, delay)?;
+        if tracked.lifecycle.observe(now, delay) != Observed::Deleting {
+            tracked.lifecycle.delete(now, delay);
+        }
+        Ok(tracked)
     }
 }
 

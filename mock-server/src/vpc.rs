@@ -20,14 +20,12 @@ use crate::{
     context::MockState,
     error::{ApiError, Violations},
     lifecycle::Observed,
-    store::Tracked,
+    store::{Kind, Tracked},
     validation::{
         canonical_id, check_dhcp, check_vpc_prefixes, legacy_host_prefix, validate_create_vpc,
         within_limit, MAX_MASK_PATHS, VPC_UPDATABLE_PATHS,
     },
 };
-
-const RESOURCE_TYPE: &str = "coreweave.networking.v1beta1.VPC";
 
 /// The VPC service implementation.
 #[derive(Debug, Clone)]
@@ -80,14 +78,6 @@ impl VpcService for VpcApi {
     }
 }
 
-fn not_found(id: &str) -> ApiError {
-    ApiError::NotFound {
-        kind: "VPC",
-        resource_type: RESOURCE_TYPE,
-        id: id.to_owned(),
-    }
-}
-
 fn create(
     state: &MockState,
     org: &OrgId,
@@ -99,7 +89,7 @@ fn create(
     state.store.with_org(org, |data| {
         if let Some(existing) = data.live_vpc_named(&valid.name, now, delay) {
             return Err(ApiError::AlreadyExists {
-                resource_type: RESOURCE_TYPE,
+                resource_type: <Vpc as Kind>::RESOURCE_TYPE,
                 resource_name: valid.name.clone(),
                 description: format!(
                     "a VPC named {:?} already exists (id {existing})",
@@ -131,10 +121,7 @@ fn create(
         };
         data.vpc_names.insert(vpc.name.clone(), id.clone());
         data.vpcs.insert(id.clone(), vpc, now);
-        let stored = data
-            .vpcs
-            .get_live(&id, now, delay)
-            .ok_or_else(|| not_found(&id))?;
+        let stored = data.vpcs.get_or_not_found(&id, now, delay)?;
         Ok(CreateVpcResponse {
             vpc: Some(render_changed(stored)),
         })
@@ -151,8 +138,7 @@ fn get(
     state.store.with_org(org, |data| {
         let vpc = data
             .vpcs
-            .get_live(&request.id, now, state.transition_delay)
-            .ok_or_else(|| not_found(&request.id))?;
+            .get_or_not_found(&request.id, now, state.transition_delay)?;
         Ok(GetVpcResponse {
             vpc: Some(render(vpc, now, state)),
         })
@@ -250,15 +236,7 @@ fn update(
     state.store.with_org(org, |data| {
         let vpc = data
             .vpcs
-            .get_live(&request.id, now, state.transition_delay)
-            .ok_or_else(|| not_found(&request.id))?;
-        if vpc.lifecycle.observe(now, state.transition_delay) == Observed::Deleting {
-            return Err(ApiError::FailedPrecondition {
-                violation_type: "STATE",
-                subject: format!("vpcs/{}", request.id),
-                description: format!("VPC {} is being deleted and cannot be updated", request.id),
-            });
-        }
+            .get_for_update(&request.id, now, state.transition_delay)?;
         apply_update(&mut vpc.value, &plan, request, now);
         vpc.lifecycle.update(now, state.transition_delay);
         Ok(UpdateVpcResponse {
@@ -298,13 +276,7 @@ fn delete(
     state.store.with_org(org, |data| {
         let vpc = data
             .vpcs
-            .get_live(&request.id, now, state.transition_delay)
-            .ok_or_else(|| not_found(&request.id))?;
-        // Deleting a VPC that is already being deleted changes nothing, so a retried delete
-        // sees the same answer as the first.
-        if vpc.lifecycle.observe(now, state.transition_delay) != Observed::Deleting {
-            vpc.lifecycle.delete(now, state.transition_delay);
-        }
+            .start_delete(&request.id, now, state.transition_delay)?;
         Ok(DeleteVpcResponse {
             vpc: Some(render_changed(vpc)),
         })
