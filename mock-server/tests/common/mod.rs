@@ -2,6 +2,7 @@
 //! readers for `google.rpc` details.
 #![allow(dead_code)]
 
+pub mod bodies;
 pub mod process;
 
 use std::{
