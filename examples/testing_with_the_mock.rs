@@ -1,5 +1,5 @@
-//! Testing your own code with the in-process mock: no cloud account, no network, and
-//! faults on demand. `cargo test --example testing_with_the_mock` runs the tests below (plain
+//! Testing your own code with the in-process mock: no cloud account, no network, faults on
+//! demand, a clock you can move, and a journal of what your code sent. `cargo test --example testing_with_the_mock` runs the tests below (plain
 //! `cargo test` does too); `cargo run` runs the same code once against a mock of its own.
 //!
 //! In your project, add `coreweave-mock` as a dev-dependency and write tests like these.
@@ -67,7 +67,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use coreweave_mock::{Fault, Method};
+    use coreweave_mock::{CallFilter, Fault, Method, Scope};
 
     #[tokio::test]
     async fn ensure_vpc_creates_once() {
@@ -81,6 +81,35 @@ mod tests {
         let second = ensure_vpc(&client, "app").await.unwrap();
         assert_eq!(first, second);
         assert_eq!(client.vpcs().list().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn waiting_for_ready_without_waiting() {
+        // A long transition, skipped by moving this test's own clock forward.
+        let mock = MockServer::builder()
+            .transition_delay(Duration::from_secs(3600))
+            .start()
+            .await
+            .unwrap();
+        let token = "CW-SECRET-test-clock";
+        let client = client_for(&mock, token).unwrap();
+        let id = ensure_vpc(&client, "app").await.unwrap();
+        mock.advance_clock(&Scope::token(token), Duration::from_secs(3600));
+        let vpc = client
+            .vpcs()
+            .wait_until_ready(&id, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(
+            vpc.status(),
+            coreweave_api::networking::v1beta1::vpc::Status::Ready
+        );
+        // And the journal says what the code under test sent.
+        let creates = CallFilter {
+            method: Some(Method::CreateVpc),
+            ..CallFilter::default()
+        };
+        assert_eq!(mock.calls(&Scope::token(token), &creates).len(), 1);
     }
 
     #[tokio::test]

@@ -480,6 +480,31 @@ impl MockServer {
         self.state.calls(scope, filter)
     }
 
+    /// A snapshot of the state in `scope` (the JSON of `GET /_mock/v1/state`).
+    pub fn state(&self, scope: &Scope) -> serde_json::Value {
+        crate::snapshot::export(&self.state.store, scope.org())
+    }
+
+    /// Replaces the state in `scope` with `snapshot`, checked whole first: on error nothing
+    /// changes.
+    pub fn load_state(
+        &self,
+        scope: &Scope,
+        snapshot: &serde_json::Value,
+    ) -> Result<(), crate::snapshot::SnapshotError> {
+        let orgs = crate::snapshot::import(snapshot, scope.org())?;
+        if let Err(status) = self.state.replace_state(scope, orgs) {
+            tracing::error!(error = %status.message(), "loaded state could not be saved");
+        }
+        Ok(())
+    }
+
+    /// Holds resource `id`'s CREATING, UPDATING or DELETING until released (`hold` false);
+    /// fails for an unknown or settled resource.
+    pub fn hold(&self, scope: &Scope, id: &str, hold: bool) -> Result<(), tonic::Status> {
+        self.state.hold(scope, id, hold)
+    }
+
     /// The organization id of `token`, as snapshots and the journal name it.
     pub fn whoami(&self, token: &str) -> String {
         crate::auth::org_for_token(token).to_string()

@@ -635,3 +635,39 @@ async fn a_held_resource_stays_in_transition_until_released() {
 }
 
 type VpcStub = coreweave_api::networking::v1beta1::vpc_service_client::VpcServiceClient<Authed>;
+
+#[tokio::test]
+async fn the_handle_exports_and_loads_state() {
+    let mock = instant_mock().await;
+    let token = unique_token("handle-state");
+    let scope = Scope::token(&token);
+    let mut stub = vpc_stub(&mock, &token);
+    let vpc = stub
+        .create_vpc(create("kept"))
+        .await
+        .unwrap()
+        .into_inner()
+        .vpc
+        .unwrap();
+    let snapshot = mock.state(&scope);
+    mock.reset(&scope);
+    assert!(stub
+        .list_vp_cs(ListVpCsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .items
+        .is_empty());
+    mock.load_state(&scope, &snapshot).unwrap();
+    let listed = stub
+        .list_vp_cs(ListVpCsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .items;
+    assert_eq!(listed[0].id, vpc.id);
+    assert!(mock.load_state(&scope, &json!({"version": 9})).is_err());
+    assert_eq!(mock.state(&scope), snapshot);
+    // Nothing to hold once settled.
+    assert!(mock.hold(&scope, &vpc.id, true).is_err());
+}
