@@ -1,0 +1,448 @@
+//! The mock against a bare tonic server built from the same generated `VPCService` stub,
+//! which keeps its VPCs in a `RwLock<HashMap>` and does nothing else: side by side, in
+//! interleaved rounds, with the servers on one core and the load on the other.
+//!
+//! Run it with `scripts/bench-mock.sh [SECONDS_PER_ROUND]`, which builds the release binary,
+//! pins the servers to CPU 0 and this load generator to CPU 1 (with `taskset`, when present),
+//! and prints one table. `--smoke` runs every step with tiny sizes, to prove it still works.
+//!
+//! This binary is also the bare server: `mock_vs_bare --serve-bare`.
+
+use std::{
+    collections::HashMap,
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    sync::RwLock,
+    time::{Duration, Instant},
+};
+
+use coreweave_api::networking::v1beta1::{
+    vpc_service_client::VpcServiceClient,
+    vpc_service_server::{VpcService, VpcServiceServer},
+    CreateVpcRequest, CreateVpcResponse, DeleteVpcRequest, DeleteVpcResponse, GetVpcRequest,
+    GetVpcResponse, ListVpCsRequest, ListVpCsResponse, UpdateVpcRequest, UpdateVpcResponse, Vpc,
+};
+use tonic::{metadata::MetadataValue, transport::Channel, Request, Response, Status};
+
+const TOKEN: &str = "CW-SECRET-bench";
+
+/// The baseline: the same stub, a map, nothing else.
+#[derive(Default)]
+struct Bare {
+    vpcs: RwLock<HashMap<String, Vpc>>,
+}
+
+#[tonic::async_trait]
+impl VpcService for Bare {
+    async fn create_vpc(
+        &self,
+        request: Request<CreateVpcRequest>,
+    ) -> Result<Response<CreateVpcResponse>, Status> {
+        let request = request.into_inner();
+        let vpc = Vpc {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: request.name,
+            zone: request.zone,
+            ..Vpc::default()
+        };
+        let mut vpcs = self
+            .vpcs
+            .write()
+            .map_err(|_| Status::internal("poisoned"))?;
+        vpcs.insert(vpc.id.clone(), vpc.clone());
+        Ok(Response::new(CreateVpcResponse { vpc: Some(vpc) }))
+    }
+
+    async fn get_vpc(
+        &self,
+        request: Request<GetVpcRequest>,
+    ) -> Result<Response<GetVpcResponse>, Status> {
+        let vpcs = self.vpcs.read().map_err(|_| Status::internal("poisoned"))?;
+        let vpc = vpcs
+            .get(&request.get_ref().id)
+            .cloned()
+            .ok_or_else(|| Status::not_found("not found"))?;
+        Ok(Response::new(GetVpcResponse { vpc: Some(vpc) }))
+    }
+
+    async fn list_vp_cs(
+        &self,
+        _request: Request<ListVpCsRequest>,
+    ) -> Result<Response<ListVpCsResponse>, Status> {
+        let vpcs = self.vpcs.read().map_err(|_| Status::internal("poisoned"))?;
+        Ok(Response::new(ListVpCsResponse {
+            items: vpcs.values().cloned().collect(),
+        }))
+    }
+
+    async fn update_vpc(
+        &self,
+        _request: Request<UpdateVpcRequest>,
+    ) -> Result<Response<UpdateVpcResponse>, Status> {
+        Err(Status::unimplemented("not measured"))
+    }
+
+    async fn delete_vpc(
+        &self,
+        _request: Request<DeleteVpcRequest>,
+    ) -> Result<Response<DeleteVpcResponse>, Status> {
+        Err(Status::unimplemented("not measured"))
+    }
+}
+
+async fn serve_bare() -> Result<(), Box<dyn std::error::Error>> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!(
+        "{{\"event\":\"listening\",\"addr\":\"{}\"}}",
+        listener.local_addr()?
+    );
+    tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(VpcServiceServer::new(Bare::default()))
+        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+        .await?;
+    Ok(())
+}
+
+/// A server process under test.
+struct Server {
+    name: &'static str,
+    child: Child,
+    addr: String,
+    start_to_serving: Duration,
+}
+
+impl Server {
+    /// Starts `program args`, pinned to CPU 0 when `taskset` is available, and waits until a
+    /// call succeeds.
+    async fn start(name: &'static str, program: &str, args: &[&str]) -> Self {
+        let started = Instant::now();
+        let pinned = Command::new("taskset").arg("--version").output().is_ok();
+        let mut command = if pinned {
+            let mut command = Command::new("taskset");
+            command.args(["-c", "0", program]);
+            command
+        } else {
+            Command::new(program)
+        };
+        let mut child = command
+            .args(args)
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("a listening line");
+        let event: serde_json::Value = serde_json::from_str(&line).expect("the listening event");
+        let addr = event["addr"].as_str().expect("addr").to_owned();
+        let mut client = connect(&addr).await;
+        while client
+            .list_vp_cs(authorized(ListVpCsRequest {}))
+            .await
+            .is_err()
+        {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        Self {
+            name,
+            child,
+            addr,
+            start_to_serving: started.elapsed(),
+        }
+    }
+
+    fn rss_mb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn connect(addr: &str) -> VpcServiceClient<Channel> {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect_lazy();
+    VpcServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024)
+}
+
+fn authorized<T>(message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    let value: MetadataValue<_> = format!("Bearer {TOKEN}").parse().expect("header");
+    request.metadata_mut().insert("authorization", value);
+    request
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Get,
+    Create,
+    List100,
+    NotFound,
+}
+
+impl Op {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Get => "GetVPC",
+            Self::Create => "CreateVPC",
+            Self::List100 => "ListVPCs (100)",
+            Self::NotFound => "GetVPC NOT_FOUND",
+        }
+    }
+}
+
+/// What one round measured.
+#[derive(Default)]
+struct Samples {
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+}
+
+impl Samples {
+    fn rate(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    fn percentile(&mut self, p: f64) -> Duration {
+        self.latencies.sort();
+        let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies.get(index).copied().unwrap_or_default()
+    }
+}
+
+/// Runs `op` against `client` from `concurrency` tasks on one connection for `length`.
+async fn round(
+    client: &VpcServiceClient<Channel>,
+    op: Op,
+    concurrency: usize,
+    length: Duration,
+    known_id: &str,
+    round_number: usize,
+) -> Samples {
+    let deadline = Instant::now() + length;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|task| {
+            let mut client = client.clone();
+            let known_id = known_id.to_owned();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    n += 1;
+                    let at = Instant::now();
+                    let ok = match op {
+                        Op::Get => client
+                            .get_vpc(authorized(GetVpcRequest {
+                                id: known_id.clone(),
+                            }))
+                            .await
+                            .is_ok(),
+                        Op::NotFound => client
+                            .get_vpc(authorized(GetVpcRequest {
+                                id: "00000000-0000-0000-0000-000000000000".into(),
+                            }))
+                            .await
+                            .is_err(),
+                        Op::List100 => client
+                            .list_vp_cs(authorized(ListVpCsRequest {}))
+                            .await
+                            .is_ok(),
+                        Op::Create => client
+                            .create_vpc(authorized(CreateVpcRequest {
+                                name: format!("r{round_number}-t{task}-{n}"),
+                                zone: "US-EAST-04A".into(),
+                                ..CreateVpcRequest::default()
+                            }))
+                            .await
+                            .is_ok(),
+                    };
+                    if ok {
+                        latencies.push(at.elapsed());
+                    }
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut samples = Samples::default();
+    for task in tasks {
+        samples.latencies.extend(task.await.unwrap_or_default());
+    }
+    samples.elapsed = started.elapsed();
+    samples
+}
+
+/// Fills a server's organization with `count` VPCs, 64 at a time.
+async fn fill(client: &VpcServiceClient<Channel>, prefix: &str, count: usize) {
+    let tasks: Vec<_> = (0..64)
+        .map(|task| {
+            let mut client = client.clone();
+            let prefix = prefix.to_owned();
+            tokio::spawn(async move {
+                for i in (task..count).step_by(64) {
+                    let request = CreateVpcRequest {
+                        name: format!("{prefix}{i}"),
+                        zone: "US-EAST-04A".into(),
+                        ..CreateVpcRequest::default()
+                    };
+                    let _ = client.create_vpc(authorized(request)).await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        let _ = task.await;
+    }
+}
+
+fn arg(name: &str) -> Option<String> {
+    let mut args = std::env::args().skip_while(|a| a != name);
+    args.next()?;
+    args.next()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::args().any(|a| a == "--serve-bare") {
+        return serve_bare().await;
+    }
+    let smoke = std::env::args().any(|a| a == "--smoke");
+    let seconds: f64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(8.0);
+    let length = if smoke {
+        Duration::from_millis(100)
+    } else {
+        Duration::from_secs_f64(seconds)
+    };
+    let rounds = if smoke { 1 } else { 3 };
+    let big: usize = if smoke { 1_000 } else { 100_000 };
+    let list_size: usize = if smoke { 500 } else { 10_000 };
+    let mock_binary = arg("--mock").ok_or("--mock PATH is required")?;
+    let me = std::env::current_exe()?;
+    let me = me.to_str().ok_or("a UTF-8 path")?;
+    let quota = (big + 20_000).to_string();
+
+    let mock_args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--transition-delay",
+        "0s",
+        "--quota",
+        &quota,
+    ];
+    let mock = Server::start("mock", &mock_binary, &mock_args).await;
+    let bare = Server::start("bare", me, &["--serve-bare"]).await;
+    println!("| | bare tonic | our mock | mock / bare |");
+    println!("|---|---|---|---|");
+    println!(
+        "| start to SERVING | {:.1} ms | {:.1} ms | |",
+        bare.start_to_serving.as_secs_f64() * 1e3,
+        mock.start_to_serving.as_secs_f64() * 1e3
+    );
+    println!(
+        "| RSS, idle | {:.1} MB | {:.1} MB | |",
+        bare.rss_mb(),
+        mock.rss_mb()
+    );
+
+    let servers = [&mock, &bare];
+    let mut clients = Vec::new();
+    let mut known = Vec::new();
+    for server in servers {
+        let mut client = connect(&server.addr).await;
+        fill(&client, "seed-", 99).await;
+        let created = client
+            .create_vpc(authorized(CreateVpcRequest {
+                name: "known".into(),
+                zone: "US-EAST-04A".into(),
+                ..CreateVpcRequest::default()
+            }))
+            .await?
+            .into_inner();
+        known.push(created.vpc.map(|v| v.id).unwrap_or_default());
+        clients.push(client);
+    }
+
+    // List100 first, while each organization holds 100 VPCs; creates come last.
+    for op in [Op::List100, Op::Get, Op::NotFound, Op::Create] {
+        for concurrency in [1, 64] {
+            let mut results = [Samples::default(), Samples::default()];
+            for r in 0..rounds {
+                for (i, client) in clients.iter().enumerate() {
+                    let samples =
+                        round(client, op, concurrency, length, &known[i], r * 2 + i).await;
+                    results[i].latencies.extend(samples.latencies);
+                    results[i].elapsed += samples.elapsed;
+                }
+            }
+            let [mut mock_samples, mut bare_samples] = results;
+            println!(
+                "| {} ×{concurrency}: req/s, p50, p99 | {:.0}, {:?}, {:?} | {:.0}, {:?}, {:?} | **{:.0}%** |",
+                op.label(),
+                bare_samples.rate(),
+                bare_samples.percentile(0.5),
+                bare_samples.percentile(0.99),
+                mock_samples.rate(),
+                mock_samples.percentile(0.5),
+                mock_samples.percentile(0.99),
+                100.0 * mock_samples.rate() / bare_samples.rate().max(1e-9),
+            );
+        }
+    }
+
+    // A full list at `list_size` VPCs, then RSS with `big` VPCs.
+    let mut list_times = Vec::new();
+    for (server, client) in servers.iter().zip(&clients) {
+        let mut client = client.clone();
+        let have = client
+            .list_vp_cs(authorized(ListVpCsRequest {}))
+            .await?
+            .into_inner()
+            .items
+            .len();
+        fill(&client, "list-", list_size.saturating_sub(have)).await;
+        let started = Instant::now();
+        let items = client
+            .list_vp_cs(authorized(ListVpCsRequest {}))
+            .await?
+            .into_inner()
+            .items;
+        list_times.push((server.name, items.len(), started.elapsed()));
+    }
+    println!(
+        "| full ListVPCs of {} / {} VPCs | {:?} | {:?} | |",
+        list_times[1].1, list_times[0].1, list_times[1].2, list_times[0].2
+    );
+    for client in &clients {
+        let mut client = client.clone();
+        let have = client
+            .list_vp_cs(authorized(ListVpCsRequest {}))
+            .await?
+            .into_inner()
+            .items
+            .len();
+        fill(&client, "big-", big.saturating_sub(have)).await;
+    }
+    println!(
+        "| RSS with {big} VPCs | {:.1} MB | {:.1} MB | |",
+        bare.rss_mb(),
+        mock.rss_mb()
+    );
+    Ok(())
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The mock against a bare tonic server, side by side: `scripts/bench-mock.sh [SECONDS]`
+# (seconds per round, default 8; `--smoke` for a tiny run that only proves it works).
+# Builds the release binary, pins the servers to CPU 0 and the load to CPU 1 when taskset is
+# available, and prints one table. Honours CARGO_TARGET_DIR.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+fail() { printf 'bench-mock: %s\n' "$*" >&2; exit 1; }
+
+profile=release
+args=(--seconds "${1:-8}")
+if [ "${1:-}" = "--smoke" ]; then
+  profile=dev
+  args=(--smoke)
+fi
+cargo build --quiet --profile "$profile" -p coreweave-mock
+target_dir="$(cargo metadata --format-version 1 --no-deps \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+dir="$profile"; [ "$profile" = dev ] && dir=debug
+mock="$target_dir/$dir/coreweave-mock"
+[ -x "$mock" ] || fail "the mock binary is missing at $mock"
+
+pin=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  pin=(taskset -c 1)
+else
+  echo "bench-mock: taskset or a second core is missing; the load shares the servers' cores" >&2
+fi
+echo "machine: $(nproc) cores, $(awk '/model name/ {sub(/.*: /, ""); print; exit}' /proc/cpuinfo)"
+"${pin[@]}" cargo bench --quiet --profile "$profile" --bench mock_vs_bare -- --mock "$mock" "${args[@]}"
