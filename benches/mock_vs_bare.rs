@@ -96,10 +96,10 @@ async fn serve_bare() -> Result<(), Box<dyn std::error::Error>> {
         "{{\"event\":\"listening\",\"addr\":\"{}\"}}",
         listener.local_addr()?
     );
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
-        .tcp_nodelay(true)
         .add_service(VpcServiceServer::new(Bare::default()))
-        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+        .serve_with_incoming(incoming)
         .await?;
     Ok(())
 }
@@ -406,7 +406,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    // A full list at `list_size` VPCs, then RSS with `big` VPCs.
+    // A full list at `list_size` VPCs, then RSS with `big` VPCs, on fresh servers.
+    drop(clients);
+    drop((mock, bare));
+    let mock = Server::start("mock", &mock_binary, &mock_args).await;
+    let bare = Server::start("bare", me, &["--serve-bare"]).await;
+    let servers = [&mock, &bare];
+    let mut clients = Vec::new();
+    for server in servers {
+        clients.push(connect(&server.addr).await);
+    }
     let mut list_times = Vec::new();
     for (server, client) in servers.iter().zip(&clients) {
         let mut client = client.clone();

@@ -152,8 +152,11 @@ fn create(
                 description: format!("gateway {id} already exists"),
             });
         }
-        data.gateways.purge_gone(now, delay);
+        // Settled deletes are purged only when the count is at the quota: a create stays O(1).
         if let Some(max) = state.limits.max_gateways_per_org {
+            if data.gateways.len() >= max {
+                data.gateways.purge_gone(now, delay);
+            }
             if data.gateways.len() >= max {
                 return Err(ApiError::ResourceExhausted {
                     subject: format!("organizations/{org}/gateways"),

@@ -97,8 +97,11 @@ fn create(
                 ),
             });
         }
+        // Settled deletes are purged only when the count is at the quota: a create stays O(1).
         if let Some(max) = state.limits.max_vpcs_per_org {
-            data.vpcs.purge_gone(now, delay);
+            if data.vpcs.len() >= max {
+                data.vpcs.purge_gone(now, delay);
+            }
             if data.vpcs.len() >= max {
                 return Err(ApiError::ResourceExhausted {
                     subject: format!("organizations/{org}/vpcs"),
