@@ -1,5 +1,5 @@
-//! Helpers shared by the client's integration tests: in-process mocks and raw stubs with a
-//! token.
+//! Helpers for the client's integration tests: in-process mocks and a raw stub with a token.
+//! (The mock's own tests have a fuller set in `mock-server/tests/common`.)
 #![allow(dead_code)]
 
 use std::{
@@ -7,10 +7,7 @@ use std::{
     time::Duration,
 };
 
-use coreweave_api::{
-    inference::v1alpha1::gateway_service_client::GatewayServiceClient,
-    networking::v1beta1::vpc_service_client::VpcServiceClient,
-};
+use coreweave_api::networking::v1beta1::vpc_service_client::VpcServiceClient;
 use coreweave_mock::{MockServer, MockServerBuilder};
 use tonic::{
     metadata::MetadataValue,
@@ -18,7 +15,6 @@ use tonic::{
     transport::{Channel, Endpoint},
     Request, Status,
 };
-use tonic_types::StatusExt;
 
 /// A token no other test uses, so tests can share nothing and still run in parallel.
 pub fn unique_token(label: &str) -> String {
@@ -66,27 +62,7 @@ fn channel(mock: &MockServer) -> Channel {
         .connect_lazy()
 }
 
-/// The generated VPC stub sending `authorization` exactly as given (or not at all).
-pub fn vpc_stub_with_header(mock: &MockServer, header: Option<&str>) -> VpcServiceClient<Authed> {
-    VpcServiceClient::with_interceptor(channel(mock), Header(header.map(str::to_owned)))
-}
-
 /// The generated VPC stub with `Bearer <token>`.
 pub fn vpc_stub(mock: &MockServer, token: &str) -> VpcServiceClient<Authed> {
-    vpc_stub_with_header(mock, Some(&format!("Bearer {token}")))
-}
-
-/// The generated gateway stub with `Bearer <token>`.
-pub fn gateway_stub(mock: &MockServer, token: &str) -> GatewayServiceClient<Authed> {
-    GatewayServiceClient::with_interceptor(channel(mock), Header(Some(format!("Bearer {token}"))))
-}
-
-/// The field paths of a status's BadRequest detail, sorted.
-pub fn violated_fields(status: &Status) -> Vec<String> {
-    let mut fields: Vec<String> = status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default();
-    fields.sort();
-    fields
+    VpcServiceClient::with_interceptor(channel(mock), Header(Some(format!("Bearer {token}"))))
 }
