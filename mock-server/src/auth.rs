@@ -1,6 +1,10 @@
 //! Bearer-token authentication and the token-to-organization mapping.
 
-use std::{collections::HashSet, fmt};
+use std::{
+    collections::{HashMap, HashSet},
+    fmt,
+    sync::{Arc, Mutex, PoisonError},
+};
 
 use uuid::Uuid;
 
@@ -8,14 +12,14 @@ use crate::error::ApiError;
 
 /// The organization a caller belongs to. Every resource lives in exactly one.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OrgId(String);
+pub struct OrgId(Arc<str>);
 
 impl OrgId {
     /// An organization id as a snapshot names it: a UUID.
     pub fn parse(text: &str) -> Option<Self> {
         Uuid::try_parse(text)
             .ok()
-            .map(|uuid| Self(uuid.hyphenated().to_string()))
+            .map(|uuid| Self(uuid.hyphenated().to_string().into()))
     }
 
     /// The organization id as a string.
@@ -44,12 +48,17 @@ const ORG_NAMESPACE: Uuid = Uuid::from_u128(0x6f2c_51d4_93a1_4b1e_8d57_2a0e_c3f1
 #[derive(Debug, Clone, Default)]
 pub struct Authenticator {
     accepted: Option<HashSet<String>>,
+    /// Organizations of recent tokens, so a call does not hash its token again.
+    known: Arc<Mutex<HashMap<String, OrgId>>>,
 }
+
+/// How many tokens' organizations are remembered; the memory is emptied when full.
+const KNOWN_TOKENS: usize = 4096;
 
 impl Authenticator {
     /// Accepts any well-formed bearer token.
     pub fn any_token() -> Self {
-        Self { accepted: None }
+        Self::default()
     }
 
     /// Accepts only the given tokens.
@@ -60,6 +69,7 @@ impl Authenticator {
     {
         Self {
             accepted: Some(tokens.into_iter().map(Into::into).collect()),
+            known: Arc::default(),
         }
     }
 
@@ -78,7 +88,21 @@ impl Authenticator {
                 ));
             }
         }
-        Ok(org_for_token(token))
+        Ok(self.org_of(token))
+    }
+
+    /// The organization of `token`, remembered for the next call.
+    fn org_of(&self, token: &str) -> OrgId {
+        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(org) = known.get(token) {
+            return org.clone();
+        }
+        let org = org_for_token(token);
+        if known.len() >= KNOWN_TOKENS {
+            known.clear();
+        }
+        known.insert(token.to_owned(), org.clone());
+        org
     }
 }
 
@@ -105,7 +129,11 @@ fn parse_bearer(header: &str) -> Result<&str, ApiError> {
 
 /// The organization a token belongs to.
 pub fn org_for_token(token: &str) -> OrgId {
-    OrgId(Uuid::new_v5(&ORG_NAMESPACE, token.as_bytes()).to_string())
+    OrgId(
+        Uuid::new_v5(&ORG_NAMESPACE, token.as_bytes())
+            .to_string()
+            .into(),
+    )
 }
 
 #[cfg(test)]

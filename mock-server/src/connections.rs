@@ -104,33 +104,50 @@ impl Connection {
         }
     }
 
-    /// Sets the timer to the nearer of the idle and the write-stall deadlines.
-    fn rearm(&mut self) {
+    /// The nearer of the idle and the write-stall deadlines.
+    fn deadline(&self) -> Instant {
         let idle = self.last_progress + self.limits.idle_timeout;
-        let deadline = match self.write_stalled_since {
+        match self.write_stalled_since {
             Some(since) => idle.min(since + self.limits.write_stall_timeout),
             None => idle,
-        };
-        self.timer.as_mut().reset(deadline);
+        }
     }
 
-    /// After an I/O poll: progress rearms the timer; no progress past it ends the connection.
+    /// After an I/O poll: progress only notes the time (the timer is not touched on the hot
+    /// path); when the timer fires, it moves to the real deadline if that is later, and the
+    /// connection ends if it is not.
     fn track<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
-        match poll {
-            Poll::Ready(result) => {
-                self.last_progress = Instant::now();
-                self.rearm();
-                Poll::Ready(result)
-            }
-            Poll::Pending if self.timer.as_mut().poll(cx).is_ready() => {
+        if poll.is_ready() {
+            self.last_progress = Instant::now();
+            return poll;
+        }
+        while self.timer.as_mut().poll(cx).is_ready() {
+            let deadline = self.deadline();
+            if deadline <= Instant::now() {
                 let why = match self.write_stalled_since {
                     Some(_) => "its client stopped reading",
                     None => "it was idle",
                 };
                 tracing::debug!(why, "closing a connection");
-                Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, why)))
+                return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, why)));
             }
-            Poll::Pending => Poll::Pending,
+            self.timer.as_mut().reset(deadline);
+        }
+        Poll::Pending
+    }
+}
+
+impl Connection {
+    /// Notes when writes start and stop stalling; a new stall brings the timer forward.
+    fn note_write<T>(&mut self, poll: &Poll<io::Result<T>>) {
+        match (poll, self.write_stalled_since) {
+            (Poll::Ready(_), Some(_)) => self.write_stalled_since = None,
+            (Poll::Pending, None) => {
+                self.write_stalled_since = Some(Instant::now());
+                let deadline = self.deadline();
+                self.timer.as_mut().reset(deadline);
+            }
+            _ => {}
         }
     }
 }
@@ -155,15 +172,23 @@ impl AsyncWrite for Connection {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let poll = Pin::new(&mut this.stream).poll_write(cx, buf);
-        match (&poll, this.write_stalled_since) {
-            (Poll::Ready(_), Some(_)) => this.write_stalled_since = None,
-            (Poll::Pending, None) => {
-                this.write_stalled_since = Some(Instant::now());
-                this.rearm();
-            }
-            _ => {}
-        }
+        this.note_write(&poll);
         this.track(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.note_write(&poll);
+        this.track(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

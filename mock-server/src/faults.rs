@@ -304,7 +304,7 @@ pub fn code_from_name(name: &str) -> Option<Code> {
         .to_ascii_lowercase();
     CODES
         .into_iter()
-        .find(|code| format!("{code:?}").to_ascii_lowercase() == wanted)
+        .find(|code| code_label(*code).replace('_', "").to_ascii_lowercase() == wanted)
 }
 
 /// The names `code_from_name` takes, for error messages.
@@ -315,15 +315,30 @@ pub fn code_names() -> String {
 
 /// A code's canonical name, such as `NOT_FOUND`.
 pub fn code_name(code: Code) -> String {
-    let camel = format!("{code:?}");
-    let mut out = String::new();
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_uppercase());
+    code_label(code).to_owned()
+}
+
+/// A code's canonical name, without allocating (for metrics labels).
+pub fn code_label(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
     }
-    out
 }
 
 /// The header that makes one call fail with a code, such as `x-mock-fail: UNAVAILABLE`.
