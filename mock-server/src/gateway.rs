@@ -335,63 +335,48 @@ fn status(
                 zone: String::new(),
             }
         };
-    let conditions = match observed {
-        Observed::Creating => vec![
-            condition(
-                "Ready",
-                ConditionStatus::False,
-                changed,
-                "Reconciling",
-                "the gateway is being provisioned",
-            ),
-            condition(
-                "Progressing",
-                ConditionStatus::True,
-                changed,
-                "Reconciling",
-                "the gateway is being provisioned",
-            ),
-        ],
-        Observed::Ready => vec![condition(
+    let serving = |at| {
+        condition(
             "Ready",
             ConditionStatus::True,
-            settled,
+            at,
             "AsExpected",
             "the gateway is serving",
-        )],
-        // Serving the previous spec while the change rolls out, if it was ever READY.
-        Observed::Updating if lifecycle.has_been_ready(now, delay) => vec![
-            condition(
-                "Ready",
-                ConditionStatus::True,
-                changed,
-                "AsExpected",
-                "the gateway is serving",
-            ),
-            condition(
-                "Progressing",
-                ConditionStatus::True,
-                changed,
-                "Reconciling",
-                "a change is being applied",
-            ),
+        )
+    };
+    let provisioning = || {
+        condition(
+            "Ready",
+            ConditionStatus::False,
+            changed,
+            "Reconciling",
+            "the gateway is being provisioned",
+        )
+    };
+    let progressing = |message| {
+        condition(
+            "Progressing",
+            ConditionStatus::True,
+            changed,
+            "Reconciling",
+            message,
+        )
+    };
+    let conditions = match observed {
+        Observed::Creating => vec![
+            provisioning(),
+            progressing("the gateway is being provisioned"),
         ],
-        Observed::Updating => vec![
-            condition(
-                "Ready",
-                ConditionStatus::False,
-                changed,
-                "Reconciling",
-                "the gateway is being provisioned",
-            ),
-            condition(
-                "Progressing",
-                ConditionStatus::True,
-                changed,
-                "Reconciling",
-                "a change is being applied",
-            ),
-        ],
+        Observed::Ready => vec![serving(settled)],
+        // While a change rolls out, a gateway that was READY serves the previous spec.
+        Observed::Updating => {
+            let ready = if lifecycle.has_been_ready(now, delay) {
+                serving(changed)
+            } else {
+                provisioning()
+            };
+            vec![ready, progressing("a change is being applied")]
+        }
         Observed::Deleting | Observed::Gone => vec![condition(
             "Ready",
             ConditionStatus::False,

@@ -33,7 +33,7 @@ use serde_json::{json, Map, Value};
 use crate::{
     auth::OrgId,
     lifecycle::{Lifecycle, Phase},
-    store::{OrgState, Store, Tracked},
+    store::{Collection, OrgState, Store, Tracked},
 };
 
 /// The snapshot format this mock writes and reads.
@@ -160,9 +160,6 @@ fn org_state(path: &str, value: &Value) -> Result<OrgState, SnapshotError> {
     for (i, entry) in list(value, "vpcs", path)?.iter().enumerate() {
         let path = format!("{path}.vpcs[{i}]");
         let vpc: Vpc = read_message(entry, "vpc", &path)?;
-        if vpc.id.is_empty() {
-            return Err(error(format!("{path}.vpc.id"), "required"));
-        }
         if state
             .vpc_names
             .insert(vpc.name.clone(), vpc.id.clone())
@@ -174,44 +171,49 @@ fn org_state(path: &str, value: &Value) -> Result<OrgState, SnapshotError> {
             ));
         }
         let lifecycle = read_lifecycle(entry, &path)?;
-        let id = vpc.id.clone();
-        if state.vpcs.all().any(|(existing, _)| *existing == id) {
-            return Err(error(
-                format!("{path}.vpc.id"),
-                format!("duplicate id {id}"),
-            ));
-        }
-        state.vpcs.restore(
-            id,
-            Tracked {
-                value: vpc,
-                lifecycle,
-            },
-        );
+        restore(
+            &mut state.vpcs,
+            vpc.id.clone(),
+            vpc,
+            lifecycle,
+            &path,
+            "vpc",
+        )?;
     }
     for (i, entry) in list(value, "gateways", path)?.iter().enumerate() {
         let path = format!("{path}.gateways[{i}]");
         let spec: GatewaySpec = read_message(entry, "spec", &path)?;
-        if spec.id.is_empty() {
-            return Err(error(format!("{path}.spec.id"), "required"));
-        }
         let lifecycle = read_lifecycle(entry, &path)?;
-        let id = spec.id.clone();
-        if state.gateways.all().any(|(existing, _)| *existing == id) {
-            return Err(error(
-                format!("{path}.spec.id"),
-                format!("duplicate id {id}"),
-            ));
-        }
-        state.gateways.restore(
-            id,
-            Tracked {
-                value: spec,
-                lifecycle,
-            },
-        );
+        restore(
+            &mut state.gateways,
+            spec.id.clone(),
+            spec,
+            lifecycle,
+            &path,
+            "spec",
+        )?;
     }
     Ok(state)
+}
+
+/// Adds one resource read from a snapshot, refusing an empty or repeated id.
+fn restore<T>(
+    collection: &mut Collection<T>,
+    id: String,
+    value: T,
+    lifecycle: Lifecycle,
+    path: &str,
+    key: &str,
+) -> Result<(), SnapshotError> {
+    let id_path = format!("{path}.{key}.id");
+    if id.is_empty() {
+        return Err(error(id_path, "required"));
+    }
+    if collection.all().any(|(existing, _)| *existing == id) {
+        return Err(error(id_path, format!("duplicate id {id}")));
+    }
+    collection.restore(id, Tracked { value, lifecycle });
+    Ok(())
 }
 
 fn list<'a>(value: &'a Value, key: &str, path: &str) -> Result<&'a [Value], SnapshotError> {
