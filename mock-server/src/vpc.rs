@@ -198,7 +198,9 @@ fn plan_update(request: &UpdateVpcRequest) -> UpdatePlan {
     }
     // One line per call, however many paths (the mask's length is bounded anyway).
     if let Some(first) = ignored.first() {
+        // The call's span is not open at the default level, so the line names its VPC.
         tracing::warn!(
+            id = %request.id,
             count = ignored.len(),
             first = %first,
             updatable = ?VPC_UPDATABLE_PATHS,

@@ -18,8 +18,8 @@ use tonic::{metadata::MetadataValue, Code, Request};
 fn spawn(args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_coreweave-mock"))
         .args(args)
-        .envs(env.iter().copied())
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -119,6 +119,54 @@ async fn flags_configure_zones_tokens_and_delay() {
     assert_eq!(status.code(), Code::Unauthenticated);
     drop((vpcs, gateways));
     terminate(child);
+}
+
+/// Runs a successful CreateVPC and one with an unknown zone against a mock logging JSON at
+/// `level`, and returns the lines it wrote about calls.
+async fn call_lines(level: &str) -> Vec<serde_json::Value> {
+    let args = ["--listen", "127.0.0.1:0", "--log-format", "json"];
+    let (mut child, addr) = spawn(&args, &[("RUST_LOG", level)]);
+    let mut vpcs = VpcServiceClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    for zone in ["US-EAST-04A", "XX-NOWHERE-01A"] {
+        let request = CreateVpcRequest {
+            name: zone.to_lowercase(),
+            zone: zone.into(),
+            ..Default::default()
+        };
+        let _ = vpcs.create_vpc(authorized(request, "CW-SECRET-logs")).await;
+    }
+    drop(vpcs);
+    let stderr = child.stderr.take().unwrap();
+    terminate(child);
+    BufReader::new(stderr)
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(&line.unwrap()).unwrap())
+        .filter(|line| line["span"]["name"] == "rpc")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_lines_carry_the_rpc_span_at_info_and_debug() {
+    // At info, only the refused call writes a line, and its span has every field.
+    let lines = call_lines("info").await;
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    let span = &lines[0]["span"];
+    assert_eq!(lines[0]["level"], "INFO");
+    assert_eq!(lines[0]["fields"]["message"], "call answered");
+    assert_eq!(span["method"], "CreateVPC");
+    assert_eq!(span["code"], "InvalidArgument");
+    assert_eq!(span["org"].as_str().map(str::len), Some(36), "{span}");
+    assert!(span["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{span}");
+
+    // At debug, the successful call writes its line too, in the same span.
+    let lines = call_lines("debug").await;
+    let messages: Vec<_> = lines.iter().map(|l| &l["fields"]["message"]).collect();
+    assert_eq!(messages, ["call finished", "call answered"], "{lines:#?}");
+    assert_eq!(lines[0]["span"]["code"], "Ok");
+    assert_eq!(lines[0]["span"]["method"], "CreateVPC");
+    assert_eq!(lines[0]["span"]["org"], lines[1]["span"]["org"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
