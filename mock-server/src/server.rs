@@ -398,9 +398,7 @@ async fn serve(
         // Pings find peers that vanished without closing their connection.
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
-        .layer(http::cors())
         .layer(router)
-        .layer(tonic_web::GrpcWebLayer::new())
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal)
         .await?;

@@ -696,6 +696,36 @@ fn browsers_may_call_from_another_origin() {
         headers.contains("access-control-expose-headers:") && headers.contains("grpc-status"),
         "{output}"
     );
+
+    // REST and Connect from that origin get the CORS headers too.
+    let rest = format!("http://{}/v1beta1/networking/vpcs", mock.addr);
+    for (method, url) in [("GET", &rest), ("POST", &url)] {
+        let mut args = vec![
+            "--silent".to_owned(),
+            "--include".into(),
+            "-X".into(),
+            method.into(),
+            "-H".into(),
+            "Origin: http://localhost:3000".into(),
+            "-H".into(),
+            auth(),
+        ];
+        if method == "POST" {
+            args.extend(["-H", "Content-Type: application/json", "--data", "{}"].map(String::from));
+        }
+        args.push(url.clone());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = run_ok(&tool("curl"), &args);
+        let headers = output.to_ascii_lowercase();
+        assert!(
+            headers.starts_with("http/1.1 200"),
+            "{method} {url}: {output}"
+        );
+        assert!(
+            headers.contains("access-control-allow-origin: http://localhost:3000"),
+            "{method} {url}: {output}"
+        );
+    }
 }
 
 /// Posts `body` as JSON to `url` with the test token.

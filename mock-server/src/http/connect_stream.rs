@@ -17,15 +17,6 @@ use super::error::connect_code;
 /// The envelope flag that marks Connect's end-of-stream message.
 const END_STREAM: u8 = 0x02;
 
-/// Whether a request is a Connect streaming call.
-pub fn is_connect_stream<B>(request: &Request<B>) -> bool {
-    request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/connect+proto"))
-}
-
 /// Rewrites a Connect streaming request into the gRPC request it frames identically.
 pub fn to_grpc(mut request: Request<tonic::body::Body>) -> Request<tonic::body::Body> {
     let headers = request.headers_mut();

@@ -3,7 +3,8 @@
 //!
 //! | request | served as |
 //! |---|---|
-//! | `application/grpc*` (including `application/grpc-web*`) | gRPC, with gRPC-Web translated by tonic-web |
+//! | `application/grpc-web*` | gRPC, translated by tonic-web, with CORS |
+//! | `application/grpc*` | gRPC, without CORS (browsers cannot speak it) |
 //! | `application/connect+proto` | Connect streaming, bridged to the gRPC services (server reflection for `buf curl`) |
 //! | `POST /<package>.<Service>/<Method>`, other content types | Connect unary |
 //! | anything else | REST |
@@ -30,7 +31,9 @@ use axum::{
     http::{header, HeaderValue, Request, Response, Version},
     Router,
 };
+use tonic_web::GrpcWebService;
 use tower::{Layer, Service, ServiceExt};
+use tower_http::cors::Cors;
 
 use crate::{context::MockState, gateway::GatewayApi, journal::Protocol, vpc::VpcApi};
 
@@ -114,8 +117,9 @@ pub fn no_route<B>(request: &Request<B>) -> axum::response::Response {
 
 /// CORS for browser clients (gRPC-Web, Connect and REST from a page on another origin). The
 /// mock is a local development server, so any origin may call it; the headers the protocols
-/// need are allowed in and exposed back.
-pub fn cors() -> tower_http::cors::CorsLayer {
+/// need are allowed in and exposed back. Native gRPC needs HTTP/2 trailers, which no browser
+/// can send, so its calls skip CORS and its `Vary` headers.
+fn cors() -> tower_http::cors::CorsLayer {
     use axum::http::HeaderName;
     use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
     let exposed = [
@@ -133,22 +137,46 @@ pub fn cors() -> tower_http::cors::CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
-/// Whether a request is gRPC or gRPC-Web, by its content type.
-fn is_grpc<B>(request: &Request<B>) -> bool {
-    request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc"))
+/// The protocol a request speaks, by its content type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    /// `application/grpc*`.
+    Grpc,
+    /// `application/grpc-web*`, which works over HTTP/1.1 too.
+    GrpcWeb,
+    /// `application/connect+proto`: Connect streaming.
+    ConnectStream,
+    /// Everything else: REST, Connect unary, the control API, CORS preflights.
+    Http,
 }
 
-/// Whether a request is gRPC-Web, which works over HTTP/1.1 too.
-fn is_grpc_web<B>(request: &Request<B>) -> bool {
-    request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc-web"))
+impl Wire {
+    fn of<B>(request: &Request<B>) -> Self {
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map_or(&b""[..], HeaderValue::as_bytes);
+        if content_type.starts_with(b"application/grpc-web") {
+            Self::GrpcWeb
+        } else if content_type.starts_with(b"application/grpc") {
+            Self::Grpc
+        } else if content_type.starts_with(b"application/connect+proto") {
+            Self::ConnectStream
+        } else {
+            Self::Http
+        }
+    }
+
+    /// The protocol the journal and metrics name for a call that reaches the gRPC services
+    /// directly; the HTTP router names its own (REST or Connect).
+    fn protocol(self) -> Option<Protocol> {
+        match self {
+            Self::Grpc => Some(Protocol::Grpc),
+            Self::GrpcWeb => Some(Protocol::GrpcWeb),
+            Self::ConnectStream => Some(Protocol::Connect),
+            Self::Http => None,
+        }
+    }
 }
 
 /// The answer to gRPC over HTTP/1.x (or an h2c upgrade attempt, which arrives as HTTP/1.1):
@@ -214,8 +242,9 @@ fn blame_the_request(response: &mut Response<tonic::body::Body>, limit: usize) {
     }
 }
 
-/// A layer that sends gRPC requests on to the wrapped service and every other request to the
-/// HTTP router.
+/// A layer that sends each request to the protocol it speaks: native gRPC straight on to the
+/// wrapped gRPC service; gRPC-Web and Connect streaming, with CORS, to the same service through
+/// their translations; everything else, with CORS, to the HTTP router.
 #[derive(Debug, Clone)]
 pub struct ProtocolLayer {
     http: Router,
@@ -233,27 +262,39 @@ impl ProtocolLayer {
     }
 }
 
-impl<S> Layer<S> for ProtocolLayer {
+impl<S: Clone> Layer<S> for ProtocolLayer {
     type Service = ProtocolRouter<S>;
 
     fn layer(&self, grpc: S) -> Self::Service {
         ProtocolRouter {
+            browser: Arc::new(Browser {
+                grpc: cors().layer(tonic_web::GrpcWebLayer::new().layer(grpc.clone())),
+                http: cors().layer(self.http.clone()),
+            }),
             grpc,
-            http: self.http.clone(),
             max_request_bytes: self.max_request_bytes,
         }
     }
 }
 
-/// The service [`ProtocolLayer`] builds.
+/// The service [`ProtocolLayer`] builds. Tonic clones it for every call, so what only
+/// browsers need is shared, not copied.
 #[derive(Debug, Clone)]
 pub struct ProtocolRouter<S> {
     grpc: S,
-    http: Router,
+    browser: Arc<Browser<S>>,
     max_request_bytes: usize,
 }
 
+/// The services of the protocols a browser can speak, with CORS.
+#[derive(Debug)]
+struct Browser<S> {
+    grpc: Cors<GrpcWebService<S>>,
+    http: Cors<Router>,
+}
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
 
 impl<S> Service<Request<tonic::body::Body>> for ProtocolRouter<S>
 where
@@ -266,50 +307,56 @@ where
 {
     type Response = Response<tonic::body::Body>;
     type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+    type Future = BoxFuture<Self::Response>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         // Each call drives a clone to readiness itself.
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<tonic::body::Body>) -> Self::Future {
-        if is_grpc(&request) && !is_grpc_web(&request) && request.version() < Version::HTTP_2 {
-            let response = grpc_needs_http2(&request);
-            return Box::pin(async move { Ok(response) });
+    fn call(&mut self, mut request: Request<tonic::body::Body>) -> Self::Future {
+        let wire = Wire::of(&request);
+        if let Some(protocol) = wire.protocol() {
+            request.extensions_mut().insert(protocol);
         }
-        let mut request = request;
-        let protocol = if connect_stream::is_connect_stream(&request) {
-            Protocol::Connect
-        } else if is_grpc_web(&request) {
-            Protocol::GrpcWeb
-        } else {
-            Protocol::Grpc
-        };
-        request.extensions_mut().insert(protocol);
-        if connect_stream::is_connect_stream(&request) {
-            let grpc = self.grpc.clone();
-            return Box::pin(async move {
-                let request = connect_stream::to_grpc(request);
-                let response = grpc.oneshot(request).await.map_err(Into::into)?;
-                Ok(connect_stream::from_grpc(response))
-            });
-        }
-        if is_grpc(&request) {
-            let grpc = self.grpc.clone();
-            let limit = self.max_request_bytes;
-            Box::pin(async move {
-                let mut response = grpc.oneshot(request).await.map_err(Into::into)?;
-                blame_the_request(&mut response, limit);
-                Ok(response)
-            })
-        } else {
-            let http = self.http.clone();
-            Box::pin(async move {
-                let response: Result<_, Infallible> = http.oneshot(request).await;
-                let Ok(response) = response;
-                Ok(response.map(tonic::body::Body::new))
-            })
+        let limit = self.max_request_bytes;
+        match wire {
+            Wire::Grpc if request.version() < Version::HTTP_2 => {
+                let response = grpc_needs_http2(&request);
+                Box::pin(async move { Ok(response) })
+            }
+            Wire::Grpc => {
+                let grpc = self.grpc.clone();
+                Box::pin(async move {
+                    let mut response = grpc.oneshot(request).await.map_err(Into::into)?;
+                    blame_the_request(&mut response, limit);
+                    Ok(response)
+                })
+            }
+            Wire::GrpcWeb => {
+                let grpc = self.browser.grpc.clone();
+                Box::pin(async move {
+                    let mut response = grpc.oneshot(request).await.map_err(Into::into)?;
+                    blame_the_request(&mut response, limit);
+                    Ok(response)
+                })
+            }
+            Wire::ConnectStream => {
+                let grpc = self.browser.grpc.clone();
+                Box::pin(async move {
+                    let request = connect_stream::to_grpc(request);
+                    let response = grpc.oneshot(request).await.map_err(Into::into)?;
+                    Ok(connect_stream::from_grpc(response))
+                })
+            }
+            Wire::Http => {
+                let http = self.browser.http.clone();
+                Box::pin(async move {
+                    let response: Result<_, Infallible> = http.oneshot(request).await;
+                    let Ok(response) = response;
+                    Ok(response.map(tonic::body::Body::new))
+                })
+            }
         }
     }
 }
