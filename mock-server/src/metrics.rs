@@ -13,6 +13,8 @@ use prometheus_client::{
     registry::Registry,
 };
 
+use std::sync::{Arc, OnceLock};
+
 use coreweave_api::rpc::Method;
 use tonic::Code;
 
@@ -25,10 +27,37 @@ type MethodLabels = [(&'static str, &'static str); 1];
 type Histograms = Family<MethodLabels, Histogram, fn() -> Histogram>;
 
 /// The counters the calls update.
+///
+/// A family finds a label set's counter by hashing the labels; the hot path instead keeps a
+/// handle to each counter in a table indexed by method, protocol and code, filled on first
+/// use (so `/metrics` lists only the label sets that were counted).
 #[derive(Debug, Clone)]
 pub struct Metrics {
     calls: Family<CallLabels, Counter>,
     latency: Histograms,
+    handles: Arc<Handles>,
+}
+
+/// How many codes, protocols and methods the handle tables have room for.
+const CODES: usize = 17;
+const PROTOCOLS: usize = 4;
+const METHODS: usize = Method::ALL.len();
+
+#[derive(Debug)]
+struct Handles {
+    calls: Box<[OnceLock<Counter>]>,
+    latency: [OnceLock<Histogram>; METHODS],
+}
+
+impl Default for Handles {
+    fn default() -> Self {
+        Self {
+            calls: (0..METHODS * PROTOCOLS * CODES)
+                .map(|_| OnceLock::new())
+                .collect(),
+            latency: std::array::from_fn(|_| OnceLock::new()),
+        }
+    }
 }
 
 impl Default for Metrics {
@@ -40,6 +69,7 @@ impl Default for Metrics {
         Self {
             calls: Family::default(),
             latency: Family::new_with_constructor(histogram),
+            handles: Arc::default(),
         }
     }
 }
@@ -47,15 +77,29 @@ impl Default for Metrics {
 impl Metrics {
     /// Counts one call, authenticated or not.
     pub fn record(&self, method: Method, protocol: Protocol, code: Code, latency_ms: f64) {
-        let labels = [
-            ("method", method.name()),
-            ("protocol", protocol.as_str()),
-            ("code", crate::faults::code_label(code)),
-        ];
-        self.calls.get_or_create(&labels).inc();
-        self.latency
-            .get_or_create(&[("method", method.name())])
-            .observe(latency_ms / 1e3);
+        let calls = || {
+            let labels = [
+                ("method", method.name()),
+                ("protocol", protocol.as_str()),
+                ("code", crate::faults::code_label(code)),
+            ];
+            self.calls.get_or_create(&labels).clone()
+        };
+        let latency = || {
+            self.latency
+                .get_or_create(&[("method", method.name())])
+                .clone()
+        };
+        let (m, p, c) = (method as usize, protocol as usize, code as usize);
+        // Every index is in range; a protocol or code added later only loses the shortcut.
+        match self.handles.calls.get((m * PROTOCOLS + p) * CODES + c) {
+            Some(handle) if p < PROTOCOLS && c < CODES => handle.get_or_init(calls).inc(),
+            _ => calls().inc(),
+        };
+        match self.handles.latency.get(m) {
+            Some(handle) => handle.get_or_init(latency).observe(latency_ms / 1e3),
+            None => latency().observe(latency_ms / 1e3),
+        }
     }
 
     /// The metrics in the Prometheus (OpenMetrics) text format.
