@@ -348,9 +348,21 @@ pub const DELAY_HEADER: &str = "x-mock-delay";
 /// The header that applies one call but loses its reply: `x-mock-lose-reply: true`.
 pub const LOSE_REPLY_HEADER: &str = "x-mock-lose-reply";
 
+/// What every steering header's name starts with.
+const STEERING_PREFIX: &str = "x-mock-";
+
 /// Adds what a call's `x-mock-*` headers ask for to its faults; a header that cannot be read
 /// is INVALID_ARGUMENT naming it.
 pub fn steer(call: &mut CallFaults, metadata: &tonic::metadata::MetadataMap) -> Result<(), Status> {
+    // Most calls are not steered: one pass over the header names tells, without a lookup per
+    // header.
+    let headers: &http::HeaderMap = metadata.as_ref();
+    if !headers
+        .keys()
+        .any(|name| name.as_str().starts_with(STEERING_PREFIX))
+    {
+        return Ok(());
+    }
     let text = |name: &str| -> Result<Option<String>, Status> {
         match metadata.get(name) {
             None => Ok(None),
@@ -407,6 +419,22 @@ mod tests {
 
     fn org() -> OrgId {
         org_for_token("CW-SECRET-a")
+    }
+
+    #[test]
+    fn every_steering_header_is_seen_by_the_quick_check() {
+        for name in [FAIL_HEADER, DELAY_HEADER, LOSE_REPLY_HEADER] {
+            let mut metadata = tonic::metadata::MetadataMap::new();
+            metadata.insert(name, "nonsense".parse().unwrap());
+            let mut call = CallFaults::default();
+            let error = steer(&mut call, &metadata).unwrap_err();
+            assert_eq!(error.code(), Code::InvalidArgument, "{name}");
+            assert!(
+                error.message().contains(name),
+                "{name}: {}",
+                error.message()
+            );
+        }
     }
 
     #[test]
