@@ -1,14 +1,14 @@
 //! Bearer-token authentication and the token-to-organization mapping.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashSet,
     fmt,
     sync::{Arc, Mutex, PoisonError},
 };
 
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::{error::ApiError, Map};
 
 /// The organization a caller belongs to. Every resource lives in exactly one.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,7 +49,7 @@ const ORG_NAMESPACE: Uuid = Uuid::from_u128(0x6f2c_51d4_93a1_4b1e_8d57_2a0e_c3f1
 pub struct Authenticator {
     accepted: Option<HashSet<String>>,
     /// Organizations of recent tokens, so a call does not hash its token again.
-    known: Arc<Mutex<HashMap<String, OrgId>>>,
+    known: Arc<Mutex<Map<String, OrgId>>>,
 }
 
 /// How many tokens' organizations are remembered; the memory is emptied when full.

@@ -3,7 +3,7 @@
 //! entry holds only the method, the resource's id or name, the code and the latency.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::VecDeque,
     sync::{
         atomic::{AtomicU64, Ordering},
         Mutex, PoisonError,
@@ -23,7 +23,7 @@ use coreweave_api::{
 };
 use tonic::Code;
 
-use crate::auth::OrgId;
+use crate::{auth::OrgId, Map};
 
 /// How many calls the journal keeps per organization; older ones are dropped.
 pub const JOURNAL_CAPACITY: usize = 10_000;
@@ -126,7 +126,7 @@ no_subject!(
 #[derive(Debug, Default)]
 pub struct Journal {
     next: AtomicU64,
-    orgs: Mutex<HashMap<OrgId, VecDeque<Call>>>,
+    orgs: Mutex<Map<OrgId, VecDeque<Call>>>,
 }
 
 /// Which recorded calls to list.
@@ -183,7 +183,7 @@ impl Journal {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<OrgId, VecDeque<Call>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Map<OrgId, VecDeque<Call>>> {
         self.orgs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -55,3 +55,8 @@ pub use server::{
     MockError, MockServer, MockServerBuilder, DEFAULT_TRANSITION_DELAY, SHUTDOWN_GRACE,
 };
 pub use zones::Zone;
+
+/// The hash map of the per-call lookups (organizations, resources, tokens): foldhash, seeded
+/// per map, several times cheaper per lookup than the standard SipHash. The keys are bounded
+/// in number (quotas, the token memory) and mostly made by the server.
+pub(crate) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;

@@ -4,7 +4,6 @@
 //! the organization's own state. Calls from different organizations never wait on each other.
 
 use std::{
-    collections::HashMap,
     sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock},
     time::{Duration, SystemTime},
 };
@@ -15,6 +14,7 @@ use crate::{
     auth::OrgId,
     error::ApiError,
     lifecycle::{Lifecycle, Observed},
+    Map,
 };
 
 /// A stored resource and its lifecycle.
@@ -31,13 +31,13 @@ pub struct Tracked<T> {
 /// Resources whose delete has settled are purged lazily, on the next access that sees them.
 #[derive(Debug)]
 pub struct Collection<T> {
-    items: HashMap<String, Tracked<T>>,
+    items: Map<String, Tracked<T>>,
 }
 
 impl<T> Default for Collection<T> {
     fn default() -> Self {
         Self {
-            items: HashMap::new(),
+            items: Map::default(),
         }
     }
 }
@@ -188,7 +188,7 @@ pub struct OrgState {
     pub vpcs: Collection<Vpc>,
     /// VPC ids by name, for the name-uniqueness rule. May name VPCs already purged; those
     /// entries are dropped when looked up.
-    pub vpc_names: HashMap<String, String>,
+    pub vpc_names: Map<String, String>,
     /// Gateway specs by id.
     pub gateways: Collection<GatewaySpec>,
 }
@@ -214,7 +214,7 @@ impl OrgState {
 /// The whole server's state.
 #[derive(Debug, Default)]
 pub struct Store {
-    orgs: RwLock<HashMap<OrgId, Arc<Mutex<OrgState>>>>,
+    orgs: RwLock<Map<OrgId, Arc<Mutex<OrgState>>>>,
 }
 
 impl Store {
