@@ -656,7 +656,9 @@ async fn a_client_that_never_reads_is_cut_off() {
         .write_all(request.repeat(50).as_bytes())
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Long enough for a debug build on a loaded machine to fill the socket buffers and then
+    // stall for the 300 ms (at 2 s this failed once while a release build ran beside it).
+    tokio::time::sleep(Duration::from_secs(5)).await;
     // The server gave up on this client: what it had sent ends, well short of 50 lists.
     let mut received = 0usize;
     let mut buffer = vec![0u8; 1 << 16];
