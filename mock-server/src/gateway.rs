@@ -21,7 +21,7 @@ use crate::{
     error::{ApiError, Violations},
     lifecycle::Observed,
     store::{Kind, Tracked},
-    validation::{canonical_id, validate_gateway},
+    validation::{canonicalize_id, validate_gateway},
 };
 
 /// The domain under which gateway endpoints are published.
@@ -181,7 +181,7 @@ fn get(
     org: &OrgId,
     mut request: GetGatewayRequest,
 ) -> Result<GetGatewayResponse, ApiError> {
-    request.id = canonical_id(&request.id)?;
+    canonicalize_id(&mut request.id)?;
     let now = state.now(org);
     state.store.with_org(org, |data| {
         let gateway = data
@@ -225,7 +225,7 @@ fn update(
     org: &OrgId,
     mut request: UpdateGatewayRequest,
 ) -> Result<UpdateGatewayResponse, ApiError> {
-    request.id = canonical_id(&request.id)?;
+    canonicalize_id(&mut request.id)?;
     let id = request.id.clone();
     let mut violations = Violations::new();
     let mut replacement = replacement_spec(request);
@@ -253,7 +253,7 @@ fn delete(
     org: &OrgId,
     mut request: DeleteGatewayRequest,
 ) -> Result<DeleteGatewayResponse, ApiError> {
-    request.id = canonical_id(&request.id)?;
+    canonicalize_id(&mut request.id)?;
     let now = state.now(org);
     state.store.with_org(org, |data| {
         let gateway = data

@@ -153,7 +153,8 @@ pub fn legacy_host_prefix(host_prefixes: &[HostPrefix]) -> String {
     else {
         return String::new();
     };
-    let is_v4 = |p: &&String| matches!(p.parse::<IpNet>(), Ok(IpNet::V4(_)));
+    // The prefixes were validated when stored: an IPv6 one has colons, an IPv4 one none.
+    let is_v4 = |p: &&String| !p.contains(':');
     primary
         .prefixes
         .iter()
@@ -614,13 +615,18 @@ pub fn is_dns_name(name: &str) -> bool {
 }
 
 /// Rejects an empty resource id, and spells a UUID the way the server stores it (lowercase),
-/// so that `GET` with the uppercase id a client created a gateway with finds it.
-pub fn canonical_id(id: &str) -> Result<String, ApiError> {
+/// so that `GET` with the uppercase id a client created a gateway with finds it. An id
+/// already spelled that way, as nearly every one is, is left as it is.
+pub fn canonicalize_id(id: &mut String) -> Result<(), ApiError> {
     if id.is_empty() {
         return Err(ApiError::invalid("id", "is required"));
     }
-    Ok(match uuid::Uuid::try_parse(id) {
-        Ok(uuid) => uuid.hyphenated().to_string(),
-        Err(_) => id.to_owned(),
-    })
+    if let Ok(uuid) = uuid::Uuid::try_parse(id) {
+        let mut buffer = uuid::Uuid::encode_buffer();
+        let canonical = uuid.hyphenated().encode_lower(&mut buffer);
+        if canonical != id.as_str() {
+            *id = canonical.to_owned();
+        }
+    }
+    Ok(())
 }

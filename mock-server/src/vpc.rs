@@ -22,7 +22,7 @@ use crate::{
     lifecycle::Observed,
     store::{Kind, Tracked},
     validation::{
-        canonical_id, check_dhcp, check_vpc_prefixes, legacy_host_prefix, validate_create_vpc,
+        canonicalize_id, check_dhcp, check_vpc_prefixes, legacy_host_prefix, validate_create_vpc,
         within_limit, MAX_MASK_PATHS, VPC_UPDATABLE_PATHS,
     },
 };
@@ -136,7 +136,7 @@ fn get(
     org: &OrgId,
     mut request: GetVpcRequest,
 ) -> Result<GetVpcResponse, ApiError> {
-    request.id = canonical_id(&request.id)?;
+    canonicalize_id(&mut request.id)?;
     let now = state.now(org);
     state.store.with_org(org, |data| {
         let vpc = data
@@ -215,7 +215,7 @@ fn update(
     org: &OrgId,
     mut request: UpdateVpcRequest,
 ) -> Result<UpdateVpcResponse, ApiError> {
-    request.id = canonical_id(&request.id)?;
+    canonicalize_id(&mut request.id)?;
     let mut violations = Violations::new();
     let paths = request
         .update_mask
@@ -276,7 +276,7 @@ fn delete(
     org: &OrgId,
     mut request: DeleteVpcRequest,
 ) -> Result<DeleteVpcResponse, ApiError> {
-    request.id = canonical_id(&request.id)?;
+    canonicalize_id(&mut request.id)?;
     let now = state.now(org);
     state.store.with_org(org, |data| {
         let vpc = data
