@@ -48,7 +48,8 @@ const ORG_NAMESPACE: Uuid = Uuid::from_u128(0x6f2c_51d4_93a1_4b1e_8d57_2a0e_c3f1
 #[derive(Debug, Clone, Default)]
 pub struct Authenticator {
     accepted: Option<HashSet<String>>,
-    /// Organizations of recent tokens, so a call does not hash its token again.
+    /// The organizations of recently accepted `authorization` headers, so that a call does
+    /// not parse and hash its token again. Only accepted headers are remembered.
     known: Arc<Mutex<Map<String, OrgId>>>,
 }
 
@@ -80,6 +81,9 @@ impl Authenticator {
                 "missing authorization header: send `authorization: Bearer <token>`".into(),
             )
         })?;
+        if let Some(org) = self.lock_known().get(header) {
+            return Ok(org.clone());
+        }
         let token = parse_bearer(header)?;
         if let Some(accepted) = &self.accepted {
             if !accepted.contains(token) {
@@ -88,21 +92,17 @@ impl Authenticator {
                 ));
             }
         }
-        Ok(self.org_of(token))
-    }
-
-    /// The organization of `token`, remembered for the next call.
-    fn org_of(&self, token: &str) -> OrgId {
-        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(org) = known.get(token) {
-            return org.clone();
-        }
         let org = org_for_token(token);
+        let mut known = self.lock_known();
         if known.len() >= KNOWN_TOKENS {
             known.clear();
         }
-        known.insert(token.to_owned(), org.clone());
-        org
+        known.insert(header.to_owned(), org.clone());
+        Ok(org)
+    }
+
+    fn lock_known(&self) -> std::sync::MutexGuard<'_, Map<String, OrgId>> {
+        self.known.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
