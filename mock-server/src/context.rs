@@ -17,7 +17,7 @@ use crate::{
     clock::{Clock, Offsets},
     error::ApiError,
     faults::{lost_reply_status, CallFaults, FaultPlan},
-    journal::{Call, Journal, Protocol, Subject},
+    journal::{Entry, Journal, Protocol, Subject},
     store::Store,
     zones::Zones,
 };
@@ -128,6 +128,7 @@ impl MockState {
     where
         Req: prost::Message + Subject,
     {
+        // The protocol router marks every call but native gRPC's.
         let protocol = request
             .extensions()
             .get::<Protocol>()
@@ -142,10 +143,18 @@ impl MockState {
         let span = CallSpan::open(method);
         let started = Instant::now();
         let time = SystemTime::now();
-        let result = self
-            .run(method, request, op, &span.0)
-            .instrument(span.0.clone())
-            .await;
+        // Only a steered delay waits; the rest of a call runs without a future of its own.
+        let result = match self.admit(method, &request, &span.0) {
+            Err(refused) => Err(refused),
+            Ok((org, faults)) => {
+                if !faults.delay.is_zero() {
+                    let delay = tokio::time::sleep(faults.delay);
+                    delay.instrument(span.0.clone()).await;
+                }
+                span.0
+                    .in_scope(|| self.answer(method, request, op, org, faults))
+            }
+        };
         let (code, org) = match &result {
             Ok((_, org)) => (tonic::Code::Ok, Some(org.clone())),
             Err((status, org)) => (status.code(), org.clone()),
@@ -154,7 +163,7 @@ impl MockState {
         self.metrics.record(method, protocol, code, latency_ms);
         span.close(method, org.as_ref(), code, latency_ms);
         if let Some(org) = org {
-            let call = Call {
+            let entry = Entry {
                 sequence: 0,
                 time,
                 org,
@@ -165,30 +174,37 @@ impl MockState {
                 latency_ms,
                 ignored_keys,
             };
-            self.journal.record(call);
+            self.journal.record(entry);
         }
         result
             .map(|(response, _)| Response::new(response))
             .map_err(|(status, _)| status)
     }
 
-    async fn run<Req, Resp>(
+    /// Who the caller is, and the faults scripted or steered for the call.
+    fn admit<Req: prost::Message>(
+        &self,
+        method: Method,
+        request: &Request<Req>,
+        span: &Span,
+    ) -> Result<(OrgId, CallFaults), (Status, Option<OrgId>)> {
+        let org = self.authorize(request).map_err(|status| (status, None))?;
+        span.record("org", org.as_str());
+        match self.faults_for(method, &org, request.metadata()) {
+            Ok(faults) => Ok((org, faults)),
+            Err(status) => Err((status, Some(org))),
+        }
+    }
+
+    /// Runs `op` for an admitted call, saves what it changed, and applies the call's faults.
+    fn answer<Req, Resp>(
         &self,
         method: Method,
         request: Request<Req>,
         op: impl FnOnce(&Self, &OrgId, Req) -> Result<Resp, ApiError>,
-        span: &Span,
-    ) -> Result<(Resp, OrgId), (Status, Option<OrgId>)>
-    where
-        Req: prost::Message,
-    {
-        let org = self.authorize(&request).map_err(|status| (status, None))?;
-        span.record("org", org.as_str());
-        let faults = self.faults_for(method, &org, request.metadata());
-        let faults = faults.map_err(|status| (status, Some(org.clone())))?;
-        if !faults.delay.is_zero() {
-            tokio::time::sleep(faults.delay).await;
-        }
+        org: OrgId,
+        faults: CallFaults,
+    ) -> Result<(Resp, OrgId), (Status, Option<OrgId>)> {
         if let Some(status) = faults.fail {
             return Err((status, Some(org)));
         }

@@ -76,17 +76,92 @@ pub struct Call {
     pub ignored_keys: Vec<String>,
 }
 
+/// A call as the journal keeps it: a [`Call`] whose resource is a [`Resource`].
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Its place in the server's order of calls; assigned when recorded.
+    pub sequence: u64,
+    /// When it started, by the wall clock.
+    pub time: SystemTime,
+    /// The organization that made it.
+    pub org: OrgId,
+    /// The protocol it came in over.
+    pub protocol: Protocol,
+    /// The RPC.
+    pub method: Method,
+    /// The resource's id, or its name on a create.
+    pub resource: Resource,
+    /// How it ended.
+    pub code: Code,
+    /// How long it took, in milliseconds.
+    pub latency_ms: f64,
+    /// The unknown JSON keys its body carried, which were ignored (REST and Connect).
+    pub ignored_keys: Vec<String>,
+}
+
+impl Entry {
+    fn to_call(&self) -> Call {
+        Call {
+            sequence: self.sequence,
+            time: self.time,
+            org: self.org.clone(),
+            protocol: self.protocol,
+            method: self.method,
+            resource: self.resource.to_text(),
+            code: self.code,
+            latency_ms: self.latency_ms,
+            ignored_keys: self.ignored_keys.clone(),
+        }
+    }
+}
+
 /// The id or name a request is about, for the journal.
 pub trait Subject {
-    /// The resource's id, or its name on a create; empty when there is none.
-    fn subject(&self) -> String;
+    /// The resource's id, or its name on a create; none for lists.
+    fn subject(&self) -> Resource;
+}
+
+/// The resource a journal entry names, kept without an allocation when it is a UUID spelled
+/// the canonical way (as nearly every id is): the ring holds thousands of entries per
+/// organization, and a string per entry, freed long after, costs every call cache misses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    /// No resource: a list.
+    None,
+    /// A UUID, spelled lowercase with hyphens.
+    Uuid(uuid::Uuid),
+    /// Anything else, as sent.
+    Text(Box<str>),
+}
+
+impl Resource {
+    fn of(text: &str) -> Self {
+        if text.is_empty() {
+            return Self::None;
+        }
+        if let Ok(uuid) = uuid::Uuid::try_parse(text) {
+            let mut buffer = uuid::Uuid::encode_buffer();
+            if uuid.hyphenated().encode_lower(&mut buffer) == text {
+                return Self::Uuid(uuid);
+            }
+        }
+        Self::Text(text.into())
+    }
+
+    fn to_text(&self) -> String {
+        match self {
+            Self::None => String::new(),
+            Self::Uuid(uuid) => uuid.hyphenated().to_string(),
+            Self::Text(text) => text.to_string(),
+        }
+    }
 }
 
 macro_rules! subject_by {
     ($field:ident: $($request:ty),+) => {
         $(impl Subject for $request {
-            fn subject(&self) -> String {
-                self.$field.clone()
+            fn subject(&self) -> Resource {
+                Resource::of(&self.$field)
             }
         })+
     };
@@ -97,11 +172,11 @@ subject_by!(id: GetVpcRequest, UpdateVpcRequest, DeleteVpcRequest, GetGatewayReq
 subject_by!(name: CreateVpcRequest);
 
 impl Subject for CreateGatewayRequest {
-    fn subject(&self) -> String {
+    fn subject(&self) -> Resource {
         if self.id.is_empty() {
-            self.name.clone()
+            Resource::of(&self.name)
         } else {
-            self.id.clone()
+            Resource::of(&self.id)
         }
     }
 }
@@ -109,8 +184,8 @@ impl Subject for CreateGatewayRequest {
 macro_rules! no_subject {
     ($($request:ty),+) => {
         $(impl Subject for $request {
-            fn subject(&self) -> String {
-                String::new()
+            fn subject(&self) -> Resource {
+                Resource::None
             }
         })+
     };
@@ -126,7 +201,7 @@ no_subject!(
 #[derive(Debug, Default)]
 pub struct Journal {
     next: AtomicU64,
-    orgs: Mutex<Map<OrgId, VecDeque<Call>>>,
+    orgs: Mutex<Map<OrgId, VecDeque<Entry>>>,
 }
 
 /// Which recorded calls to list.
@@ -140,23 +215,23 @@ pub struct CallFilter {
 
 impl Journal {
     /// Records a call; the sequence number is assigned here.
-    pub fn record(&self, mut call: Call) {
-        call.sequence = self.next.fetch_add(1, Ordering::Relaxed);
+    pub fn record(&self, mut entry: Entry) {
+        entry.sequence = self.next.fetch_add(1, Ordering::Relaxed);
         let mut orgs = self.lock();
-        let ring = orgs.entry(call.org.clone()).or_default();
+        let ring = orgs.entry(entry.org.clone()).or_default();
         if ring.len() >= JOURNAL_CAPACITY {
             ring.pop_front();
         }
-        ring.push_back(call);
+        ring.push_back(entry);
     }
 
     /// The calls of `org` (or of every organization, for `None`) that pass `filter`, oldest
     /// first.
     pub fn calls(&self, org: Option<&OrgId>, filter: &CallFilter) -> Vec<Call> {
         let orgs = self.lock();
-        let keep = |call: &&Call| {
-            filter.method.is_none_or(|m| m == call.method)
-                && filter.code.is_none_or(|c| c == call.code)
+        let keep = |entry: &&Entry| {
+            filter.method.is_none_or(|m| m == entry.method)
+                && filter.code.is_none_or(|c| c == entry.code)
         };
         let mut calls: Vec<Call> = match org {
             Some(org) => orgs
@@ -164,9 +239,14 @@ impl Journal {
                 .into_iter()
                 .flatten()
                 .filter(keep)
-                .cloned()
+                .map(Entry::to_call)
                 .collect(),
-            None => orgs.values().flatten().filter(keep).cloned().collect(),
+            None => orgs
+                .values()
+                .flatten()
+                .filter(keep)
+                .map(Entry::to_call)
+                .collect(),
         };
         calls.sort_by_key(|call| call.sequence);
         calls
@@ -183,7 +263,7 @@ impl Journal {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Map<OrgId, VecDeque<Call>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Map<OrgId, VecDeque<Entry>>> {
         self.orgs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -193,14 +273,14 @@ mod tests {
     use super::*;
     use crate::auth::org_for_token;
 
-    fn call(org: &OrgId, method: Method, code: Code) -> Call {
-        Call {
+    fn call(org: &OrgId, method: Method, code: Code) -> Entry {
+        Entry {
             sequence: 0,
             time: SystemTime::now(),
             org: org.clone(),
             protocol: Protocol::Rest,
             method,
-            resource: String::new(),
+            resource: Resource::None,
             code,
             latency_ms: 0.0,
             ignored_keys: Vec::new(),
@@ -226,5 +306,15 @@ mod tests {
         assert_eq!(journal.calls(None, &not_found).len(), 1);
         journal.clear(Some(&a));
         assert_eq!(journal.calls(None, &all).len(), 1);
+    }
+
+    #[test]
+    fn resources_read_back_as_sent() {
+        let id = "0b6f6f43-3d6e-4c55-8f9c-0d5e2e2b8a11";
+        for text in ["", id, &id.to_uppercase(), "my-vpc", "not-a-uuid-at-all"] {
+            let resource = Resource::of(text);
+            assert_eq!(resource.to_text(), text);
+            assert_eq!(matches!(resource, Resource::Uuid(_)), text == id, "{text}");
+        }
     }
 }

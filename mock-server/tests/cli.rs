@@ -158,7 +158,10 @@ async fn call_lines_carry_the_rpc_span_at_info_and_debug() {
     assert_eq!(span["method"], "CreateVPC");
     assert_eq!(span["code"], "InvalidArgument");
     assert_eq!(span["org"].as_str().map(str::len), Some(36), "{span}");
-    assert!(span["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{span}");
+    assert!(
+        span["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+        "{span}"
+    );
 
     // At debug, the successful call writes its line too, in the same span.
     let lines = call_lines("debug").await;

@@ -167,14 +167,14 @@ impl Wire {
         }
     }
 
-    /// The protocol the journal and metrics name for a call that reaches the gRPC services
-    /// directly; the HTTP router names its own (REST or Connect).
+    /// The protocol the journal and metrics name for a call, where the gRPC services cannot
+    /// tell it themselves: none for gRPC, their default (which spares each call an allocated
+    /// request extension), nor for the HTTP router, which names its own (REST or Connect).
     fn protocol(self) -> Option<Protocol> {
         match self {
-            Self::Grpc => Some(Protocol::Grpc),
+            Self::Grpc | Self::Http => None,
             Self::GrpcWeb => Some(Protocol::GrpcWeb),
             Self::ConnectStream => Some(Protocol::Connect),
-            Self::Http => None,
         }
     }
 }
