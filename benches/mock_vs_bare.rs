@@ -17,10 +17,12 @@ use std::{
 };
 
 use coreweave_api::networking::v1beta1::{
+    host_prefix,
     vpc_service_client::VpcServiceClient,
     vpc_service_server::{VpcService, VpcServiceServer},
     CreateVpcRequest, CreateVpcResponse, DeleteVpcRequest, DeleteVpcResponse, GetVpcRequest,
-    GetVpcResponse, ListVpCsRequest, ListVpCsResponse, UpdateVpcRequest, UpdateVpcResponse, Vpc,
+    GetVpcResponse, HostPrefix, ListVpCsRequest, ListVpCsResponse, Prefix, UpdateVpcRequest,
+    UpdateVpcResponse, Vpc,
 };
 use tonic::{metadata::MetadataValue, transport::Channel, Request, Response, Status};
 
@@ -43,6 +45,11 @@ impl VpcService for Bare {
             id: uuid::Uuid::new_v4().to_string(),
             name: request.name,
             zone: request.zone,
+            host_prefixes: request.host_prefixes,
+            vpc_prefixes: request.vpc_prefixes,
+            ingress: request.ingress,
+            egress: request.egress,
+            dhcp: request.dhcp,
             ..Vpc::default()
         };
         let mut vpcs = self
@@ -181,6 +188,28 @@ async fn connect(addr: &str) -> VpcServiceClient<Channel> {
     VpcServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024)
 }
 
+/// Every VPC the benchmark makes: the PRIMARY host prefix the mock gives a VPC in
+/// US-EAST-04A by default, and one VPC prefix. The host prefix is sent, not defaulted, so
+/// that the bare server, which stores what it is sent, holds and returns the same VPC.
+fn vpc_request(name: String) -> CreateVpcRequest {
+    CreateVpcRequest {
+        name,
+        zone: "US-EAST-04A".into(),
+        host_prefixes: vec![HostPrefix {
+            name: "host primary".into(),
+            r#type: host_prefix::Type::Primary as i32,
+            prefixes: vec!["10.32.0.0/18".into()],
+            ..HostPrefix::default()
+        }],
+        vpc_prefixes: vec![Prefix {
+            name: "pods".into(),
+            value: "172.16.0.0/16".into(),
+            ..Prefix::default()
+        }],
+        ..CreateVpcRequest::default()
+    }
+}
+
 fn authorized<T>(message: T) -> Request<T> {
     let mut request = Request::new(message);
     let value: MetadataValue<_> = format!("Bearer {TOKEN}").parse().expect("header");
@@ -265,11 +294,9 @@ async fn round(
                             .await
                             .is_ok(),
                         Op::Create => client
-                            .create_vpc(authorized(CreateVpcRequest {
-                                name: format!("r{round_number}-t{task}-{n}"),
-                                zone: "US-EAST-04A".into(),
-                                ..CreateVpcRequest::default()
-                            }))
+                            .create_vpc(authorized(vpc_request(format!(
+                                "r{round_number}-t{task}-{n}"
+                            ))))
                             .await
                             .is_ok(),
                     };
@@ -297,11 +324,7 @@ async fn fill(client: &VpcServiceClient<Channel>, prefix: &str, count: usize) {
             let prefix = prefix.to_owned();
             tokio::spawn(async move {
                 for i in (task..count).step_by(64) {
-                    let request = CreateVpcRequest {
-                        name: format!("{prefix}{i}"),
-                        zone: "US-EAST-04A".into(),
-                        ..CreateVpcRequest::default()
-                    };
+                    let request = vpc_request(format!("{prefix}{i}"));
                     let _ = client.create_vpc(authorized(request)).await;
                 }
             })
@@ -369,11 +392,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut client = connect(&server.addr).await;
         fill(&client, "seed-", 99).await;
         let created = client
-            .create_vpc(authorized(CreateVpcRequest {
-                name: "known".into(),
-                zone: "US-EAST-04A".into(),
-                ..CreateVpcRequest::default()
-            }))
+            .create_vpc(authorized(vpc_request("known".into())))
             .await?
             .into_inner();
         known.push(created.vpc.map(|v| v.id).unwrap_or_default());
