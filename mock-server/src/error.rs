@@ -167,7 +167,7 @@ impl Violations {
     }
 
     /// Records that `field` is invalid because of `description`.
-    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+    pub fn add(&mut self, field: impl std::fmt::Display, description: impl Into<String>) {
         if self.listed.len() >= MAX_LISTED_VIOLATIONS {
             self.unlisted += 1;
             return;
@@ -178,7 +178,7 @@ impl Violations {
             None => description,
         };
         self.listed.push(Violation {
-            field: field.into(),
+            field: field.to_string(),
             description,
         });
     }

@@ -3,7 +3,7 @@
 //!
 //! Each function reports every violation it finds, named by proto field path.
 
-use std::{collections::HashMap, net::IpAddr};
+use std::{fmt, net::IpAddr};
 
 use coreweave_api::{
     inference::v1alpha1::{
@@ -19,6 +19,7 @@ use ipnet::IpNet;
 use crate::{
     error::{ApiError, Violations},
     zones::Zones,
+    Map,
 };
 
 /// The most host prefixes a VPC may have. Every count limit is far above what a real VPC
@@ -70,7 +71,7 @@ pub struct ValidVpcCreate {
 
 /// Validates a `CreateVPC` request and applies the server-side defaults.
 pub fn validate_create_vpc(
-    request: CreateVpcRequest,
+    mut request: CreateVpcRequest,
     zones: &Zones,
 ) -> Result<ValidVpcCreate, ApiError> {
     let mut violations = Violations::new();
@@ -117,7 +118,7 @@ pub fn validate_create_vpc(
             ) {
                 check_host_prefixes(&request.host_prefixes, &mut violations);
             }
-            request.host_prefixes.clone()
+            std::mem::take(&mut request.host_prefixes)
         }
         (true, true) => zone
             .map(|z| vec![primary(vec![z.default_primary.to_string()])])
@@ -129,7 +130,7 @@ pub fn validate_create_vpc(
 
     let zone = zone.map(|z| z.name.clone()).unwrap_or_default();
     violations.into_result(ValidVpcCreate {
-        name: request.name.clone(),
+        name: std::mem::take(&mut request.name),
         zone,
         host_prefixes,
         request,
@@ -188,8 +189,61 @@ fn check_vpc_name(name: &str, violations: &mut Violations) {
     }
 }
 
+/// A field's path in a request, such as `host_prefixes[0].prefixes[1]`, kept as its parts
+/// and written out only when a violation names it: a valid request formats no paths.
+#[derive(Debug, Clone, Copy)]
+struct Path<'a> {
+    list: &'a str,
+    index: usize,
+    member: &'a str,
+    inner: Option<usize>,
+}
+
+impl<'a> Path<'a> {
+    /// `list[index]`.
+    fn item(list: &'a str, index: usize) -> Self {
+        Self {
+            list,
+            index,
+            member: "",
+            inner: None,
+        }
+    }
+
+    /// `list[index].member`, where `member` may be dotted.
+    fn member(self, member: &'a str) -> Self {
+        Self { member, ..self }
+    }
+
+    /// `list[index].member[inner]`.
+    fn at(self, inner: usize) -> Self {
+        Self {
+            inner: Some(inner),
+            ..self
+        }
+    }
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]", self.list, self.index)?;
+        if !self.member.is_empty() {
+            write!(f, ".{}", self.member)?;
+        }
+        match self.inner {
+            Some(inner) => write!(f, "[{inner}]"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Whether `items` has at most `max` entries; if not, records one violation for `field`.
-pub fn within_limit<T>(field: &str, items: &[T], max: usize, violations: &mut Violations) -> bool {
+pub fn within_limit<T>(
+    field: impl fmt::Display,
+    items: &[T],
+    max: usize,
+    violations: &mut Violations,
+) -> bool {
     if items.len() <= max {
         return true;
     }
@@ -212,24 +266,23 @@ fn check_host_prefixes(host_prefixes: &[HostPrefix], violations: &mut Violations
         );
     }
 
-    let mut names: HashMap<&str, usize> = HashMap::new();
-    let mut all: Vec<(String, IpNet)> = Vec::new();
+    let mut names = Map::default();
+    let mut all = Vec::new();
     for (i, host_prefix) in host_prefixes.iter().enumerate() {
-        let path = format!("host_prefixes[{i}]");
-        check_unique_name(&path, &host_prefix.name, i, &mut names, violations);
-        let field = format!("{path}.prefixes");
+        let path = Path::item("host_prefixes", i);
+        check_unique_name(path, &host_prefix.name, i, &mut names, violations);
         if !within_limit(
-            &field,
+            path.member("prefixes"),
             &host_prefix.prefixes,
             MAX_PREFIXES_PER_HOST_PREFIX,
             violations,
         ) {
             continue;
         }
-        let nets = parse_host_cidrs(&path, &host_prefix.prefixes, violations);
-        check_family_rules(&path, host_prefix, &nets, violations);
+        let nets = parse_host_cidrs(path, &host_prefix.prefixes, violations);
+        check_family_rules(path, host_prefix, &nets, violations);
         if let Some(ipam) = &host_prefix.ipam {
-            check_ipam(&path, ipam, &nets, violations);
+            check_ipam(path, ipam, &nets, violations);
         }
         all.extend(nets);
     }
@@ -239,10 +292,10 @@ fn check_host_prefixes(host_prefixes: &[HostPrefix], violations: &mut Violations
 /// Reports every CIDR that overlaps an earlier one, in O(n log n): CIDRs either nest or are
 /// disjoint, so after sorting by family and first address a CIDR overlaps an earlier one
 /// exactly when it starts before the furthest end seen so far.
-fn check_no_overlaps(mut nets: Vec<(String, IpNet)>, violations: &mut Violations) {
+fn check_no_overlaps(mut nets: Vec<(Path<'_>, IpNet)>, violations: &mut Violations) {
     let order = |net: &IpNet| (net.network().is_ipv6(), net.network(), net.prefix_len());
     nets.sort_by_key(|(_, net)| order(net));
-    let mut widest: Option<&(String, IpNet)> = None;
+    let mut widest: Option<&(Path<'_>, IpNet)> = None;
     for entry in &nets {
         let (field, net) = entry;
         match widest {
@@ -250,7 +303,7 @@ fn check_no_overlaps(mut nets: Vec<(String, IpNet)>, violations: &mut Violations
                 if earlier.network().is_ipv6() == net.network().is_ipv6()
                     && earlier.broadcast() >= net.network() =>
             {
-                violations.add(field.clone(), format!("{net} overlaps {earlier}"));
+                violations.add(field, format!("{net} overlaps {earlier}"));
                 if net.broadcast() > earlier.broadcast() {
                     widest = Some(entry);
                 }
@@ -261,13 +314,13 @@ fn check_no_overlaps(mut nets: Vec<(String, IpNet)>, violations: &mut Violations
 }
 
 fn check_unique_name<'a>(
-    path: &str,
+    path: Path<'_>,
     name: &'a str,
     index: usize,
-    names: &mut HashMap<&'a str, usize>,
+    names: &mut Map<&'a str, usize>,
     violations: &mut Violations,
 ) {
-    let field = format!("{path}.name");
+    let field = path.member("name");
     let len = name.chars().count();
     if name.is_empty() {
         violations.add(field, "is required");
@@ -285,26 +338,30 @@ fn check_unique_name<'a>(
     }
 }
 
-fn parse_host_cidrs(
-    path: &str,
+fn parse_host_cidrs<'a>(
+    path: Path<'a>,
     prefixes: &[String],
     violations: &mut Violations,
-) -> Vec<(String, IpNet)> {
+) -> Vec<(Path<'a>, IpNet)> {
     if prefixes.is_empty() {
-        violations.add(format!("{path}.prefixes"), "at least one CIDR is required");
+        violations.add(path.member("prefixes"), "at least one CIDR is required");
     }
     prefixes
         .iter()
         .enumerate()
         .filter_map(|(j, cidr)| {
-            let field = format!("{path}.prefixes[{j}]");
-            check_host_cidr(&field, cidr, violations).map(|net| (field, net))
+            let field = path.member("prefixes").at(j);
+            check_host_cidr(field, cidr, violations).map(|net| (field, net))
         })
         .collect()
 }
 
 /// Checks one host-prefix CIDR: it parses, has no host bits and is large enough.
-fn check_host_cidr(field: &str, cidr: &str, violations: &mut Violations) -> Option<IpNet> {
+fn check_host_cidr(
+    field: impl fmt::Display + Copy,
+    cidr: &str,
+    violations: &mut Violations,
+) -> Option<IpNet> {
     let net = parse_cidr(field, cidr, violations)?;
     let (max_len, family) = match net {
         IpNet::V4(_) => (MAX_HOST_PREFIX_LEN_V4, "IPv4"),
@@ -325,7 +382,11 @@ fn check_host_cidr(field: &str, cidr: &str, violations: &mut Violations) -> Opti
 
 /// Parses a CIDR and rejects one with host bits set. The address must parse strictly too,
 /// so `010.000.000.000/16` (leading zeros, read as octal by some tools) is refused.
-fn parse_cidr(field: &str, cidr: &str, violations: &mut Violations) -> Option<IpNet> {
+fn parse_cidr(
+    field: impl fmt::Display + Copy,
+    cidr: &str,
+    violations: &mut Violations,
+) -> Option<IpNet> {
     let address = cidr.split_once('/').map_or(cidr, |(address, _)| address);
     let (Ok(net), Ok(_)) = (cidr.parse::<IpNet>(), address.parse::<IpAddr>()) else {
         violations.add(field, format!("{cidr:?} is not a valid CIDR"));
@@ -342,9 +403,9 @@ fn parse_cidr(field: &str, cidr: &str, violations: &mut Violations) -> Option<Ip
 }
 
 fn check_family_rules(
-    path: &str,
+    path: Path<'_>,
     host_prefix: &HostPrefix,
-    nets: &[(String, IpNet)],
+    nets: &[(Path<'_>, IpNet)],
     violations: &mut Violations,
 ) {
     let v4 = nets
@@ -356,13 +417,13 @@ fn check_family_rules(
         Ok(HostPrefixType::Primary) => {
             if v4 > 1 || v6 > 1 {
                 violations.add(
-                    format!("{path}.prefixes"),
+                    path.member("prefixes"),
                     "a PRIMARY host prefix holds one IPv4 CIDR, one IPv6 CIDR, or one of each",
                 );
             }
             if host_prefix.ipam.is_some() {
                 violations.add(
-                    format!("{path}.ipam"),
+                    path.member("ipam"),
                     "must not be set on a PRIMARY host prefix",
                 );
             }
@@ -370,25 +431,24 @@ fn check_family_rules(
         Ok(HostPrefixType::Routed | HostPrefixType::Attached) => {
             if v4 > 0 && v6 > 0 {
                 violations.add(
-                    format!("{path}.prefixes"),
+                    path.member("prefixes"),
                     "ROUTED and ATTACHED host prefixes hold one address family; use one host prefix per family",
                 );
             }
         }
-        Ok(HostPrefixType::Unspecified) | Err(_) => violations.add(
-            format!("{path}.type"),
-            "must be PRIMARY, ROUTED or ATTACHED",
-        ),
+        Ok(HostPrefixType::Unspecified) | Err(_) => {
+            violations.add(path.member("type"), "must be PRIMARY, ROUTED or ATTACHED")
+        }
     }
 }
 
 fn check_ipam(
-    path: &str,
+    path: Path<'_>,
     ipam: &IpAddressManagementPolicy,
-    nets: &[(String, IpNet)],
+    nets: &[(Path<'_>, IpNet)],
     violations: &mut Violations,
 ) {
-    let field = format!("{path}.ipam.prefix_length");
+    let field = path.member("ipam.prefix_length");
     for (_, net) in nets {
         let max = match net {
             IpNet::V4(_) => 32,
@@ -397,7 +457,7 @@ fn check_ipam(
         let length = ipam.prefix_length;
         if length < i32::from(net.prefix_len()) || length > max {
             violations.add(
-                field.clone(),
+                field,
                 format!(
                     "must be between {} and {max} for {net}, got {length}",
                     net.prefix_len()
@@ -405,7 +465,7 @@ fn check_ipam(
             );
         }
     }
-    let policy_field = format!("{path}.ipam.gateway_address_policy");
+    let policy_field = path.member("ipam.gateway_address_policy");
     match GatewayAddressPolicy::try_from(ipam.gateway_address_policy) {
         Ok(GatewayAddressPolicy::Eui64) => {
             if nets.iter().any(|(_, n)| matches!(n, IpNet::V4(_))) {
@@ -424,14 +484,14 @@ pub fn check_vpc_prefixes(prefixes: &[Prefix], violations: &mut Violations) {
     if !within_limit("vpc_prefixes", prefixes, MAX_VPC_PREFIXES, violations) {
         return;
     }
-    let mut names = HashMap::new();
+    let mut names = Map::default();
     for (i, prefix) in prefixes.iter().enumerate() {
-        let path = format!("vpc_prefixes[{i}]");
-        check_unique_name(&path, &prefix.name, i, &mut names, violations);
-        let field = format!("{path}.value");
+        let path = Path::item("vpc_prefixes", i);
+        check_unique_name(path, &prefix.name, i, &mut names, violations);
+        let field = path.member("value");
         if prefix.value.is_empty() {
             violations.add(field, "is required");
-        } else if let Some(net) = parse_cidr(&field, &prefix.value, violations) {
+        } else if let Some(net) = parse_cidr(field, &prefix.value, violations) {
             if !matches!(net, IpNet::V4(_)) {
                 violations.add(field, "VPC prefixes must be IPv4 CIDRs");
             }
