@@ -168,8 +168,7 @@ fn create(
         }
         spec.id = id.clone();
         spec.organization_id = org.to_string();
-        data.gateways.insert(id.clone(), spec, now);
-        let stored = data.gateways.get_or_not_found(&id, now, delay)?;
+        let stored = data.gateways.insert(id, spec, now);
         Ok(CreateGatewayResponse {
             gateway: Some(render_changed(stored, now, state)),
         })

@@ -58,13 +58,19 @@ impl<T> Collection<T> {
         self.items.get_mut(id)
     }
 
-    /// Adds a resource created at `now`.
-    pub fn insert(&mut self, id: String, value: T, now: SystemTime) {
+    /// Adds a resource created at `now` (replacing any under the same id) and returns it.
+    pub fn insert(&mut self, id: String, value: T, now: SystemTime) -> &mut Tracked<T> {
         let tracked = Tracked {
             value,
             lifecycle: Lifecycle::created(now),
         };
-        self.items.insert(id, tracked);
+        match self.items.entry(id) {
+            std::collections::hash_map::Entry::Occupied(mut entry) => {
+                entry.insert(tracked);
+                entry.into_mut()
+            }
+            std::collections::hash_map::Entry::Vacant(entry) => entry.insert(tracked),
+        }
     }
 
     /// Purges every settled delete and returns the purged resources.

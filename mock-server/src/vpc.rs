@@ -123,8 +123,7 @@ fn create(
             ..Vpc::default()
         };
         data.vpc_names.insert(vpc.name.clone(), id.clone());
-        data.vpcs.insert(id.clone(), vpc, now);
-        let stored = data.vpcs.get_or_not_found(&id, now, delay)?;
+        let stored = data.vpcs.insert(id, vpc, now);
         Ok(CreateVpcResponse {
             vpc: Some(render_changed(stored)),
         })
