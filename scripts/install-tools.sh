@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the third-party clients the checks use (buf, grpcurl) into ./.tools/bin. The
 # tests that need them run it themselves (once per test binary), so plain `cargo test` works.
+# Where Debian's apt is at hand it also fetches h2load, the load generator that
+# scripts/bench-mock.sh prefers; without it the benchmark uses its own Rust load generator.
 #
 # Idempotent and root-free: a tool already at the pinned version is left alone, so a second
 # run takes well under a second. Prints the directory to put on PATH as its last line.
@@ -53,7 +55,42 @@ install_grpcurl() {
   rm -rf "$scratch"
 }
 
+install_h2load() {
+  if [ -x "$bin/h2load" ] && "$bin/h2load" --version >/dev/null 2>&1; then
+    return
+  fi
+  if command -v h2load >/dev/null; then
+    ln -sf "$(command -v h2load)" "$bin/h2load"
+    return
+  fi
+  if ! command -v apt-get >/dev/null || ! command -v dpkg-deb >/dev/null; then
+    log "h2load: no apt here; scripts/bench-mock.sh will use its Rust load generator"
+    return
+  fi
+  # Unpacked, not installed, so no root is needed; libnghttp2 itself comes with curl.
+  log "installing h2load from Debian's nghttp2-client (unpacked into .tools)"
+  local scratch unpacked="$tools/h2load"
+  scratch="$(mktemp -d)"
+  if ! (cd "$scratch" && apt-get download nghttp2-client libev4 libjemalloc2 >/dev/null 2>&1); then
+    log "h2load: apt-get download failed; scripts/bench-mock.sh will use its Rust load generator"
+    rm -rf "$scratch"
+    return
+  fi
+  rm -rf "$unpacked"
+  for deb in "$scratch"/*.deb; do dpkg-deb -x "$deb" "$unpacked"; done
+  rm -rf "$scratch"
+  local libs="$unpacked/usr/lib/$(uname -m)-linux-gnu"
+  printf '#!/bin/sh\nLD_LIBRARY_PATH="%s${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "%s" "$@"\n' \
+    "$libs" "$unpacked/usr/bin/h2load" >"$bin/h2load"
+  chmod 0755 "$bin/h2load"
+  if ! "$bin/h2load" --version >/dev/null 2>&1; then
+    log "h2load: unpacked but it does not run; scripts/bench-mock.sh will use its Rust load generator"
+    rm -f "$bin/h2load"
+  fi
+}
+
 install_buf
 install_grpcurl
+install_h2load
 command -v curl >/dev/null || log "curl is not installed: the HTTP tests need it (apt-get install curl)"
 echo "$bin"
