@@ -3,8 +3,13 @@
 //! interleaved rounds, with the servers on one core and the load on the other.
 //!
 //! Run it with `scripts/bench-mock.sh [SECONDS_PER_ROUND]`, which builds the release binary,
-//! pins the servers to CPU 0 and this load generator to CPU 1 (with `taskset`, when present),
-//! and prints one table. `--smoke` runs every step with tiny sizes, to prove it still works.
+//! pins the servers to CPU 0 and the load to CPU 1 (with `taskset`, when present), and prints
+//! one table. `--smoke` runs every step with tiny sizes, to prove it still works.
+//!
+//! The load comes from h2load (Debian's nghttp2-client, which `scripts/install-tools.sh`
+//! fetches) where it runs, for every call it can repeat verbatim; CreateVPC needs a new name
+//! per call, so it always comes from this binary's own tonic client, as does everything when
+//! h2load is missing or `--rust-load` is given. The table says which made each row.
 //!
 //! This binary is also the bare server: `mock_vs_bare --serve-bare`.
 
@@ -24,9 +29,12 @@ use coreweave_api::networking::v1beta1::{
     GetVpcResponse, HostPrefix, ListVpCsRequest, ListVpCsResponse, Prefix, UpdateVpcRequest,
     UpdateVpcResponse, Vpc,
 };
+use prost::Message;
 use tonic::{metadata::MetadataValue, transport::Channel, Request, Response, Status};
 
 const TOKEN: &str = "CW-SECRET-bench";
+/// An id no VPC has, for the NOT_FOUND rows.
+const MISSING_ID: &str = "00000000-0000-0000-0000-000000000000";
 
 /// The baseline: the same stub, a map, nothing else.
 #[derive(Default)]
@@ -236,6 +244,110 @@ impl Op {
     }
 }
 
+impl Op {
+    /// The method's path and the gRPC-framed request that h2load sends over and over; `None`
+    /// for CreateVPC, whose every call needs a new name.
+    fn fixed_request(self, known_id: &str) -> Option<(String, Vec<u8>)> {
+        let (method, message) = match self {
+            Self::Get => (
+                "GetVPC",
+                GetVpcRequest {
+                    id: known_id.into(),
+                }
+                .encode_to_vec(),
+            ),
+            Self::NotFound => (
+                "GetVPC",
+                GetVpcRequest {
+                    id: MISSING_ID.into(),
+                }
+                .encode_to_vec(),
+            ),
+            Self::List100 => ("ListVPCs", ListVpCsRequest {}.encode_to_vec()),
+            Self::Create => return None,
+        };
+        let length = u32::try_from(message.len()).expect("a small request");
+        let mut framed = vec![0u8];
+        framed.extend(length.to_be_bytes());
+        framed.extend(message);
+        let path = format!("/coreweave.networking.v1beta1.VPCService/{method}");
+        Some((path, framed))
+    }
+}
+
+/// h2load, if it runs here: `$H2LOAD`, else `h2load` on the PATH.
+fn find_h2load() -> Option<String> {
+    let program = std::env::var("H2LOAD").unwrap_or_else(|_| "h2load".into());
+    let runs = Command::new(&program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    runs.then_some(program)
+}
+
+/// One h2load round: one connection with `concurrency` streams, `request` over and over for
+/// `length`. Latencies come from h2load's per-request log.
+fn h2load_round(
+    h2load: &str,
+    addr: &str,
+    (path, request): &(String, Vec<u8>),
+    concurrency: usize,
+    length: Duration,
+) -> Samples {
+    let stem = std::env::temp_dir().join(format!("mock_vs_bare-{}", std::process::id()));
+    let request_file = stem.with_extension("request");
+    let log_file = stem.with_extension("log");
+    std::fs::write(&request_file, request).expect("the request file");
+    let output = Command::new(h2load)
+        .args(["-c", "1", "-m", &concurrency.to_string()])
+        .args(["-D", &format!("{}ms", length.as_millis())])
+        .args(["-H", "content-type: application/grpc", "-H", "te: trailers"])
+        .args(["-H", &format!("authorization: Bearer {TOKEN}")])
+        .arg("-d")
+        .arg(&request_file)
+        .arg(format!("--log-file={}", log_file.display()))
+        .arg(format!("http://{addr}{path}"))
+        .output()
+        .expect("h2load runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // "finished in 3.00s, 59202.33 req/s, 9.80MB/s" (or "100.39ms", "950us")
+    let elapsed = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("finished in "))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(seconds)
+        .unwrap_or_else(|| panic!("h2load printed no duration:\n{stdout}"));
+    let log = std::fs::read_to_string(&log_file).unwrap_or_default();
+    let latencies = log
+        .lines()
+        .filter_map(|line| {
+            let mut columns = line.split('\t');
+            let (_, status, micros) = (columns.next(), columns.next()?, columns.next()?);
+            (status == "200").then(|| Duration::from_micros(micros.trim().parse().unwrap_or(0)))
+        })
+        .collect();
+    let _ = std::fs::remove_file(&request_file);
+    let _ = std::fs::remove_file(&log_file);
+    Samples { latencies, elapsed }
+}
+
+/// h2load's durations: a decimal number and s, ms or us.
+fn seconds(text: &str) -> Option<Duration> {
+    let (number, scale) = if let Some(ms) = text.strip_suffix("ms") {
+        (ms, 1e-3)
+    } else if let Some(us) = text.strip_suffix("us") {
+        (us, 1e-6)
+    } else {
+        (text.strip_suffix('s')?, 1.0)
+    };
+    number
+        .parse::<f64>()
+        .ok()
+        .map(|n| Duration::from_secs_f64(n * scale))
+}
+
 /// What one round measured.
 #[derive(Default)]
 struct Samples {
@@ -285,7 +397,7 @@ async fn round(
                             .is_ok(),
                         Op::NotFound => client
                             .get_vpc(authorized(GetVpcRequest {
-                                id: "00000000-0000-0000-0000-000000000000".into(),
+                                id: MISSING_ID.into(),
                             }))
                             .await
                             .is_err(),
@@ -335,6 +447,30 @@ async fn fill(client: &VpcServiceClient<Channel>, prefix: &str, count: usize) {
     }
 }
 
+/// `--creates-against ADDR [--seconds S]`: CreateVPC from 64 tasks against a server that is
+/// already running, for profiling one side alone (h2load cannot vary the names).
+async fn creates_against(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let seconds: f64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(8.0);
+    let client = connect(addr).await;
+    let length = Duration::from_secs_f64(seconds);
+    let samples = round(
+        &client,
+        Op::Create,
+        64,
+        length,
+        "",
+        std::process::id() as usize,
+    )
+    .await;
+    println!(
+        "{} CreateVPC in {:?}: {:.0}/s",
+        samples.latencies.len(),
+        samples.elapsed,
+        samples.rate()
+    );
+    Ok(())
+}
+
 fn arg(name: &str) -> Option<String> {
     let mut args = std::env::args().skip_while(|a| a != name);
     args.next()?;
@@ -346,7 +482,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::args().any(|a| a == "--serve-bare") {
         return serve_bare().await;
     }
+    if let Some(addr) = arg("--creates-against") {
+        return creates_against(&addr).await;
+    }
     let smoke = std::env::args().any(|a| a == "--smoke");
+    let h2load = if std::env::args().any(|a| a == "--rust-load") {
+        None
+    } else {
+        find_h2load()
+    };
     let seconds: f64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(8.0);
     let length = if smoke {
         Duration::from_millis(100)
@@ -372,15 +516,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     let mock = Server::start("mock", &mock_binary, &mock_args).await;
     let bare = Server::start("bare", me, &["--serve-bare"]).await;
-    println!("| | bare tonic | our mock | mock / bare |");
-    println!("|---|---|---|---|");
+    println!("| | bare tonic | our mock | mock / bare | load |");
+    println!("|---|---|---|---|---|");
     println!(
-        "| start to SERVING | {:.1} ms | {:.1} ms | |",
+        "| start to SERVING | {:.1} ms | {:.1} ms | | |",
         bare.start_to_serving.as_secs_f64() * 1e3,
         mock.start_to_serving.as_secs_f64() * 1e3
     );
     println!(
-        "| RSS, idle | {:.1} MB | {:.1} MB | |",
+        "| RSS, idle | {:.1} MB | {:.1} MB | | |",
         bare.rss_mb(),
         mock.rss_mb()
     );
@@ -395,7 +539,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .create_vpc(authorized(vpc_request("known".into())))
             .await?
             .into_inner();
-        known.push(created.vpc.map(|v| v.id).unwrap_or_default());
+        let id = created.vpc.map(|v| v.id).unwrap_or_default();
+        // h2load sees HTTP statuses only, so check the gRPC answers its requests get.
+        client
+            .get_vpc(authorized(GetVpcRequest { id: id.clone() }))
+            .await?;
+        let missing = GetVpcRequest {
+            id: MISSING_ID.into(),
+        };
+        let status = client.get_vpc(authorized(missing)).await;
+        let code = status.err().map(|status| status.code());
+        assert_eq!(code, Some(tonic::Code::NotFound), "{}", server.name);
+        known.push(id);
         clients.push(client);
     }
 
@@ -403,17 +558,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for op in [Op::List100, Op::Get, Op::NotFound, Op::Create] {
         for concurrency in [1, 64] {
             let mut results = [Samples::default(), Samples::default()];
+            let mut load = "Rust client";
             for r in 0..rounds {
                 for (i, client) in clients.iter().enumerate() {
-                    let samples =
-                        round(client, op, concurrency, length, &known[i], r * 2 + i).await;
+                    let addr = &servers[i].addr;
+                    let samples = match (&h2load, op.fixed_request(&known[i])) {
+                        (Some(h2load), Some(request)) => {
+                            load = "h2load";
+                            h2load_round(h2load, addr, &request, concurrency, length)
+                        }
+                        _ => round(client, op, concurrency, length, &known[i], r * 2 + i).await,
+                    };
                     results[i].latencies.extend(samples.latencies);
                     results[i].elapsed += samples.elapsed;
                 }
             }
             let [mut mock_samples, mut bare_samples] = results;
             println!(
-                "| {} ×{concurrency}: req/s, p50, p99 | {:.0}, {:?}, {:?} | {:.0}, {:?}, {:?} | **{:.0}%** |",
+                "| {} ×{concurrency}: req/s, p50, p99 | {:.0}, {:?}, {:?} | {:.0}, {:?}, {:?} | **{:.0}%** | {load} |",
                 op.label(),
                 bare_samples.rate(),
                 bare_samples.percentile(0.5),
@@ -455,7 +617,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         list_times.push((server.name, items.len(), started.elapsed()));
     }
     println!(
-        "| full ListVPCs of {} / {} VPCs | {:?} | {:?} | |",
+        "| full ListVPCs of {} / {} VPCs | {:?} | {:?} | | |",
         list_times[1].1, list_times[0].1, list_times[1].2, list_times[0].2
     );
     for client in &clients {
@@ -469,7 +631,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         fill(&client, "big-", big.saturating_sub(have)).await;
     }
     println!(
-        "| RSS with {big} VPCs | {:.1} MB | {:.1} MB | |",
+        "| RSS with {big} VPCs | {:.1} MB | {:.1} MB | | |",
         bare.rss_mb(),
         mock.rss_mb()
     );

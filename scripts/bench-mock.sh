@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The mock against a bare tonic server, side by side: `scripts/bench-mock.sh [SECONDS]`
-# (seconds per round, default 8; `--smoke` for a tiny run that only proves it works).
+# The mock against a bare tonic server, side by side: `scripts/bench-mock.sh [SECONDS]
+# [--rust-load]` (seconds per round, default 8; `--smoke` for a tiny run that only proves it
+# works). Fetches h2load with install-tools.sh where it can; `--rust-load` leaves it out.
 # Builds the release binary, pins the servers to CPU 0 and the load to CPU 1 when taskset is
 # available, and prints one table. Honours CARGO_TARGET_DIR.
 set -euo pipefail
@@ -9,11 +10,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 fail() { printf 'bench-mock: %s\n' "$*" >&2; exit 1; }
 
 profile=release
-args=(--seconds "${1:-8}")
-if [ "${1:-}" = "--smoke" ]; then
-  profile=dev
-  args=(--smoke)
-fi
+case "${1:-8}" in
+  --smoke) profile=dev; args=(--smoke) ;;
+  *) args=(--seconds "${1:-8}") ;;
+esac
+[ $# -gt 0 ] && shift
+# Anything else goes to the benchmark, such as --rust-load to leave h2load out.
+args+=("$@")
+tools_bin="$(bash scripts/install-tools.sh)"
+export PATH="$tools_bin:$PATH"
 cargo build --quiet --profile "$profile" -p coreweave-mock
 target_dir="$(cargo metadata --format-version 1 --no-deps \
   | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
