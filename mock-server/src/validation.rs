@@ -19,7 +19,6 @@ use ipnet::IpNet;
 use crate::{
     error::{ApiError, Violations},
     zones::Zones,
-    Map,
 };
 
 /// The most host prefixes a VPC may have. Every count limit is far above what a real VPC
@@ -266,11 +265,11 @@ fn check_host_prefixes(host_prefixes: &[HostPrefix], violations: &mut Violations
         );
     }
 
-    let mut names = Map::default();
     let mut all = Vec::new();
     for (i, host_prefix) in host_prefixes.iter().enumerate() {
         let path = Path::item("host_prefixes", i);
-        check_unique_name(path, &host_prefix.name, i, &mut names, violations);
+        let earlier = host_prefixes[..i].iter().map(|h| h.name.as_str());
+        check_unique_name(path, &host_prefix.name, earlier, violations);
         if !within_limit(
             path.member("prefixes"),
             &host_prefix.prefixes,
@@ -313,11 +312,13 @@ fn check_no_overlaps(mut nets: Vec<(Path<'_>, IpNet)>, violations: &mut Violatio
     }
 }
 
+/// Checks a prefix's name: present, short enough, and unlike the `earlier` ones. The lists
+/// are at most [`MAX_HOST_PREFIXES`] or [`MAX_VPC_PREFIXES`] long (checked first), so the
+/// comparisons with earlier names stay bounded without a map to allocate.
 fn check_unique_name<'a>(
     path: Path<'_>,
-    name: &'a str,
-    index: usize,
-    names: &mut Map<&'a str, usize>,
+    name: &str,
+    mut earlier: impl Iterator<Item = &'a str>,
     violations: &mut Violations,
 ) {
     let field = path.member("name");
@@ -329,8 +330,7 @@ fn check_unique_name<'a>(
             field,
             format!("must be at most {MAX_PREFIX_NAME_LEN} characters, got {len}"),
         );
-    } else if let Some(first) = names.insert(name, index) {
-        names.insert(name, first);
+    } else if earlier.any(|other| other == name) {
         violations.add(
             field,
             format!("duplicate name {name:?}: names must be unique within the VPC"),
@@ -484,10 +484,10 @@ pub fn check_vpc_prefixes(prefixes: &[Prefix], violations: &mut Violations) {
     if !within_limit("vpc_prefixes", prefixes, MAX_VPC_PREFIXES, violations) {
         return;
     }
-    let mut names = Map::default();
     for (i, prefix) in prefixes.iter().enumerate() {
         let path = Path::item("vpc_prefixes", i);
-        check_unique_name(path, &prefix.name, i, &mut names, violations);
+        let earlier = prefixes[..i].iter().map(|p| p.name.as_str());
+        check_unique_name(path, &prefix.name, earlier, violations);
         let field = path.member("value");
         if prefix.value.is_empty() {
             violations.add(field, "is required");
