@@ -242,6 +242,24 @@ fn blame_the_request(response: &mut Response<tonic::body::Body>, limit: usize) {
     }
 }
 
+/// Calls a gRPC service and rewrites tonic's answer to a request it could not read.
+fn call_grpc<G>(
+    grpc: G,
+    request: Request<tonic::body::Body>,
+    limit: usize,
+) -> BoxFuture<Response<tonic::body::Body>>
+where
+    G: Service<Request<tonic::body::Body>, Response = Response<tonic::body::Body>> + Send + 'static,
+    G::Future: Send,
+    G::Error: Into<BoxError>,
+{
+    Box::pin(async move {
+        let mut response = grpc.oneshot(request).await.map_err(Into::into)?;
+        blame_the_request(&mut response, limit);
+        Ok(response)
+    })
+}
+
 /// A layer that sends each request to the protocol it speaks: native gRPC straight on to the
 /// wrapped gRPC service; gRPC-Web and Connect streaming, with CORS, to the same service through
 /// their translations; everything else, with CORS, to the HTTP router.
@@ -325,22 +343,8 @@ where
                 let response = grpc_needs_http2(&request);
                 Box::pin(async move { Ok(response) })
             }
-            Wire::Grpc => {
-                let grpc = self.grpc.clone();
-                Box::pin(async move {
-                    let mut response = grpc.oneshot(request).await.map_err(Into::into)?;
-                    blame_the_request(&mut response, limit);
-                    Ok(response)
-                })
-            }
-            Wire::GrpcWeb => {
-                let grpc = self.browser.grpc.clone();
-                Box::pin(async move {
-                    let mut response = grpc.oneshot(request).await.map_err(Into::into)?;
-                    blame_the_request(&mut response, limit);
-                    Ok(response)
-                })
-            }
+            Wire::Grpc => call_grpc(self.grpc.clone(), request, limit),
+            Wire::GrpcWeb => call_grpc(self.browser.grpc.clone(), request, limit),
             Wire::ConnectStream => {
                 let grpc = self.browser.grpc.clone();
                 Box::pin(async move {
