@@ -642,90 +642,72 @@ fn browsers_may_call_from_another_origin() {
         "http://{}/coreweave.networking.v1beta1.VPCService/ListVPCs",
         mock.addr
     );
-    let output = run_ok(
-        &tool("curl"),
-        &[
-            "--silent",
-            "--include",
-            "-X",
-            "OPTIONS",
-            "-H",
-            "Origin: http://localhost:3000",
-            "-H",
-            "Access-Control-Request-Method: POST",
-            "-H",
-            "Access-Control-Request-Headers: authorization,content-type,x-grpc-web",
-            &url,
-        ],
-    );
-    let headers = output.to_ascii_lowercase();
-    assert!(
-        headers.contains("access-control-allow-origin: http://localhost:3000"),
-        "{output}"
-    );
+    let preflight = [
+        "-H",
+        "Access-Control-Request-Method: POST",
+        "-H",
+        "Access-Control-Request-Headers: authorization,content-type,x-grpc-web",
+    ];
+    let headers = from_origin("OPTIONS", &url, &preflight);
+    assert!(headers.contains(ALLOWED_ORIGIN), "{headers}");
     assert!(
         headers.contains("access-control-allow-headers: authorization,content-type,x-grpc-web"),
-        "{output}"
+        "{headers}"
     );
 
     // A gRPC-Web call from that origin answers with the CORS headers and grpc-status exposed.
-    let output = run_ok(
-        &tool("curl"),
-        &[
-            "--silent",
-            "--include",
-            "-X",
-            "POST",
-            "-H",
-            "Origin: http://localhost:3000",
-            "-H",
-            "Content-Type: application/grpc-web+proto",
-            "-H",
-            &auth(),
-            "--data-binary",
-            "@-",
-            &url,
-        ],
+    let auth = auth();
+    let grpc_web = [
+        "-H",
+        &auth,
+        "-H",
+        "Content-Type: application/grpc-web+proto",
+    ];
+    let headers = from_origin(
+        "POST",
+        &url,
+        &[&grpc_web[..], &["--data-binary", "@-"]].concat(),
     );
-    let headers = output.to_ascii_lowercase();
-    assert!(
-        headers.contains("access-control-allow-origin: http://localhost:3000"),
-        "{output}"
-    );
+    assert!(headers.contains(ALLOWED_ORIGIN), "{headers}");
     assert!(
         headers.contains("access-control-expose-headers:") && headers.contains("grpc-status"),
-        "{output}"
+        "{headers}"
     );
 
     // REST and Connect from that origin get the CORS headers too.
     let rest = format!("http://{}/v1beta1/networking/vpcs", mock.addr);
-    for (method, url) in [("GET", &rest), ("POST", &url)] {
-        let mut args = vec![
-            "--silent".to_owned(),
-            "--include".into(),
-            "-X".into(),
-            method.into(),
-            "-H".into(),
-            "Origin: http://localhost:3000".into(),
-            "-H".into(),
-            auth(),
-        ];
-        if method == "POST" {
-            args.extend(["-H", "Content-Type: application/json", "--data", "{}"].map(String::from));
-        }
-        args.push(url.clone());
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let output = run_ok(&tool("curl"), &args);
-        let headers = output.to_ascii_lowercase();
+    let json = [
+        "-H",
+        &auth,
+        "-H",
+        "Content-Type: application/json",
+        "--data",
+        "{}",
+    ];
+    for (method, url, extra) in [("GET", &rest, &json[..2]), ("POST", &url, &json[..])] {
+        let headers = from_origin(method, url, extra);
         assert!(
             headers.starts_with("http/1.1 200"),
-            "{method} {url}: {output}"
+            "{method} {url}: {headers}"
         );
         assert!(
-            headers.contains("access-control-allow-origin: http://localhost:3000"),
-            "{method} {url}: {output}"
+            headers.contains(ALLOWED_ORIGIN),
+            "{method} {url}: {headers}"
         );
     }
+}
+
+/// The header that lets the test page's origin read a response.
+const ALLOWED_ORIGIN: &str = "access-control-allow-origin: http://localhost:3000";
+
+/// Calls `url` as a page on `http://localhost:3000` would, and returns the status line and
+/// headers, lowercased.
+fn from_origin(method: &str, url: &str, extra: &[&str]) -> String {
+    let mut args = vec!["--silent", "--include", "-X", method];
+    args.extend(["-H", "Origin: http://localhost:3000"]);
+    args.extend(extra);
+    args.push(url);
+    run_ok(&tool("curl"), &args).to_ascii_lowercase()
 }
 
 /// Posts `body` as JSON to `url` with the test token.
