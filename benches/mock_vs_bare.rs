@@ -142,7 +142,8 @@ impl Server {
         };
         let mut child = command
             .args(args)
-            .env("RUST_LOG", "error")
+            // The mock's default level, as its users run it; a successful call writes no line.
+            .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

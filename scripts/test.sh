@@ -10,7 +10,7 @@ current="setup"
 trap 'printf "test.sh: the step \"%s\" failed (see above)\n" "$current" >&2' ERR
 step() { current="$*"; printf '== %s\n' "$*" >&2; }
 
-step "install buf and grpcurl"
+step "install the third-party tools (buf, grpcurl, h2load)"
 tools_bin="$(bash scripts/install-tools.sh)"
 export PATH="$tools_bin:$PATH"
 
