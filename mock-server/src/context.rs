@@ -306,10 +306,11 @@ impl CallSpan {
     /// resource) is routine; only the server's own failures read as failures.
     fn close(self, method: Method, org: Option<&OrgId>, code: tonic::Code, latency_ms: f64) {
         use tonic::Code;
-        let level = match code {
-            Code::Ok | Code::NotFound | Code::AlreadyExists => Level::DEBUG,
-            Code::Internal | Code::Unknown | Code::DataLoss => Level::ERROR,
-            _ => Level::INFO,
+        let (level, message) = match code {
+            Code::Ok => (Level::DEBUG, "call finished"),
+            Code::NotFound | Code::AlreadyExists => (Level::DEBUG, "call answered"),
+            Code::Internal | Code::Unknown | Code::DataLoss => (Level::ERROR, "call failed"),
+            _ => (Level::INFO, "call answered"),
         };
         let enabled = match level {
             Level::DEBUG => tracing::enabled!(Level::DEBUG),
@@ -332,11 +333,10 @@ impl CallSpan {
             self.0.record("latency_ms", latency_ms);
             self.0
         };
-        span.in_scope(|| match code {
-            Code::Ok => tracing::debug!("call finished"),
-            Code::NotFound | Code::AlreadyExists => tracing::debug!("call answered"),
-            Code::Internal | Code::Unknown | Code::DataLoss => tracing::error!("call failed"),
-            _ => tracing::info!("call answered"),
+        span.in_scope(|| match level {
+            Level::DEBUG => tracing::debug!("{message}"),
+            Level::ERROR => tracing::error!("{message}"),
+            _ => tracing::info!("{message}"),
         });
     }
 }
