@@ -156,25 +156,23 @@ impl MockState {
             }
         };
         let (code, org) = match &result {
-            Ok((_, org)) => (tonic::Code::Ok, Some(org.clone())),
-            Err((status, org)) => (status.code(), org.clone()),
+            Ok((_, org)) => (tonic::Code::Ok, Some(org)),
+            Err((status, org)) => (status.code(), org.as_ref()),
         };
         let latency_ms = started.elapsed().as_secs_f64() * 1e3;
         self.metrics.record(method, protocol, code, latency_ms);
-        span.close(method, org.as_ref(), code, latency_ms);
+        span.close(method, org, code, latency_ms);
         if let Some(org) = org {
-            let entry = Entry {
-                sequence: 0,
+            let entry = Entry::new(
                 time,
-                org,
                 protocol,
                 method,
                 resource,
                 code,
                 latency_ms,
                 ignored_keys,
-            };
-            self.journal.record(entry);
+            );
+            self.journal.record(org, entry);
         }
         result
             .map(|(response, _)| Response::new(response))

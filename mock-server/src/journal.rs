@@ -8,7 +8,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Mutex, PoisonError,
     },
-    time::SystemTime,
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use coreweave_api::{
@@ -76,41 +76,65 @@ pub struct Call {
     pub ignored_keys: Vec<String>,
 }
 
-/// A call as the journal keeps it: a [`Call`] whose resource is a [`Resource`].
+/// A call as the journal keeps it: compact, because the ring holds thousands per
+/// organization and each new entry lands in memory that has gone cold since it was last
+/// written. The organization is the ring's key, not a field; times are nanoseconds.
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// Its place in the server's order of calls; assigned when recorded.
-    pub sequence: u64,
-    /// When it started, by the wall clock.
-    pub time: SystemTime,
-    /// The organization that made it.
-    pub org: OrgId,
-    /// The protocol it came in over.
-    pub protocol: Protocol,
-    /// The RPC.
-    pub method: Method,
-    /// The resource's id, or its name on a create.
-    pub resource: Resource,
-    /// How it ended.
-    pub code: Code,
+    sequence: u64,
+    /// When it started, in nanoseconds since the Unix epoch by the wall clock.
+    started_ns: u64,
     /// How long it took, in milliseconds.
-    pub latency_ms: f64,
+    latency_ms: f64,
+    /// The resource's id, or its name on a create.
+    resource: Resource,
     /// The unknown JSON keys its body carried, which were ignored (REST and Connect).
-    pub ignored_keys: Vec<String>,
+    ignored_keys: Box<[String]>,
+    /// How it ended.
+    code: Code,
+    /// The RPC.
+    method: Method,
+    /// The protocol it came in over.
+    protocol: Protocol,
 }
 
 impl Entry {
-    fn to_call(&self) -> Call {
+    /// A call that started at `time` and ended with `code`; its sequence number is assigned
+    /// when it is recorded.
+    pub fn new(
+        time: SystemTime,
+        protocol: Protocol,
+        method: Method,
+        resource: Resource,
+        code: Code,
+        latency_ms: f64,
+        ignored_keys: Vec<String>,
+    ) -> Self {
+        let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+        Self {
+            sequence: 0,
+            started_ns: u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX),
+            latency_ms,
+            resource,
+            ignored_keys: ignored_keys.into_boxed_slice(),
+            code,
+            method,
+            protocol,
+        }
+    }
+
+    fn to_call(&self, org: &OrgId) -> Call {
         Call {
             sequence: self.sequence,
-            time: self.time,
-            org: self.org.clone(),
+            time: UNIX_EPOCH + Duration::from_nanos(self.started_ns),
+            org: org.clone(),
             protocol: self.protocol,
             method: self.method,
             resource: self.resource.to_text(),
             code: self.code,
             latency_ms: self.latency_ms,
-            ignored_keys: self.ignored_keys.clone(),
+            ignored_keys: self.ignored_keys.to_vec(),
         }
     }
 }
@@ -214,15 +238,22 @@ pub struct CallFilter {
 }
 
 impl Journal {
-    /// Records a call; the sequence number is assigned here.
-    pub fn record(&self, mut entry: Entry) {
+    /// Records a call of `org`; the sequence number is assigned here.
+    pub fn record(&self, org: &OrgId, mut entry: Entry) {
         entry.sequence = self.next.fetch_add(1, Ordering::Relaxed);
         let mut orgs = self.lock();
-        let ring = orgs.entry(entry.org.clone()).or_default();
-        if ring.len() >= JOURNAL_CAPACITY {
-            ring.pop_front();
+        // Looked up by reference: the organization's id is cloned only into a new ring.
+        match orgs.get_mut(org) {
+            Some(ring) => {
+                if ring.len() >= JOURNAL_CAPACITY {
+                    ring.pop_front();
+                }
+                ring.push_back(entry);
+            }
+            None => {
+                orgs.insert(org.clone(), VecDeque::from([entry]));
+            }
         }
-        ring.push_back(entry);
     }
 
     /// The calls of `org` (or of every organization, for `None`) that pass `filter`, oldest
@@ -233,21 +264,14 @@ impl Journal {
             filter.method.is_none_or(|m| m == entry.method)
                 && filter.code.is_none_or(|c| c == entry.code)
         };
-        let mut calls: Vec<Call> = match org {
-            Some(org) => orgs
-                .get(org)
-                .into_iter()
-                .flatten()
-                .filter(keep)
-                .map(Entry::to_call)
-                .collect(),
-            None => orgs
-                .values()
-                .flatten()
-                .filter(keep)
-                .map(Entry::to_call)
-                .collect(),
+        let rings: Vec<(&OrgId, &VecDeque<Entry>)> = match org {
+            Some(org) => orgs.get_key_value(org).into_iter().collect(),
+            None => orgs.iter().collect(),
         };
+        let mut calls: Vec<Call> = rings
+            .into_iter()
+            .flat_map(|(org, ring)| ring.iter().filter(keep).map(|entry| entry.to_call(org)))
+            .collect();
         calls.sort_by_key(|call| call.sequence);
         calls
     }
@@ -273,18 +297,9 @@ mod tests {
     use super::*;
     use crate::auth::org_for_token;
 
-    fn call(org: &OrgId, method: Method, code: Code) -> Entry {
-        Entry {
-            sequence: 0,
-            time: SystemTime::now(),
-            org: org.clone(),
-            protocol: Protocol::Rest,
-            method,
-            resource: Resource::None,
-            code,
-            latency_ms: 0.0,
-            ignored_keys: Vec::new(),
-        }
+    fn call(method: Method, code: Code) -> Entry {
+        let time = SystemTime::now();
+        Entry::new(time, Protocol::Rest, method, Resource::None, code, 0.0, Vec::new())
     }
 
     #[test]
@@ -293,9 +308,9 @@ mod tests {
         let a = org_for_token("a");
         let b = org_for_token("b");
         for _ in 0..JOURNAL_CAPACITY + 5 {
-            journal.record(call(&a, Method::GetVpc, Code::Ok));
+            journal.record(&a, call(Method::GetVpc, Code::Ok));
         }
-        journal.record(call(&b, Method::ListVpcs, Code::NotFound));
+        journal.record(&b, call(Method::ListVpcs, Code::NotFound));
         let all = CallFilter::default();
         assert_eq!(journal.calls(Some(&a), &all).len(), JOURNAL_CAPACITY);
         assert_eq!(journal.calls(Some(&b), &all).len(), 1);
