@@ -21,7 +21,7 @@ use crate::{
     error::{ApiError, Violations},
     lifecycle::Observed,
     store::{Kind, Tracked},
-    validation::{canonicalize_id, validate_gateway},
+    validation::{requested_id, validate_gateway},
 };
 
 /// The domain under which gateway endpoints are published.
@@ -130,25 +130,22 @@ fn create(
     let mut spec = requested_spec(&request);
     spec.zones = validate_gateway(&spec, &state.zones, &mut violations);
     let id = if request.id.is_empty() {
-        Uuid::new_v4().to_string()
+        Uuid::new_v4()
     } else {
-        match Uuid::try_parse(&request.id) {
-            Ok(uuid) => uuid.hyphenated().to_string(),
-            Err(_) => {
-                violations.add("id", format!("{:?} is not a UUID", request.id));
-                String::new()
-            }
-        }
+        Uuid::try_parse(&request.id).unwrap_or_else(|_| {
+            violations.add("id", format!("{:?} is not a UUID", request.id));
+            Uuid::nil()
+        })
     };
     violations.into_result(())?;
 
     let now = state.now(org);
     let delay = state.transition_delay;
     state.store.with_org(org, |data| {
-        if data.gateways.get_live(&id, now, delay).is_some() {
+        if data.gateways.get_live(id, now, delay).is_some() {
             return Err(ApiError::AlreadyExists {
                 resource_type: <GatewaySpec as Kind>::RESOURCE_TYPE,
-                resource_name: id.clone(),
+                resource_name: id.to_string(),
                 description: format!("gateway {id} already exists"),
             });
         }
@@ -166,7 +163,7 @@ fn create(
                 });
             }
         }
-        spec.id = id.clone();
+        spec.id = id.hyphenated().to_string();
         spec.organization_id = org.to_string();
         let stored = data.gateways.insert(id, spec, now);
         Ok(CreateGatewayResponse {
@@ -178,14 +175,14 @@ fn create(
 fn get(
     state: &MockState,
     org: &OrgId,
-    mut request: GetGatewayRequest,
+    request: GetGatewayRequest,
 ) -> Result<GetGatewayResponse, ApiError> {
-    canonicalize_id(&mut request.id)?;
+    let id = requested_id(&request.id)?;
     let now = state.now(org);
     state.store.with_org(org, |data| {
         let gateway = data
             .gateways
-            .get_or_not_found(&request.id, now, state.transition_delay)?;
+            .get_or_not_found(id, now, state.transition_delay)?;
         Ok(GetGatewayResponse {
             gateway: Some(render(gateway, now, state)),
         })
@@ -224,8 +221,8 @@ fn update(
     org: &OrgId,
     mut request: UpdateGatewayRequest,
 ) -> Result<UpdateGatewayResponse, ApiError> {
-    canonicalize_id(&mut request.id)?;
-    let id = request.id.clone();
+    let id_text = std::mem::take(&mut request.id);
+    let id = requested_id(&id_text)?;
     let mut violations = Violations::new();
     let mut replacement = replacement_spec(request);
     replacement.zones = validate_gateway(&replacement, &state.zones, &mut violations);
@@ -235,7 +232,7 @@ fn update(
     state.store.with_org(org, |data| {
         let gateway = data
             .gateways
-            .get_for_update(&id, now, state.transition_delay)?;
+            .get_for_update(id, now, state.transition_delay)?;
         let current = &mut gateway.value;
         replacement.id = std::mem::take(&mut current.id);
         replacement.organization_id = std::mem::take(&mut current.organization_id);
@@ -250,14 +247,14 @@ fn update(
 fn delete(
     state: &MockState,
     org: &OrgId,
-    mut request: DeleteGatewayRequest,
+    request: DeleteGatewayRequest,
 ) -> Result<DeleteGatewayResponse, ApiError> {
-    canonicalize_id(&mut request.id)?;
+    let id = requested_id(&request.id)?;
     let now = state.now(org);
     state.store.with_org(org, |data| {
         let gateway = data
             .gateways
-            .start_delete(&request.id, now, state.transition_delay)?;
+            .start_delete(id, now, state.transition_delay)?;
         Ok(DeleteGatewayResponse {
             gateway: Some(render_changed(gateway, now, state)),
         })

@@ -299,7 +299,15 @@ mod tests {
 
     fn call(method: Method, code: Code) -> Entry {
         let time = SystemTime::now();
-        Entry::new(time, Protocol::Rest, method, Resource::None, code, 0.0, Vec::new())
+        Entry::new(
+            time,
+            Protocol::Rest,
+            method,
+            Resource::None,
+            code,
+            0.0,
+            Vec::new(),
+        )
     }
 
     #[test]

@@ -138,11 +138,11 @@ impl Resources {
             let vpcs = data
                 .vpcs
                 .all()
-                .map(|(_, t)| ("vpc", t.lifecycle.observe(now, delay)));
+                .map(|t| ("vpc", t.lifecycle.observe(now, delay)));
             let gateways = data
                 .gateways
                 .all()
-                .map(|(_, t)| ("gateway", t.lifecycle.observe(now, delay)));
+                .map(|t| ("gateway", t.lifecycle.observe(now, delay)));
             for (kind, observed) in vpcs.chain(gateways) {
                 if let Some(status) = status_name(observed) {
                     *counts.entry((kind, status)).or_default() += 1;

@@ -30,6 +30,8 @@ use coreweave_api::{
 };
 use serde_json::{json, Map, Value};
 
+use uuid::Uuid;
+
 use crate::{
     auth::OrgId,
     lifecycle::{Lifecycle, Phase},
@@ -62,14 +64,14 @@ pub fn export(store: &Store, org: Option<&OrgId>) -> Value {
         let vpcs: Vec<Value> = state
             .vpcs
             .all()
-            .map(|(_, tracked)| {
+            .map(|tracked| {
                 json!({"vpc": message(&tracked.value), "lifecycle": lifecycle_json(&tracked.lifecycle)})
             })
             .collect();
         let gateways: Vec<Value> = state
             .gateways
             .all()
-            .map(|(_, tracked)| {
+            .map(|tracked| {
                 let mut spec = tracked.value.clone();
                 if let Some(gateway_spec::Auth::WeightsAndBiasesAuth(wandb)) = &mut spec.auth {
                     wandb.api_key.clear();
@@ -160,59 +162,51 @@ fn org_state(path: &str, value: &Value) -> Result<OrgState, SnapshotError> {
     for (i, entry) in list(value, "vpcs", path)?.iter().enumerate() {
         let path = format!("{path}.vpcs[{i}]");
         let vpc: Vpc = read_message(entry, "vpc", &path)?;
-        if state
-            .vpc_names
-            .insert(vpc.name.clone(), vpc.id.clone())
-            .is_some()
-        {
+        let id = read_id(&vpc.id, &path, "vpc")?;
+        if state.vpc_names.insert(vpc.name.clone(), id).is_some() {
             return Err(error(
                 format!("{path}.vpc.name"),
                 format!("duplicate name {:?}", vpc.name),
             ));
         }
         let lifecycle = read_lifecycle(entry, &path)?;
-        restore(
-            &mut state.vpcs,
-            vpc.id.clone(),
-            vpc,
-            lifecycle,
-            &path,
-            "vpc",
-        )?;
+        restore(&mut state.vpcs, id, vpc, lifecycle, &path, "vpc")?;
     }
     for (i, entry) in list(value, "gateways", path)?.iter().enumerate() {
         let path = format!("{path}.gateways[{i}]");
         let spec: GatewaySpec = read_message(entry, "spec", &path)?;
+        let id = read_id(&spec.id, &path, "spec")?;
         let lifecycle = read_lifecycle(entry, &path)?;
-        restore(
-            &mut state.gateways,
-            spec.id.clone(),
-            spec,
-            lifecycle,
-            &path,
-            "spec",
-        )?;
+        restore(&mut state.gateways, id, spec, lifecycle, &path, "spec")?;
     }
     Ok(state)
 }
 
-/// Adds one resource read from a snapshot, refusing an empty or repeated id.
+/// A resource's id as a snapshot spells it: required, and a UUID, as every id the server
+/// hands out is.
+fn read_id(id: &str, path: &str, key: &str) -> Result<Uuid, SnapshotError> {
+    if id.is_empty() {
+        return Err(error(format!("{path}.{key}.id"), "required"));
+    }
+    Uuid::try_parse(id)
+        .map_err(|_| error(format!("{path}.{key}.id"), format!("{id:?} is not a UUID")))
+}
+
+/// Adds one resource read from a snapshot, refusing a repeated id.
 fn restore<T>(
     collection: &mut Collection<T>,
-    id: String,
+    id: Uuid,
     value: T,
     lifecycle: Lifecycle,
     path: &str,
     key: &str,
 ) -> Result<(), SnapshotError> {
-    let id_path = format!("{path}.{key}.id");
-    if id.is_empty() {
-        return Err(error(id_path, "required"));
+    if !collection.restore(id, Tracked { value, lifecycle }) {
+        return Err(error(
+            format!("{path}.{key}.id"),
+            format!("duplicate id {id}"),
+        ));
     }
-    if collection.all().any(|(existing, _)| *existing == id) {
-        return Err(error(id_path, format!("duplicate id {id}")));
-    }
-    collection.restore(id, Tracked { value, lifecycle });
     Ok(())
 }
 
@@ -294,4 +288,54 @@ fn read_lifecycle(entry: &Value, path: &str) -> Result<Lifecycle, SnapshotError>
         held_since: time("heldSince")?,
         held_for: std::time::Duration::from_millis(held_for),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot_with_vpc_ids(ids: &[&str]) -> Value {
+        let vpcs: Vec<Value> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                json!({
+                    "vpc": {"id": id, "name": format!("v{i}"), "zone": "US-EAST-04A"},
+                    "lifecycle": lifecycle_json(&Lifecycle::created(SystemTime::UNIX_EPOCH)),
+                })
+            })
+            .collect();
+        let org = "6f2c51d4-93a1-4b1e-8d57-2a0ec3f19b44";
+        json!({"version": SNAPSHOT_VERSION, "organizations": {org: {"vpcs": vpcs}}})
+    }
+
+    fn problem(snapshot: &Value) -> (String, String) {
+        let error = import(snapshot, None).err().expect("an error");
+        (error.path, error.problem)
+    }
+
+    #[test]
+    fn ids_must_be_uuids_and_unique() {
+        let id = "0b6f6f43-3d6e-4c55-8f9c-0d5e2e2b8a11";
+        let org = "organizations.6f2c51d4-93a1-4b1e-8d57-2a0ec3f19b44";
+        assert!(import(&snapshot_with_vpc_ids(&[id]), None).is_ok());
+        assert_eq!(
+            problem(&snapshot_with_vpc_ids(&[id, "vpc-2"])),
+            (
+                format!("{org}.vpcs[1].vpc.id"),
+                r#""vpc-2" is not a UUID"#.to_owned()
+            )
+        );
+        assert_eq!(
+            problem(&snapshot_with_vpc_ids(&[id, &id.to_uppercase()])),
+            (
+                format!("{org}.vpcs[1].vpc.id"),
+                format!("duplicate id {id}")
+            )
+        );
+        assert_eq!(
+            problem(&snapshot_with_vpc_ids(&[""])),
+            (format!("{org}.vpcs[0].vpc.id"), "required".to_owned())
+        );
+    }
 }

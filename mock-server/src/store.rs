@@ -4,11 +4,13 @@
 //! the organization's own state. Calls from different organizations never wait on each other.
 
 use std::{
+    fmt,
     sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock},
     time::{Duration, SystemTime},
 };
 
 use coreweave_api::{inference::v1alpha1::GatewaySpec, networking::v1beta1::Vpc};
+use uuid::Uuid;
 
 use crate::{
     auth::OrgId,
@@ -28,10 +30,41 @@ pub struct Tracked<T> {
 
 /// The resources of one kind in one organization, keyed by id.
 ///
+/// Every id is a UUID, kept as its 16 bytes: a key that needs no allocation, hashes in a
+/// few instructions and compares without following a pointer into a cold string.
+///
 /// Resources whose delete has settled are purged lazily, on the next access that sees them.
 #[derive(Debug)]
 pub struct Collection<T> {
-    items: Map<String, Tracked<T>>,
+    items: Map<Uuid, Tracked<T>>,
+}
+
+/// A resource id as a request names it: the text, and the key it is stored under when it is
+/// a UUID (in either case). Any other id names nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestedId<'a> {
+    text: &'a str,
+    key: Option<Uuid>,
+}
+
+impl<'a> RequestedId<'a> {
+    /// Reads the id a request sent.
+    pub fn parse(text: &'a str) -> Self {
+        Self {
+            text,
+            key: Uuid::try_parse(text).ok(),
+        }
+    }
+}
+
+impl fmt::Display for RequestedId<'_> {
+    /// A UUID as the server spells it (lowercase, hyphenated); anything else as sent.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.key {
+            Some(key) => key.hyphenated().fmt(f),
+            None => f.write_str(self.text),
+        }
+    }
 }
 
 impl<T> Default for Collection<T> {
@@ -46,20 +79,20 @@ impl<T> Collection<T> {
     /// The live resource with this id; a settled delete is purged and reads as absent.
     pub fn get_live(
         &mut self,
-        id: &str,
+        id: Uuid,
         now: SystemTime,
         delay: Duration,
     ) -> Option<&mut Tracked<T>> {
-        let gone = self.items.get(id)?.lifecycle.observe(now, delay) == Observed::Gone;
+        let gone = self.items.get(&id)?.lifecycle.observe(now, delay) == Observed::Gone;
         if gone {
-            self.items.remove(id);
+            self.items.remove(&id);
             return None;
         }
-        self.items.get_mut(id)
+        self.items.get_mut(&id)
     }
 
     /// Adds a resource created at `now` (replacing any under the same id) and returns it.
-    pub fn insert(&mut self, id: String, value: T, now: SystemTime) -> &mut Tracked<T> {
+    pub fn insert(&mut self, id: Uuid, value: T, now: SystemTime) -> &mut Tracked<T> {
         let tracked = Tracked {
             value,
             lifecycle: Lifecycle::created(now),
@@ -75,11 +108,11 @@ impl<T> Collection<T> {
 
     /// Purges every settled delete and returns the purged resources.
     pub fn purge_gone(&mut self, now: SystemTime, delay: Duration) -> Vec<T> {
-        let gone: Vec<String> = self
+        let gone: Vec<Uuid> = self
             .items
             .iter()
             .filter(|(_, t)| t.lifecycle.observe(now, delay) == Observed::Gone)
-            .map(|(id, _)| id.clone())
+            .map(|(id, _)| *id)
             .collect();
         gone.into_iter()
             .filter_map(|id| self.items.remove(&id))
@@ -87,14 +120,21 @@ impl<T> Collection<T> {
             .collect()
     }
 
-    /// Every stored resource, settled deletes included, by id.
-    pub fn all(&self) -> impl Iterator<Item = (&String, &Tracked<T>)> {
-        self.items.iter()
+    /// Every stored resource, settled deletes included.
+    pub fn all(&self) -> impl Iterator<Item = &Tracked<T>> {
+        self.items.values()
     }
 
-    /// Adds a resource with the lifecycle it already has.
-    pub fn restore(&mut self, id: String, tracked: Tracked<T>) {
-        self.items.insert(id, tracked);
+    /// Adds a resource with the lifecycle it already has, unless its id is taken; says
+    /// whether it was added.
+    pub fn restore(&mut self, id: Uuid, tracked: Tracked<T>) -> bool {
+        match self.items.entry(id) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(tracked);
+                true
+            }
+        }
     }
 
     /// Every resource, after purging settled deletes.
@@ -132,11 +172,11 @@ impl Kind for GatewaySpec {
 }
 
 /// NOT_FOUND for resource `id` of kind `T`.
-pub fn not_found<T: Kind>(id: &str) -> ApiError {
+pub fn not_found<T: Kind>(id: RequestedId<'_>) -> ApiError {
     ApiError::NotFound {
         kind: T::NAME,
         resource_type: T::RESOURCE_TYPE,
-        id: id.to_owned(),
+        id: id.to_string(),
     }
 }
 
@@ -144,11 +184,12 @@ impl<T: Kind> Collection<T> {
     /// The live resource `id`, or NOT_FOUND.
     pub fn get_or_not_found(
         &mut self,
-        id: &str,
+        id: RequestedId<'_>,
         now: SystemTime,
         delay: Duration,
     ) -> Result<&mut Tracked<T>, ApiError> {
-        self.get_live(id, now, delay)
+        id.key
+            .and_then(|key| self.get_live(key, now, delay))
             .ok_or_else(|| not_found::<T>(id))
     }
 
@@ -156,7 +197,7 @@ impl<T: Kind> Collection<T> {
     /// is being deleted.
     pub fn get_for_update(
         &mut self,
-        id: &str,
+        id: RequestedId<'_>,
         now: SystemTime,
         delay: Duration,
     ) -> Result<&mut Tracked<T>, ApiError> {
@@ -175,7 +216,7 @@ impl<T: Kind> Collection<T> {
     /// deleted changes nothing, so a retried delete sees the same answer as the first.
     pub fn start_delete(
         &mut self,
-        id: &str,
+        id: RequestedId<'_>,
         now: SystemTime,
         delay: Duration,
     ) -> Result<&mut Tracked<T>, ApiError> {
@@ -194,7 +235,7 @@ pub struct OrgState {
     pub vpcs: Collection<Vpc>,
     /// VPC ids by name, for the name-uniqueness rule. May name VPCs already purged; those
     /// entries are dropped when looked up.
-    pub vpc_names: Map<String, String>,
+    pub vpc_names: Map<String, Uuid>,
     /// Gateway specs by id.
     pub gateways: Collection<GatewaySpec>,
 }
@@ -202,14 +243,9 @@ pub struct OrgState {
 impl OrgState {
     /// The id of the live VPC named `name`, if there is one. A name whose VPC is gone is
     /// freed.
-    pub fn live_vpc_named(
-        &mut self,
-        name: &str,
-        now: SystemTime,
-        delay: Duration,
-    ) -> Option<String> {
-        let id = self.vpc_names.get(name)?.clone();
-        if self.vpcs.get_live(&id, now, delay).is_some() {
+    pub fn live_vpc_named(&mut self, name: &str, now: SystemTime, delay: Duration) -> Option<Uuid> {
+        let id = *self.vpc_names.get(name)?;
+        if self.vpcs.get_live(id, now, delay).is_some() {
             return Some(id);
         }
         self.vpc_names.remove(name);
@@ -283,6 +319,7 @@ impl Store {
         id: &str,
         mut f: impl FnMut(&OrgId, &mut Lifecycle) -> R,
     ) -> Option<R> {
+        let id = Uuid::try_parse(id).ok()?;
         let orgs: Vec<(OrgId, Arc<Mutex<OrgState>>)> = {
             let orgs = self.orgs.read().unwrap_or_else(PoisonError::into_inner);
             orgs.iter()
@@ -292,10 +329,10 @@ impl Store {
         };
         for (key, state) in orgs {
             let mut guard = state.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(tracked) = guard.vpcs.items.get_mut(id) {
+            if let Some(tracked) = guard.vpcs.items.get_mut(&id) {
                 return Some(f(&key, &mut tracked.lifecycle));
             }
-            if let Some(tracked) = guard.gateways.items.get_mut(id) {
+            if let Some(tracked) = guard.gateways.items.get_mut(&id) {
                 return Some(f(&key, &mut tracked.lifecycle));
             }
         }

@@ -18,6 +18,7 @@ use ipnet::IpNet;
 
 use crate::{
     error::{ApiError, Violations},
+    store::RequestedId,
     zones::Zones,
 };
 
@@ -674,19 +675,11 @@ pub fn is_dns_name(name: &str) -> bool {
         })
 }
 
-/// Rejects an empty resource id, and spells a UUID the way the server stores it (lowercase),
-/// so that `GET` with the uppercase id a client created a gateway with finds it. An id
-/// already spelled that way, as nearly every one is, is left as it is.
-pub fn canonicalize_id(id: &mut String) -> Result<(), ApiError> {
+/// The resource id a request names: required; a UUID in either case finds the resource
+/// stored under it, and any other id finds nothing.
+pub fn requested_id(id: &str) -> Result<RequestedId<'_>, ApiError> {
     if id.is_empty() {
         return Err(ApiError::invalid("id", "is required"));
     }
-    if let Ok(uuid) = uuid::Uuid::try_parse(id) {
-        let mut buffer = uuid::Uuid::encode_buffer();
-        let canonical = uuid.hyphenated().encode_lower(&mut buffer);
-        if canonical != id.as_str() {
-            *id = canonical.to_owned();
-        }
-    }
-    Ok(())
+    Ok(RequestedId::parse(id))
 }

@@ -20,9 +20,9 @@ use crate::{
     context::MockState,
     error::{ApiError, Violations},
     lifecycle::Observed,
-    store::{Kind, Tracked},
+    store::{Kind, RequestedId, Tracked},
     validation::{
-        canonicalize_id, check_dhcp, check_vpc_prefixes, legacy_host_prefix, validate_create_vpc,
+        check_dhcp, check_vpc_prefixes, legacy_host_prefix, requested_id, validate_create_vpc,
         within_limit, MAX_MASK_PATHS, VPC_UPDATABLE_PATHS,
     },
 };
@@ -109,12 +109,12 @@ fn create(
                 });
             }
         }
-        let id = Uuid::new_v4().to_string();
+        let id = Uuid::new_v4();
         let request = valid.request;
         let mut vpc = Vpc {
             name: valid.name,
             zone: valid.zone,
-            id: id.clone(),
+            id: id.hyphenated().to_string(),
             vpc_prefixes: stamp_prefixes(request.vpc_prefixes, &[], now),
             host_prefixes: valid.host_prefixes,
             ingress: Some(request.ingress.unwrap_or_default()),
@@ -123,7 +123,7 @@ fn create(
             ..Vpc::default()
         };
         trim(&mut vpc);
-        data.vpc_names.insert(vpc.name.clone(), id.clone());
+        data.vpc_names.insert(vpc.name.clone(), id);
         let stored = data.vpcs.insert(id, vpc, now);
         Ok(CreateVpcResponse {
             vpc: Some(render_changed(stored)),
@@ -131,17 +131,13 @@ fn create(
     })
 }
 
-fn get(
-    state: &MockState,
-    org: &OrgId,
-    mut request: GetVpcRequest,
-) -> Result<GetVpcResponse, ApiError> {
-    canonicalize_id(&mut request.id)?;
+fn get(state: &MockState, org: &OrgId, request: GetVpcRequest) -> Result<GetVpcResponse, ApiError> {
+    let id = requested_id(&request.id)?;
     let now = state.now(org);
     state.store.with_org(org, |data| {
         let vpc = data
             .vpcs
-            .get_or_not_found(&request.id, now, state.transition_delay)?;
+            .get_or_not_found(id, now, state.transition_delay)?;
         Ok(GetVpcResponse {
             vpc: Some(render(vpc, now, state)),
         })
@@ -176,7 +172,7 @@ struct UpdatePlan {
     dns_servers: bool,
 }
 
-fn plan_update(request: &UpdateVpcRequest) -> UpdatePlan {
+fn plan_update(id: RequestedId<'_>, request: &UpdateVpcRequest) -> UpdatePlan {
     let Some(mask) = &request.update_mask else {
         return UpdatePlan {
             vpc_prefixes: true,
@@ -200,7 +196,7 @@ fn plan_update(request: &UpdateVpcRequest) -> UpdatePlan {
     if let Some(first) = ignored.first() {
         // The call's span is not open at the default level, so the line names its VPC.
         tracing::warn!(
-            id = %request.id,
+            %id,
             count = ignored.len(),
             first = %first,
             updatable = ?VPC_UPDATABLE_PATHS,
@@ -215,7 +211,8 @@ fn update(
     org: &OrgId,
     mut request: UpdateVpcRequest,
 ) -> Result<UpdateVpcResponse, ApiError> {
-    canonicalize_id(&mut request.id)?;
+    let id_text = std::mem::take(&mut request.id);
+    let id = requested_id(&id_text)?;
     let mut violations = Violations::new();
     let paths = request
         .update_mask
@@ -228,7 +225,7 @@ fn update(
             .into_result(())
             .map(|()| UpdateVpcResponse::default());
     }
-    let plan = plan_update(&request);
+    let plan = plan_update(id, &request);
     if plan.vpc_prefixes {
         check_vpc_prefixes(&request.vpc_prefixes, &mut violations);
     }
@@ -239,9 +236,7 @@ fn update(
 
     let now = state.now(org);
     state.store.with_org(org, |data| {
-        let vpc = data
-            .vpcs
-            .get_for_update(&request.id, now, state.transition_delay)?;
+        let vpc = data.vpcs.get_for_update(id, now, state.transition_delay)?;
         apply_update(&mut vpc.value, &plan, request, now);
         vpc.lifecycle.update(now, state.transition_delay);
         Ok(UpdateVpcResponse {
@@ -288,14 +283,12 @@ fn trim(vpc: &mut Vpc) {
 fn delete(
     state: &MockState,
     org: &OrgId,
-    mut request: DeleteVpcRequest,
+    request: DeleteVpcRequest,
 ) -> Result<DeleteVpcResponse, ApiError> {
-    canonicalize_id(&mut request.id)?;
+    let id = requested_id(&request.id)?;
     let now = state.now(org);
     state.store.with_org(org, |data| {
-        let vpc = data
-            .vpcs
-            .start_delete(&request.id, now, state.transition_delay)?;
+        let vpc = data.vpcs.start_delete(id, now, state.transition_delay)?;
         Ok(DeleteVpcResponse {
             vpc: Some(render_changed(vpc)),
         })

@@ -163,6 +163,16 @@ async fn not_found_names_the_vpc_and_carries_resource_info() {
             ("coreweave.networking.v1beta1.VPC", id)
         );
     }
+    // An id that is no UUID names nothing, and is named as sent; a UUID in capitals is
+    // named the way the server spells ids.
+    for (sent, named) in [("my-vpc", "my-vpc"), (&id.to_uppercase(), id)] {
+        let status = stub
+            .get_vpc(GetVpcRequest { id: sent.into() })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::NotFound);
+        assert_eq!(status.message(), format!("VPC {named} not found"));
+    }
     let status = stub
         .get_vpc(GetVpcRequest { id: String::new() })
         .await
