@@ -310,7 +310,7 @@ mod tests {
     }
 
     fn problem(snapshot: &Value) -> (String, String) {
-        let error = import(snapshot, None).err().expect("an error");
+        let error = import(snapshot, None).expect_err("an error");
         (error.path, error.problem)
     }
 
