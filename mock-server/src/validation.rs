@@ -128,7 +128,12 @@ pub fn validate_create_vpc(
     check_vpc_prefixes(&request.vpc_prefixes, &mut violations);
     check_dhcp(request.dhcp.as_ref(), &mut violations);
 
-    let zone = zone.map(|z| z.name.clone()).unwrap_or_default();
+    // The zone as the server spells it: the request's own string when it already is.
+    let zone = match zone {
+        Some(zone) if zone.name == request.zone => std::mem::take(&mut request.zone),
+        Some(zone) => zone.name.clone(),
+        None => String::new(),
+    };
     violations.into_result(ValidVpcCreate {
         name: std::mem::take(&mut request.name),
         zone,
@@ -165,21 +170,31 @@ pub fn legacy_host_prefix(host_prefixes: &[HostPrefix]) -> String {
         .unwrap_or_default()
 }
 
+/// How many characters `text` has, when that is more than `max`. A text no longer than
+/// `max` bytes has no more characters than that, so most texts are never counted.
+fn chars_over(text: &str, max: usize) -> Option<usize> {
+    if text.len() <= max {
+        return None;
+    }
+    let len = text.chars().count();
+    (len > max).then_some(len)
+}
+
 fn check_vpc_name(name: &str, violations: &mut Violations) {
     if name.is_empty() {
         violations.add("name", "is required");
         return;
     }
-    let len = name.chars().count();
-    if len > MAX_VPC_NAME_LEN {
+    if let Some(len) = chars_over(name, MAX_VPC_NAME_LEN) {
         violations.add(
             "name",
             format!("must be at most {MAX_VPC_NAME_LEN} characters, got {len}"),
         );
     }
+    // Every allowed character is ASCII, so checking bytes checks characters.
     let allowed = name
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     let ends_ok = !name.starts_with('-') && !name.ends_with('-');
     if !allowed || !ends_ok {
         violations.add(
@@ -266,6 +281,7 @@ fn check_host_prefixes(host_prefixes: &[HostPrefix], violations: &mut Violations
         );
     }
 
+    // Every host prefix's CIDRs, in one list; each host prefix checks its own slice of it.
     let mut all = Vec::new();
     for (i, host_prefix) in host_prefixes.iter().enumerate() {
         let path = Path::item("host_prefixes", i);
@@ -279,12 +295,13 @@ fn check_host_prefixes(host_prefixes: &[HostPrefix], violations: &mut Violations
         ) {
             continue;
         }
-        let nets = parse_host_cidrs(path, &host_prefix.prefixes, violations);
-        check_family_rules(path, host_prefix, &nets, violations);
+        let start = all.len();
+        parse_host_cidrs(path, &host_prefix.prefixes, &mut all, violations);
+        let nets = &all[start..];
+        check_family_rules(path, host_prefix, nets, violations);
         if let Some(ipam) = &host_prefix.ipam {
-            check_ipam(path, ipam, &nets, violations);
+            check_ipam(path, ipam, nets, violations);
         }
-        all.extend(nets);
     }
     check_no_overlaps(all, violations);
 }
@@ -323,10 +340,9 @@ fn check_unique_name<'a>(
     violations: &mut Violations,
 ) {
     let field = path.member("name");
-    let len = name.chars().count();
     if name.is_empty() {
         violations.add(field, "is required");
-    } else if len > MAX_PREFIX_NAME_LEN {
+    } else if let Some(len) = chars_over(name, MAX_PREFIX_NAME_LEN) {
         violations.add(
             field,
             format!("must be at most {MAX_PREFIX_NAME_LEN} characters, got {len}"),
@@ -339,22 +355,22 @@ fn check_unique_name<'a>(
     }
 }
 
+/// Adds to `nets` the valid CIDRs of one host prefix.
 fn parse_host_cidrs<'a>(
     path: Path<'a>,
     prefixes: &[String],
+    nets: &mut Vec<(Path<'a>, IpNet)>,
     violations: &mut Violations,
-) -> Vec<(Path<'a>, IpNet)> {
+) {
     if prefixes.is_empty() {
         violations.add(path.member("prefixes"), "at least one CIDR is required");
     }
-    prefixes
-        .iter()
-        .enumerate()
-        .filter_map(|(j, cidr)| {
-            let field = path.member("prefixes").at(j);
-            check_host_cidr(field, cidr, violations).map(|net| (field, net))
-        })
-        .collect()
+    for (j, cidr) in prefixes.iter().enumerate() {
+        let field = path.member("prefixes").at(j);
+        if let Some(net) = check_host_cidr(field, cidr, violations) {
+            nets.push((field, net));
+        }
+    }
 }
 
 /// Checks one host-prefix CIDR: it parses, has no host bits and is large enough.
@@ -381,15 +397,13 @@ fn check_host_cidr(
     Some(net)
 }
 
-/// Parses a CIDR and rejects one with host bits set. The address must parse strictly too,
-/// so `010.000.000.000/16` (leading zeros, read as octal by some tools) is refused.
+/// Parses a CIDR and rejects one with host bits set.
 fn parse_cidr(
     field: impl fmt::Display + Copy,
     cidr: &str,
     violations: &mut Violations,
 ) -> Option<IpNet> {
-    let address = cidr.split_once('/').map_or(cidr, |(address, _)| address);
-    let (Ok(net), Ok(_)) = (cidr.parse::<IpNet>(), address.parse::<IpAddr>()) else {
+    let Some(net) = read_cidr(cidr) else {
         violations.add(field, format!("{cidr:?} is not a valid CIDR"));
         return None;
     };
@@ -401,6 +415,20 @@ fn parse_cidr(
         return None;
     }
     Some(net)
+}
+
+/// Reads `address/length` in one pass, strictly: the address by the standard library's
+/// parser, which refuses leading zeros (`010.000.000.000/16`, read as octal by some tools),
+/// and the length as plain digits (at most 2 for IPv4, 3 for IPv6) that fit the family.
+fn read_cidr(cidr: &str) -> Option<IpNet> {
+    let (address, length) = cidr.split_once('/')?;
+    let address: IpAddr = address.parse().ok()?;
+    let max_digits = if address.is_ipv4() { 2 } else { 3 };
+    let digits_only = length.bytes().all(|b| b.is_ascii_digit());
+    if length.is_empty() || length.len() > max_digits || !digits_only {
+        return None;
+    }
+    IpNet::new(address, length.parse().ok()?).ok()
 }
 
 fn check_family_rules(
@@ -578,10 +606,9 @@ pub fn validate_gateway(
 }
 
 fn check_gateway_name(name: &str, violations: &mut Violations) {
-    let len = name.chars().count();
-    if len == 0 {
+    if name.is_empty() {
         violations.add("name", "is required");
-    } else if len > MAX_GATEWAY_NAME_LEN {
+    } else if let Some(len) = chars_over(name, MAX_GATEWAY_NAME_LEN) {
         violations.add(
             "name",
             format!("must be at most {MAX_GATEWAY_NAME_LEN} characters, got {len}"),
@@ -682,4 +709,67 @@ pub fn requested_id(id: &str) -> Result<RequestedId<'_>, ApiError> {
         return Err(ApiError::invalid("id", "is required"));
     }
     Ok(RequestedId::parse(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The rule `read_cidr` replaced: ipnet's parser, plus the standard library's stricter
+    /// one for the address.
+    fn ipnet_then_strict_address(cidr: &str) -> Option<IpNet> {
+        let address = cidr.split_once('/').map_or(cidr, |(address, _)| address);
+        let net = cidr.parse::<IpNet>().ok()?;
+        address.parse::<IpAddr>().ok().map(|_| net)
+    }
+
+    #[test]
+    fn cidrs_read_as_ipnet_reads_them_but_strictly() {
+        let cases = [
+            "10.0.0.0/8",
+            "10.0.0.0/08",
+            "10.0.0.0/008",
+            "10.0.0.0/32",
+            "10.0.0.0/33",
+            "10.0.0.0/+8",
+            "10.0.0.0/",
+            "10.0.0.0",
+            "/8",
+            "010.000.000.000/16",
+            "10.0.0.0/8/8",
+            " 10.0.0.0/8",
+            "fd00::/8",
+            "fd00::/008",
+            "fd00::/128",
+            "fd00::/129",
+            "fd00::/0128",
+            "::ffff:10.0.0.0/104",
+            "fe80::1%eth0/64",
+        ];
+        for cidr in cases {
+            assert_eq!(read_cidr(cidr), ipnet_then_strict_address(cidr), "{cidr}");
+        }
+    }
+
+    /// CIDRs near the edge: real addresses with lengths in and out of range, spelled with
+    /// and without leading zeros or signs, and short strings of CIDR characters.
+    fn cidr_like() -> impl Strategy<Value = String> {
+        let length = "[+0]?[0-9]{1,3}";
+        prop_oneof![
+            (any::<u32>(), length)
+                .prop_map(|(a, l)| format!("{}/{l}", std::net::Ipv4Addr::from(a))),
+            (any::<u128>(), length)
+                .prop_map(|(a, l)| format!("{}/{l}", std::net::Ipv6Addr::from(a))),
+            "[0-9a-f:.]{0,12}/[0-9+]{0,4}",
+            "[0-9a-f:./+ ]{0,16}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_cidrs_read_as_before(cidr in cidr_like()) {
+            prop_assert_eq!(read_cidr(&cidr), ipnet_then_strict_address(&cidr), "{}", cidr);
+        }
+    }
 }

@@ -92,9 +92,14 @@ impl Zones {
         Self(zones)
     }
 
-    /// The zone whose name matches `name` case-insensitively.
+    /// The zone whose name matches `name` case-insensitively. Nearly every request spells
+    /// it exactly, which one comparison of bytes per zone finds.
     pub fn find(&self, name: &str) -> Option<&Zone> {
-        self.0.iter().find(|z| z.name.eq_ignore_ascii_case(name))
+        let mut zones = self.0.iter();
+        zones
+            .clone()
+            .find(|z| z.name == name)
+            .or_else(|| zones.find(|z| z.name.eq_ignore_ascii_case(name)))
     }
 
     /// The canonical names, in order.
