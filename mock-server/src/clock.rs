@@ -93,52 +93,47 @@ pub fn from_timestamp(timestamp: &Timestamp) -> Option<SystemTime> {
 /// How far each organization's time, and the whole server's, has been moved ahead of the
 /// server's clock. Moving one organization's time never moves another's.
 #[derive(Debug, Default)]
-pub struct Offsets {
-    all: Mutex<Duration>,
-    orgs: Mutex<std::collections::HashMap<crate::auth::OrgId, Duration>>,
+pub struct Offsets(Mutex<OffsetTable>);
+
+#[derive(Debug, Default)]
+struct OffsetTable {
+    all: Duration,
+    orgs: crate::Map<crate::auth::OrgId, Duration>,
 }
 
 impl Offsets {
     /// The offset in force for `org`: the server's plus its own.
     pub fn of(&self, org: &crate::auth::OrgId) -> Duration {
-        let all = *self.all.lock().unwrap_or_else(PoisonError::into_inner);
-        let own = self
-            .orgs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(org)
-            .copied()
-            .unwrap_or_default();
-        all + own
+        let table = self.lock();
+        table.all + table.orgs.get(org).copied().unwrap_or_default()
     }
 
     /// The server-wide offset.
     pub fn all(&self) -> Duration {
-        *self.all.lock().unwrap_or_else(PoisonError::into_inner)
+        self.lock().all
     }
 
     /// Moves `org`'s time (or, for `None`, everyone's) forward by `by`.
     pub fn advance(&self, org: Option<&crate::auth::OrgId>, by: Duration) {
+        let mut table = self.lock();
         match org {
-            Some(org) => {
-                let mut orgs = self.orgs.lock().unwrap_or_else(PoisonError::into_inner);
-                *orgs.entry(org.clone()).or_default() += by;
-            }
-            None => *self.all.lock().unwrap_or_else(PoisonError::into_inner) += by,
+            Some(org) => *table.orgs.entry(org.clone()).or_default() += by,
+            None => table.all += by,
         }
     }
 
     /// Forgets `org`'s offset (or, for `None`, every offset).
     pub fn reset(&self, org: Option<&crate::auth::OrgId>) {
-        let mut orgs = self.orgs.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut table = self.lock();
         match org {
             Some(org) => {
-                orgs.remove(org);
+                table.orgs.remove(org);
             }
-            None => {
-                orgs.clear();
-                *self.all.lock().unwrap_or_else(PoisonError::into_inner) = Duration::ZERO;
-            }
+            None => *table = OffsetTable::default(),
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, OffsetTable> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

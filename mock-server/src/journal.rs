@@ -3,7 +3,6 @@
 //! entry holds only the method, the resource's id or name, the code and the latency.
 
 use std::{
-    collections::VecDeque,
     sync::{
         atomic::{AtomicU64, Ordering},
         Mutex, PoisonError,
@@ -163,9 +162,10 @@ impl Resource {
         if text.is_empty() {
             return Self::None;
         }
-        if let Ok(uuid) = uuid::Uuid::try_parse(text) {
-            let mut buffer = uuid::Uuid::encode_buffer();
-            if uuid.hyphenated().encode_lower(&mut buffer) == text {
+        // Of the spellings a UUID parses from, only the hyphenated one has 36 characters.
+        let canonical = text.len() == 36 && !text.bytes().any(|b| b.is_ascii_uppercase());
+        if canonical {
+            if let Ok(uuid) = uuid::Uuid::try_parse(text) {
                 return Self::Uuid(uuid);
             }
         }
@@ -225,7 +225,45 @@ no_subject!(
 #[derive(Debug, Default)]
 pub struct Journal {
     next: AtomicU64,
-    orgs: Mutex<Map<OrgId, VecDeque<Entry>>>,
+    orgs: Mutex<Map<OrgId, Ring>>,
+}
+
+/// The newest [`JOURNAL_CAPACITY`] calls of one organization. Once full, each new entry
+/// overwrites the oldest in place, so a call touches one slot of memory (a queue that pops
+/// the front and pushes the back touches two, far apart), and the slots never outgrow the
+/// capacity.
+#[derive(Debug, Default)]
+struct Ring {
+    entries: Vec<Entry>,
+    /// The slot of the oldest entry once the ring is full; 0 until then.
+    oldest: usize,
+}
+
+impl Ring {
+    fn push(&mut self, entry: Entry) {
+        if self.entries.len() < JOURNAL_CAPACITY {
+            if self.entries.len() == self.entries.capacity() {
+                // Doubling, but never past the capacity.
+                let more = self
+                    .entries
+                    .len()
+                    .clamp(8, JOURNAL_CAPACITY - self.entries.len());
+                self.entries.reserve_exact(more);
+            }
+            self.entries.push(entry);
+            return;
+        }
+        if let Some(slot) = self.entries.get_mut(self.oldest) {
+            *slot = entry;
+        }
+        self.oldest = (self.oldest + 1) % JOURNAL_CAPACITY;
+    }
+
+    /// The entries, oldest first.
+    fn iter(&self) -> impl Iterator<Item = &Entry> {
+        let (newer, older) = self.entries.split_at(self.oldest);
+        older.iter().chain(newer)
+    }
 }
 
 /// Which recorded calls to list.
@@ -244,15 +282,8 @@ impl Journal {
         let mut orgs = self.lock();
         // Looked up by reference: the organization's id is cloned only into a new ring.
         match orgs.get_mut(org) {
-            Some(ring) => {
-                if ring.len() >= JOURNAL_CAPACITY {
-                    ring.pop_front();
-                }
-                ring.push_back(entry);
-            }
-            None => {
-                orgs.insert(org.clone(), VecDeque::from([entry]));
-            }
+            Some(ring) => ring.push(entry),
+            None => orgs.entry(org.clone()).or_default().push(entry),
         }
     }
 
@@ -264,7 +295,7 @@ impl Journal {
             filter.method.is_none_or(|m| m == entry.method)
                 && filter.code.is_none_or(|c| c == entry.code)
         };
-        let rings: Vec<(&OrgId, &VecDeque<Entry>)> = match org {
+        let rings: Vec<(&OrgId, &Ring)> = match org {
             Some(org) => orgs.get_key_value(org).into_iter().collect(),
             None => orgs.iter().collect(),
         };
@@ -287,7 +318,7 @@ impl Journal {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Map<OrgId, VecDeque<Entry>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Map<OrgId, Ring>> {
         self.orgs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -320,7 +351,15 @@ mod tests {
         }
         journal.record(&b, call(Method::ListVpcs, Code::NotFound));
         let all = CallFilter::default();
-        assert_eq!(journal.calls(Some(&a), &all).len(), JOURNAL_CAPACITY);
+        // The newest calls, oldest first: the first five were overwritten.
+        let kept: Vec<u64> = journal
+            .calls(Some(&a), &all)
+            .iter()
+            .map(|c| c.sequence)
+            .collect();
+        let newest: Vec<u64> = (5..JOURNAL_CAPACITY as u64 + 5).collect();
+        assert_eq!(kept, newest);
+        assert!(journal.lock()[&a].entries.capacity() <= JOURNAL_CAPACITY);
         assert_eq!(journal.calls(Some(&b), &all).len(), 1);
         let not_found = CallFilter {
             code: Some(Code::NotFound),
@@ -334,7 +373,14 @@ mod tests {
     #[test]
     fn resources_read_back_as_sent() {
         let id = "0b6f6f43-3d6e-4c55-8f9c-0d5e2e2b8a11";
-        for text in ["", id, &id.to_uppercase(), "my-vpc", "not-a-uuid-at-all"] {
+        let simple = id.replace('-', "");
+        let braced = format!("{{{id}}}");
+        let urn = format!("urn:uuid:{id}");
+        let others = [&id.to_uppercase(), &simple, &braced, &urn];
+        for text in ["", id, "my-vpc", "not-a-uuid-at-all"]
+            .into_iter()
+            .chain(others.map(String::as_str))
+        {
             let resource = Resource::of(text);
             assert_eq!(resource.to_text(), text);
             assert_eq!(matches!(resource, Resource::Uuid(_)), text == id, "{text}");
