@@ -20,7 +20,7 @@ use crate::{
     context::MockState,
     error::{ApiError, Violations},
     lifecycle::Observed,
-    store::{Kind, Tracked},
+    store::{id_text, Kind, Tracked},
     validation::{requested_id, validate_gateway},
 };
 
@@ -129,19 +129,20 @@ fn create(
     let mut violations = Violations::new();
     let mut spec = requested_spec(&request);
     spec.zones = validate_gateway(&spec, &state.zones, &mut violations);
-    let id = if request.id.is_empty() {
-        Uuid::new_v4()
+    // The id the client chose, if it chose one.
+    let chosen = if request.id.is_empty() {
+        None
     } else {
-        Uuid::try_parse(&request.id).unwrap_or_else(|_| {
-            violations.add("id", format!("{:?} is not a UUID", request.id));
-            Uuid::nil()
-        })
+        Uuid::try_parse(&request.id)
+            .inspect_err(|_| violations.add("id", format!("{:?} is not a UUID", request.id)))
+            .ok()
     };
     violations.into_result(())?;
 
     let now = state.now(org);
     let delay = state.transition_delay;
     state.store.with_org(org, |data| {
+        let id = chosen.unwrap_or_else(|| data.gateways.unused_id());
         if data.gateways.get_live(id, now, delay).is_some() {
             return Err(ApiError::AlreadyExists {
                 resource_type: <GatewaySpec as Kind>::RESOURCE_TYPE,
@@ -163,7 +164,7 @@ fn create(
                 });
             }
         }
-        spec.id = id.hyphenated().to_string();
+        spec.id = id_text(id);
         spec.organization_id = org.to_string();
         let stored = data.gateways.insert(id, spec, now);
         Ok(CreateGatewayResponse {

@@ -57,6 +57,13 @@ impl<'a> RequestedId<'a> {
     }
 }
 
+/// An id as the API spells it: lowercase and hyphenated.
+pub fn id_text(id: Uuid) -> String {
+    id.hyphenated()
+        .encode_lower(&mut Uuid::encode_buffer())
+        .to_owned()
+}
+
 impl fmt::Display for RequestedId<'_> {
     /// A UUID as the server spells it (lowercase, hyphenated); anything else as sent.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -89,6 +96,21 @@ impl<T> Collection<T> {
             return None;
         }
         self.items.get_mut(&id)
+    }
+
+    /// A random (version 4) UUID that no resource here has.
+    ///
+    /// Its bits come from a fast per-thread generator rather than from the operating system:
+    /// an id must be unique, which the check here guarantees, not secret, and a create then
+    /// makes no system call for it.
+    pub fn unused_id(&self) -> Uuid {
+        loop {
+            let bytes = fastrand::u128(..).to_le_bytes();
+            let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+            if !self.items.contains_key(&id) {
+                return id;
+            }
+        }
     }
 
     /// Adds a resource created at `now` (replacing any under the same id) and returns it.
@@ -364,5 +386,26 @@ impl Store {
         }
         let mut orgs = self.orgs.write().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(orgs.entry(org.clone()).or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_ids_are_random_uuids_no_resource_has() {
+        let mut vpcs = Collection::<Vpc>::default();
+        let now = SystemTime::now();
+        for _ in 0..1000 {
+            let id = vpcs.unused_id();
+            assert_eq!(id.get_version(), Some(uuid::Version::Random));
+            assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
+            assert!(vpcs.get_live(id, now, Duration::ZERO).is_none());
+            vpcs.insert(id, Vpc::default(), now);
+        }
+        assert_eq!(vpcs.len(), 1000);
+        let id = vpcs.unused_id();
+        assert_eq!(id_text(id), id.hyphenated().to_string());
     }
 }

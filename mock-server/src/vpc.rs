@@ -10,7 +10,6 @@ use coreweave_api::networking::v1beta1::{
 };
 use coreweave_api::proto::snake_case_path;
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 
 use coreweave_api::rpc::Method;
 
@@ -20,7 +19,7 @@ use crate::{
     context::MockState,
     error::{ApiError, Violations},
     lifecycle::Observed,
-    store::{Kind, RequestedId, Tracked},
+    store::{id_text, Kind, RequestedId, Tracked},
     validation::{
         check_dhcp, check_vpc_prefixes, legacy_host_prefix, requested_id, validate_create_vpc,
         within_limit, MAX_MASK_PATHS, VPC_UPDATABLE_PATHS,
@@ -109,12 +108,12 @@ fn create(
                 });
             }
         }
-        let id = Uuid::new_v4();
+        let id = data.vpcs.unused_id();
         let request = valid.request;
         let mut vpc = Vpc {
             name: valid.name,
             zone: valid.zone,
-            id: id.hyphenated().to_string(),
+            id: id_text(id),
             vpc_prefixes: stamp_prefixes(request.vpc_prefixes, &[], now),
             host_prefixes: valid.host_prefixes,
             ingress: Some(request.ingress.unwrap_or_default()),
