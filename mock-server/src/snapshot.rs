@@ -19,7 +19,8 @@
 //! where a lifecycle is `{"createdAt": RFC 3339, "changedAt": RFC 3339, "phase": "CREATING" |
 //! "UPDATING" | "DELETING", "firstReady": RFC 3339 or null, "heldSince": RFC 3339 or null,
 //! "heldForMs": integer}`: the resource's state follows from them and the server's
-//! transition delay. Gateways' W&B API keys are never written.
+//! transition delay. Every VPC and gateway id is a UUID, unique within its organization, as
+//! the server hands them out. Gateways' W&B API keys are never written.
 
 use std::time::SystemTime;
 
@@ -29,7 +30,6 @@ use coreweave_api::{
     networking::v1beta1::Vpc,
 };
 use serde_json::{json, Map, Value};
-
 use uuid::Uuid;
 
 use crate::{
