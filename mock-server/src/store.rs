@@ -57,13 +57,6 @@ impl<'a> RequestedId<'a> {
     }
 }
 
-/// An id as the API spells it: lowercase and hyphenated.
-pub fn id_text(id: Uuid) -> String {
-    id.hyphenated()
-        .encode_lower(&mut Uuid::encode_buffer())
-        .to_owned()
-}
-
 impl fmt::Display for RequestedId<'_> {
     /// A UUID as the server spells it (lowercase, hyphenated); anything else as sent.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -72,6 +65,13 @@ impl fmt::Display for RequestedId<'_> {
             None => f.write_str(self.text),
         }
     }
+}
+
+/// An id as the API spells it: lowercase and hyphenated.
+pub fn id_text(id: Uuid) -> String {
+    id.hyphenated()
+        .encode_lower(&mut Uuid::encode_buffer())
+        .to_owned()
 }
 
 impl<T> Default for Collection<T> {
