@@ -243,12 +243,11 @@ impl Ring {
     fn push(&mut self, entry: Entry) {
         if self.entries.len() < JOURNAL_CAPACITY {
             if self.entries.len() == self.entries.capacity() {
-                // Doubling, but never past the capacity.
-                let more = self
-                    .entries
-                    .len()
-                    .clamp(8, JOURNAL_CAPACITY - self.entries.len());
-                self.entries.reserve_exact(more);
+                // Doubling, but never past the capacity (`clamp` would panic once the room
+                // left is under its minimum).
+                let room = JOURNAL_CAPACITY - self.entries.len();
+                self.entries
+                    .reserve_exact(self.entries.len().max(8).min(room));
             }
             self.entries.push(entry);
             return;
