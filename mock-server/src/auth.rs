@@ -19,7 +19,7 @@ impl OrgId {
     pub fn parse(text: &str) -> Option<Self> {
         Uuid::try_parse(text)
             .ok()
-            .map(|uuid| Self(uuid.hyphenated().to_string().into()))
+            .map(|uuid| Self(crate::uuid_text(uuid).into()))
     }
 
     /// The organization id as a string.
@@ -129,11 +129,7 @@ fn parse_bearer(header: &str) -> Result<&str, ApiError> {
 
 /// The organization a token belongs to.
 pub fn org_for_token(token: &str) -> OrgId {
-    OrgId(
-        Uuid::new_v5(&ORG_NAMESPACE, token.as_bytes())
-            .to_string()
-            .into(),
-    )
+    OrgId(crate::uuid_text(Uuid::new_v5(&ORG_NAMESPACE, token.as_bytes())).into())
 }
 
 #[cfg(test)]

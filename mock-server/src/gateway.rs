@@ -20,7 +20,8 @@ use crate::{
     context::MockState,
     error::{ApiError, Violations},
     lifecycle::Observed,
-    store::{id_text, Kind, Tracked},
+    store::{Kind, Tracked},
+    uuid_text,
     validation::{requested_id, validate_gateway},
 };
 
@@ -164,7 +165,7 @@ fn create(
                 });
             }
         }
-        spec.id = id_text(id);
+        spec.id = uuid_text(id);
         spec.organization_id = org.to_string();
         let stored = data.gateways.insert(id, spec, now);
         Ok(CreateGatewayResponse {

@@ -175,7 +175,7 @@ impl Resource {
     fn to_text(&self) -> String {
         match self {
             Self::None => String::new(),
-            Self::Uuid(uuid) => uuid.hyphenated().to_string(),
+            Self::Uuid(uuid) => crate::uuid_text(*uuid),
             Self::Text(text) => text.to_string(),
         }
     }

@@ -60,3 +60,10 @@ pub use zones::Zone;
 /// per map, several times cheaper per lookup than the standard SipHash. The keys are bounded
 /// in number (quotas, the token memory) and mostly made by the server.
 pub(crate) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// A UUID as the API spells every id: lowercase and hyphenated.
+pub(crate) fn uuid_text(id: uuid::Uuid) -> String {
+    id.hyphenated()
+        .encode_lower(&mut uuid::Uuid::encode_buffer())
+        .to_owned()
+}

@@ -67,13 +67,6 @@ impl fmt::Display for RequestedId<'_> {
     }
 }
 
-/// An id as the API spells it: lowercase and hyphenated.
-pub fn id_text(id: Uuid) -> String {
-    id.hyphenated()
-        .encode_lower(&mut Uuid::encode_buffer())
-        .to_owned()
-}
-
 impl<T> Default for Collection<T> {
     fn default() -> Self {
         Self {
@@ -406,6 +399,6 @@ mod tests {
         }
         assert_eq!(vpcs.len(), 1000);
         let id = vpcs.unused_id();
-        assert_eq!(id_text(id), id.hyphenated().to_string());
+        assert_eq!(crate::uuid_text(id), id.hyphenated().to_string());
     }
 }

@@ -19,7 +19,8 @@ use crate::{
     context::MockState,
     error::{ApiError, Violations},
     lifecycle::Observed,
-    store::{id_text, Kind, RequestedId, Tracked},
+    store::{Kind, RequestedId, Tracked},
+    uuid_text,
     validation::{
         check_dhcp, check_vpc_prefixes, legacy_host_prefix, requested_id, validate_create_vpc,
         within_limit, MAX_MASK_PATHS, VPC_UPDATABLE_PATHS,
@@ -113,7 +114,7 @@ fn create(
         let mut vpc = Vpc {
             name: valid.name,
             zone: valid.zone,
-            id: id_text(id),
+            id: uuid_text(id),
             vpc_prefixes: stamp_prefixes(request.vpc_prefixes, &[], now),
             host_prefixes: valid.host_prefixes,
             ingress: Some(request.ingress.unwrap_or_default()),
