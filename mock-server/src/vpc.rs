@@ -18,7 +18,7 @@ use crate::{
     clock::to_timestamp,
     context::MockState,
     error::{ApiError, Violations},
-    lifecycle::Observed,
+    lifecycle::{Lifecycle, Observed},
     store::{Kind, RequestedId, Tracked},
     uuid_text,
     validation::{
@@ -111,7 +111,7 @@ fn create(
         }
         let id = data.vpcs.unused_id();
         let request = valid.request;
-        let mut vpc = Vpc {
+        let vpc = Vpc {
             name: valid.name,
             zone: valid.zone,
             id: uuid_text(id),
@@ -122,11 +122,13 @@ fn create(
             dhcp: request.dhcp,
             ..Vpc::default()
         };
-        trim(&mut vpc);
         data.vpc_names.insert(vpc.name.clone(), id);
-        let stored = data.vpcs.insert(id, vpc, now);
+        // The store keeps a clone, which has no spare room in its lists (a decoded list
+        // keeps room for four entries); the caller gets the decoded original.
+        let stored = data.vpcs.insert(id, vpc.clone(), now);
+        let lifecycle = &stored.lifecycle;
         Ok(CreateVpcResponse {
-            vpc: Some(render_changed(stored)),
+            vpc: Some(shown_as(vpc, lifecycle, lifecycle.started())),
         })
     })
 }
@@ -267,8 +269,8 @@ fn apply_update(vpc: &mut Vpc, plan: &UpdatePlan, request: UpdateVpcRequest, now
     trim(vpc);
 }
 
-/// Drops the spare room of a stored VPC's lists: a decoded list keeps room for four entries,
-/// which a store of 100,000 VPCs would pay for in memory.
+/// Drops the spare room of a stored VPC's lists after an update: a decoded list keeps room
+/// for four entries, which a store of 100,000 VPCs would pay for in memory.
 fn trim(vpc: &mut Vpc) {
     vpc.vpc_prefixes.shrink_to_fit();
     vpc.host_prefixes.shrink_to_fit();
@@ -330,7 +332,11 @@ fn render_changed(tracked: &Tracked<Vpc>) -> Vpc {
 }
 
 fn render_as(tracked: &Tracked<Vpc>, observed: Observed) -> Vpc {
-    let lifecycle = &tracked.lifecycle;
+    shown_as(tracked.value.clone(), &tracked.lifecycle, observed)
+}
+
+/// `vpc` with its status, timestamps and legacy host prefix filled in.
+fn shown_as(vpc: Vpc, lifecycle: &Lifecycle, observed: Observed) -> Vpc {
     let status = match observed {
         Observed::Creating => VpcStatus::Creating,
         Observed::Ready => VpcStatus::Ready,
@@ -339,10 +345,10 @@ fn render_as(tracked: &Tracked<Vpc>, observed: Observed) -> Vpc {
     };
     #[allow(deprecated)]
     Vpc {
-        host_prefix: legacy_host_prefix(&tracked.value.host_prefixes),
+        host_prefix: legacy_host_prefix(&vpc.host_prefixes),
         created_at: Some(to_timestamp(lifecycle.created_at)),
         updated_at: Some(to_timestamp(lifecycle.changed_at)),
         status: status as i32,
-        ..tracked.value.clone()
+        ..vpc
     }
 }
