@@ -219,6 +219,13 @@ const TOO_LARGE: &str = "Error, decoded message length too large";
 fn blame_the_request(response: &mut Response<tonic::body::Body>, limit: usize) {
     use tonic::{Code, Status};
     use tonic_types::{ErrorDetails, StatusExt};
+    // Most answers carry their status in trailers, and the services' own errors are neither
+    // of these two codes: look no further than one header for them.
+    let code = response.headers().get(Status::GRPC_STATUS);
+    let code = code.map(|code| Code::from_bytes(code.as_bytes()));
+    if !matches!(code, Some(Code::Internal | Code::OutOfRange)) {
+        return;
+    }
     let Some(status) = Status::from_header_map(response.headers()) else {
         return;
     };
@@ -243,21 +250,66 @@ fn blame_the_request(response: &mut Response<tonic::body::Body>, limit: usize) {
 }
 
 /// Calls a gRPC service and rewrites tonic's answer to a request it could not read.
-fn call_grpc<G>(
-    grpc: G,
-    request: Request<tonic::body::Body>,
-    limit: usize,
-) -> BoxFuture<Response<tonic::body::Body>>
+fn call_grpc<G>(grpc: G, request: Request<tonic::body::Body>, limit: usize) -> GrpcCall<G>
 where
-    G: Service<Request<tonic::body::Body>, Response = Response<tonic::body::Body>> + Send + 'static,
-    G::Future: Send,
+    G: Service<Request<tonic::body::Body>, Response = Response<tonic::body::Body>>,
+{
+    GrpcCall {
+        call: grpc.oneshot(request),
+        limit,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A call to a gRPC service whose answer to an unreadable request is rewritten; a named
+    /// future, so that native gRPC, the hot path, is not boxed.
+    pub struct GrpcCall<G: Service<Request<tonic::body::Body>>> {
+        #[pin]
+        call: tower::util::Oneshot<G, Request<tonic::body::Body>>,
+        limit: usize,
+    }
+}
+
+impl<G> Future for GrpcCall<G>
+where
+    G: Service<Request<tonic::body::Body>, Response = Response<tonic::body::Body>>,
     G::Error: Into<BoxError>,
 {
-    Box::pin(async move {
-        let mut response = grpc.oneshot(request).await.map_err(Into::into)?;
-        blame_the_request(&mut response, limit);
-        Ok(response)
-    })
+    type Output = Result<Response<tonic::body::Body>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = std::task::ready!(this.call.poll(cx)).map_err(Into::into)?;
+        blame_the_request(&mut response, *this.limit);
+        Poll::Ready(Ok(response))
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// What [`ProtocolRouter`] answers with: native gRPC's call as it is, any other
+    /// protocol's boxed.
+    #[project = RoutedProjection]
+    pub enum Routed<G: Service<Request<tonic::body::Body>>> {
+        /// Native gRPC.
+        Grpc { #[pin] call: GrpcCall<G> },
+        /// Every other protocol.
+        Other { call: BoxFuture<Response<tonic::body::Body>> },
+    }
+}
+
+impl<G> Future for Routed<G>
+where
+    G: Service<Request<tonic::body::Body>, Response = Response<tonic::body::Body>>,
+    G::Error: Into<BoxError>,
+{
+    type Output = Result<Response<tonic::body::Body>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            RoutedProjection::Grpc { call } => call.poll(cx),
+            RoutedProjection::Other { call } => call.as_mut().poll(cx),
+        }
+    }
 }
 
 /// A layer that sends each request to the protocol it speaks: native gRPC straight on to the
@@ -325,7 +377,7 @@ where
 {
     type Response = Response<tonic::body::Body>;
     type Error = BoxError;
-    type Future = BoxFuture<Self::Response>;
+    type Future = Routed<S>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         // Each call drives a clone to readiness itself.
@@ -338,13 +390,17 @@ where
             request.extensions_mut().insert(protocol);
         }
         let limit = self.max_request_bytes;
-        match wire {
-            Wire::Grpc if request.version() < Version::HTTP_2 => {
+        let other: BoxFuture<Self::Response> = match wire {
+            Wire::Grpc if request.version() >= Version::HTTP_2 => {
+                return Routed::Grpc {
+                    call: call_grpc(self.grpc.clone(), request, limit),
+                };
+            }
+            Wire::Grpc => {
                 let response = grpc_needs_http2(&request);
                 Box::pin(async move { Ok(response) })
             }
-            Wire::Grpc => call_grpc(self.grpc.clone(), request, limit),
-            Wire::GrpcWeb => call_grpc(self.browser.grpc.clone(), request, limit),
+            Wire::GrpcWeb => Box::pin(call_grpc(self.browser.grpc.clone(), request, limit)),
             Wire::ConnectStream => {
                 let grpc = self.browser.grpc.clone();
                 Box::pin(async move {
@@ -361,6 +417,7 @@ where
                     Ok(response.map(tonic::body::Body::new))
                 })
             }
-        }
+        };
+        Routed::Other { call: other }
     }
 }
