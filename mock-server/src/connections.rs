@@ -6,7 +6,7 @@ use std::{
     io,
     pin::Pin,
     sync::Arc,
-    task::{Context, Poll},
+    task::{Context, Poll, Waker},
     time::Duration,
 };
 
@@ -90,6 +90,9 @@ pub(crate) struct Connection {
     last_progress: Instant,
     write_stalled_since: Option<Instant>,
     timer: Pin<Box<Sleep>>,
+    /// The waker the timer holds, if it holds one: polling a pending timer again with the
+    /// same waker changes nothing, and costs about 130 instructions on every pending read.
+    timer_waker: Option<Waker>,
 }
 
 impl Connection {
@@ -101,6 +104,7 @@ impl Connection {
             last_progress: Instant::now(),
             write_stalled_since: None,
             timer: Box::pin(tokio::time::sleep(limits.idle_timeout)),
+            timer_waker: None,
         }
     }
 
@@ -121,6 +125,15 @@ impl Connection {
             self.last_progress = Instant::now();
             return poll;
         }
+        let holds_waker = self
+            .timer_waker
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()));
+        if holds_waker && !self.timer.is_elapsed() {
+            return Poll::Pending;
+        }
+        // A timer that fires gives its waker up; polling it again registers this one.
+        self.timer_waker = Some(cx.waker().clone());
         while self.timer.as_mut().poll(cx).is_ready() {
             let deadline = self.deadline();
             if deadline <= Instant::now() {
@@ -146,6 +159,8 @@ impl Connection {
                 self.write_stalled_since = Some(Instant::now());
                 let deadline = self.deadline();
                 self.timer.as_mut().reset(deadline);
+                // The timer may have given up its waker; the next pending poll registers one.
+                self.timer_waker = None;
             }
             _ => {}
         }

@@ -497,6 +497,35 @@ async fn idle_connections_are_closed() {
 }
 
 #[tokio::test]
+async fn a_connection_in_use_outlives_its_idle_timeout_and_is_closed_once_idle() {
+    let limits = ConnectionLimits {
+        idle_timeout: Duration::from_secs(1),
+        ..ConnectionLimits::default()
+    };
+    let mock = mock_with(limits).await;
+    let tcp = tokio::net::TcpStream::connect(mock.addr()).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    let connection = tokio::spawn(connection);
+    // A request every 300 ms for 2 s: the connection is never idle for its timeout, and
+    // outlives the idle timer's first deadlines.
+    for _ in 0..7 {
+        let mut client = client
+            .clone()
+            .ready()
+            .await
+            .expect("the connection is open");
+        let request = axum::http::Request::get("/healthz").body(()).unwrap();
+        let (response, _) = client.send_request(request, true).unwrap();
+        assert_eq!(response.await.unwrap().status(), 200);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Then nothing: the server closes it. The bound only keeps a broken server from hanging
+    // the test.
+    let closed = tokio::time::timeout(Duration::from_secs(30), connection).await;
+    assert!(closed.is_ok(), "the idle connection was never closed");
+}
+
+#[tokio::test]
 async fn connections_beyond_the_cap_wait_for_a_free_slot() {
     let limits = ConnectionLimits {
         max_connections: 1,
