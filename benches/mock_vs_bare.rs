@@ -2,9 +2,16 @@
 //! which keeps its VPCs in a `RwLock<HashMap>` and does nothing else: side by side, in
 //! interleaved rounds, with the servers on one core and the load on the other.
 //!
-//! Run it with `scripts/bench-mock.sh [SECONDS_PER_ROUND]`, which builds the release binary,
-//! pins the servers to CPU 0 and the load to CPU 1 (with `taskset`, when present), and prints
-//! one table. `--smoke` runs every step with tiny sizes, to prove it still works.
+//! Run it with `scripts/bench-mock.sh [SECONDS_PER_ROUND] [--pairs N]`, which builds the
+//! release binary, pins the servers to CPU 0 and the load to CPU 1 (with `taskset`, when
+//! present), and prints one table. `--smoke` runs every step with tiny sizes, to prove it
+//! still works.
+//!
+//! Each row is `N` pairs of rounds (8 by default, 2 s each), one round of each server per
+//! pair, each server first in every other pair. The table gives each server's rounds pooled,
+//! their ratio, and the median and range of the pairs' ratios: on a shared machine one slow
+//! round moves the pooled ratio, and the spread says how far to trust it. Every CreateVPC
+//! round starts on fresh servers, so that each round fills a store from empty.
 //!
 //! The load comes from h2load (Debian's nghttp2-client, which `scripts/install-tools.sh`
 //! fetches) where it runs, for every call it can repeat verbatim; CreateVPC needs a new name
@@ -221,15 +228,29 @@ impl Server {
     }
 }
 
+/// How to start one of the two servers.
+#[derive(Clone, Copy)]
+struct Contender<'a> {
+    name: &'static str,
+    program: &'a str,
+    args: &'a [&'a str],
+}
+
+impl Contender<'_> {
+    async fn start(self) -> Server {
+        Server::start(self.name, self.program, self.args).await
+    }
+}
+
 /// How many starts the start-to-SERVING figure is the median of.
 const STARTS: usize = 5;
 
-/// The median time from spawning `program` to its first answered call, over [`STARTS`]
+/// The median time from spawning `contender` to its first answered call, over [`STARTS`]
 /// starts, `first` among them: one start is at the mercy of the machine's noise.
-async fn median_start(first: Duration, program: &str, args: &[&str]) -> Duration {
+async fn median_start(first: Duration, contender: Contender<'_>) -> Duration {
     let mut times = vec![first];
     for _ in 1..STARTS {
-        times.push(Server::start("again", program, args).await.start_to_serving);
+        times.push(contender.start().await.start_to_serving);
     }
     times.sort();
     times[STARTS / 2]
@@ -287,6 +308,16 @@ enum Op {
 }
 
 impl Op {
+    /// How `--op` names it, to run its rows alone.
+    fn flag(self) -> &'static str {
+        match self {
+            Self::Get => "get",
+            Self::Create => "create",
+            Self::List100 => "list",
+            Self::NotFound => "not-found",
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Self::Get => "GetVPC",
@@ -444,6 +475,77 @@ impl Samples {
         let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
         self.latencies.get(index).copied().unwrap_or_default()
     }
+
+    /// Pools another round's samples into these.
+    fn add(&mut self, round: Samples) {
+        self.latencies.extend(round.latencies);
+        self.requests += round.requests;
+        self.elapsed += round.elapsed;
+    }
+}
+
+/// One row of the table: each server's rounds pooled, mock first, and the mock/bare ratio of
+/// each pair of rounds.
+#[derive(Default)]
+struct Row {
+    pooled: [Samples; 2],
+    pair_ratios: Vec<f64>,
+}
+
+impl Row {
+    /// The pooled figures and their ratio, then the median and range of the pairs' ratios:
+    /// on a shared machine the pooled ratio can lean on one slow round, the median cannot.
+    fn print(mut self, label: &str, load: &str) {
+        let [mock, bare] = &mut self.pooled;
+        let ratios = &mut self.pair_ratios;
+        ratios.sort_by(f64::total_cmp);
+        let median = match ratios.len() {
+            0 => f64::NAN,
+            n if n % 2 == 1 => ratios[n / 2],
+            n => (ratios[n / 2 - 1] + ratios[n / 2]) / 2.0,
+        };
+        let low = ratios.first().copied().unwrap_or(f64::NAN);
+        let high = ratios.last().copied().unwrap_or(f64::NAN);
+        println!(
+            "| {label}: req/s, p50, p99 | {:.0}, {:?}, {:?} | {:.0}, {:?}, {:?} | **{:.0}%** | {:.0}% ({:.0}–{:.0}%) of {} | {load} |",
+            bare.rate(),
+            bare.percentile(0.5),
+            bare.percentile(0.99),
+            mock.rate(),
+            mock.percentile(0.5),
+            mock.percentile(0.99),
+            100.0 * mock.rate() / bare.rate().max(1e-9),
+            100.0 * median,
+            100.0 * low,
+            100.0 * high,
+            ratios.len(),
+        );
+    }
+}
+
+/// How long a round goes on.
+#[derive(Debug, Clone, Copy)]
+enum Length {
+    /// For this long.
+    Time(Duration),
+    /// For this many calls from each task.
+    Calls(u64),
+}
+
+impl From<Duration> for Length {
+    fn from(time: Duration) -> Self {
+        Self::Time(time)
+    }
+}
+
+impl Length {
+    /// Whether a task that started at `started` and has made `calls` calls makes another.
+    fn goes_on(self, started: Instant, calls: u64) -> bool {
+        match self {
+            Self::Time(time) => started.elapsed() < time,
+            Self::Calls(count) => calls < count,
+        }
+    }
 }
 
 /// Runs `op` against `client` from `concurrency` tasks on one connection for `length`.
@@ -451,11 +553,11 @@ async fn round(
     client: &VpcServiceClient<Channel>,
     op: Op,
     concurrency: usize,
-    length: Duration,
+    length: impl Into<Length>,
     known_id: &str,
     round_number: usize,
 ) -> Samples {
-    let deadline = Instant::now() + length;
+    let length = length.into();
     let started = Instant::now();
     let tasks: Vec<_> = (0..concurrency)
         .map(|task| {
@@ -464,7 +566,7 @@ async fn round(
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut n = 0u64;
-                while Instant::now() < deadline {
+                while length.goes_on(started, n) {
                     n += 1;
                     let at = Instant::now();
                     let ok = match op {
@@ -508,6 +610,130 @@ async fn round(
     samples
 }
 
+/// Gives a new server 100 VPCs and returns the id of one of them, having checked the answers
+/// to a GetVPC of it and of [`MISSING_ID`] (h2load sees HTTP statuses only).
+async fn seed(client: &VpcServiceClient<Channel>, name: &str) -> Result<String, Status> {
+    let mut client = client.clone();
+    fill(&client, "seed-", 99).await;
+    let created = client
+        .create_vpc(authorized(vpc_request("known".into())))
+        .await?
+        .into_inner();
+    let id = created.vpc.map(|v| v.id).unwrap_or_default();
+    client
+        .get_vpc(authorized(GetVpcRequest { id: id.clone() }))
+        .await?;
+    let missing = GetVpcRequest {
+        id: MISSING_ID.into(),
+    };
+    let status = client.get_vpc(authorized(missing)).await;
+    let code = status.err().map(|status| status.code());
+    assert_eq!(code, Some(tonic::Code::NotFound), "{name}");
+    Ok(id)
+}
+
+/// `--instructions`: the instructions each server executes per call of each operation, 64
+/// calls in flight, counted by callgrind on the server's side. Unlike req/s they do not move
+/// with the machine's noise: the same binaries and calls count the same, whatever else runs.
+async fn count_instructions(
+    contenders: [Contender<'_>; 2],
+    calls: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    const OPS: [Op; 4] = [Op::Get, Op::NotFound, Op::List100, Op::Create];
+    let per_task = (calls / 64).max(1);
+    let mut counts = [[0.0; OPS.len()]; 2];
+    for (i, contender) in contenders.into_iter().enumerate() {
+        let out = std::env::temp_dir().join(format!(
+            "mock_vs_bare-{}-{}.callgrind",
+            std::process::id(),
+            contender.name
+        ));
+        let out_arg = format!("--callgrind-out-file={}", out.display());
+        let mut args = vec!["--tool=callgrind", &out_arg, contender.program];
+        args.extend(contender.args);
+        let server = Contender {
+            name: contender.name,
+            program: "valgrind",
+            args: &args,
+        }
+        .start()
+        .await;
+        let client = connect(&server.addr).await;
+        let known = seed(&client, server.name).await?;
+        let pid = server.child.id().to_string();
+        for (k, op) in OPS.into_iter().enumerate() {
+            // Warm up, then count only the measured calls.
+            round(
+                &client,
+                op,
+                64,
+                Length::Calls(per_task / 4 + 1),
+                &known,
+                2 * k,
+            )
+            .await;
+            callgrind_control("-z", &pid)?;
+            let samples = round(&client, op, 64, Length::Calls(per_task), &known, 2 * k + 1).await;
+            callgrind_control("-d", &pid)?;
+            let expected = 64 * per_task as usize;
+            if samples.requests != expected {
+                return Err(format!(
+                    "{}: {} of {expected} {} calls answered as expected",
+                    server.name,
+                    samples.requests,
+                    op.label()
+                )
+                .into());
+            }
+            let dump = out.with_extension(format!("callgrind.{}", k + 1));
+            counts[i][k] = callgrind_total(&dump).await? as f64 / expected as f64;
+            let _ = std::fs::remove_file(&dump);
+        }
+        drop(server);
+        let _ = std::fs::remove_file(&out);
+    }
+    println!();
+    println!("| instructions per call, ×64 (callgrind, server side) | bare tonic | our mock | bare / mock |");
+    println!("|---|---|---|---|");
+    for (k, op) in OPS.into_iter().enumerate() {
+        let [mock, bare] = [counts[0][k], counts[1][k]];
+        println!(
+            "| {} | {bare:.0} | {mock:.0} | **{:.1}%** |",
+            op.label(),
+            100.0 * bare / mock
+        );
+    }
+    Ok(())
+}
+
+fn callgrind_control(command: &str, pid: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let status = Command::new("callgrind_control")
+        .args([command, pid])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    if !status.success() {
+        return Err(format!("callgrind_control {command} {pid} failed: {status}").into());
+    }
+    Ok(())
+}
+
+/// The instruction total of a callgrind dump, once the dump is written whole.
+async fn callgrind_total(dump: &std::path::Path) -> Result<u64, Box<dyn std::error::Error>> {
+    for _ in 0..300 {
+        let text = std::fs::read_to_string(dump).unwrap_or_default();
+        let total = text
+            .lines()
+            .find_map(|line| line.strip_prefix("totals:"))
+            .and_then(|total| total.trim().parse().ok());
+        if let Some(total) = total {
+            return Ok(total);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("no totals in {} after 30 s", dump.display()).into())
+}
+
 /// Fills a server's organization with `count` VPCs, 64 at a time.
 async fn fill(client: &VpcServiceClient<Channel>, prefix: &str, count: usize) {
     let tasks: Vec<_> = (0..64)
@@ -533,7 +759,7 @@ async fn creates_against(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
     let seconds: f64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(8.0);
     let client = connect(addr).await;
     let length = Duration::from_secs_f64(seconds);
-    let samples = round(
+    let mut samples = round(
         &client,
         Op::Create,
         64,
@@ -542,9 +768,14 @@ async fn creates_against(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
         std::process::id() as usize,
     )
     .await;
+    let (p50, p99, max) = (
+        samples.percentile(0.5),
+        samples.percentile(0.99),
+        samples.percentile(1.0),
+    );
     println!(
-        "{} CreateVPC in {:?}: {:.0}/s",
-        samples.latencies.len(),
+        "{} CreateVPC in {:?}, p50 {p50:?}, p99 {p99:?}, max {max:?}: {:.0}/s",
+        samples.requests,
         samples.elapsed,
         samples.rate()
     );
@@ -571,13 +802,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         find_h2load()
     };
-    let seconds: f64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(8.0);
+    let seconds: f64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(2.0);
     let length = if smoke {
         Duration::from_millis(100)
     } else {
         Duration::from_secs_f64(seconds)
     };
-    let rounds = if smoke { 1 } else { 3 };
+    let pairs: usize = match arg("--pairs").and_then(|n| n.parse().ok()) {
+        _ if smoke => 1,
+        Some(pairs) => pairs,
+        None => 8,
+    };
     let big: usize = if smoke { 1_000 } else { 100_000 };
     let list_size: usize = if smoke { 500 } else { 10_000 };
     let mock_binary = arg("--mock").ok_or("--mock PATH is required")?;
@@ -594,19 +829,41 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "--quota",
         &quota,
     ];
-    let mock = Server::start("mock", &mock_binary, &mock_args).await;
-    let bare = Server::start("bare", me, &["--serve-bare"]).await;
-    println!("| | bare tonic | our mock | mock / bare | load |");
-    println!("|---|---|---|---|---|");
-    let mock_start = median_start(mock.start_to_serving, &mock_binary, &mock_args).await;
-    let bare_start = median_start(bare.start_to_serving, me, &["--serve-bare"]).await;
+    let contenders = [
+        Contender {
+            name: "mock",
+            program: &mock_binary,
+            args: &mock_args,
+        },
+        Contender {
+            name: "bare",
+            program: me,
+            args: &["--serve-bare"],
+        },
+    ];
+    let instruction_calls = match arg("--calls").and_then(|n| n.parse().ok()) {
+        _ if smoke => 256,
+        Some(calls) => calls,
+        None => 4096,
+    };
+    let valgrind = Command::new("valgrind").arg("--version").output().is_ok();
+    if std::env::args().any(|a| a == "--instructions") {
+        return count_instructions(contenders, instruction_calls).await;
+    }
+
+    let mock = contenders[0].start().await;
+    let bare = contenders[1].start().await;
+    println!("| | bare tonic | our mock | mock / bare | pairs: median (range) | load |");
+    println!("|---|---|---|---|---|---|");
+    let mock_start = median_start(mock.start_to_serving, contenders[0]).await;
+    let bare_start = median_start(bare.start_to_serving, contenders[1]).await;
     println!(
-        "| start to SERVING (median of {STARTS}) | {:.1} ms | {:.1} ms | | |",
+        "| start to SERVING (median of {STARTS}) | {:.1} ms | {:.1} ms | | | |",
         bare_start.as_secs_f64() * 1e3,
         mock_start.as_secs_f64() * 1e3
     );
     println!(
-        "| RSS, idle | {:.1} MB | {:.1} MB | | |",
+        "| RSS, idle | {:.1} MB | {:.1} MB | | | |",
         bare.rss_mb(),
         mock.rss_mb()
     );
@@ -615,67 +872,58 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut clients = Vec::new();
     let mut known = Vec::new();
     for server in servers {
-        let mut client = connect(&server.addr).await;
-        fill(&client, "seed-", 99).await;
-        let created = client
-            .create_vpc(authorized(vpc_request("known".into())))
-            .await?
-            .into_inner();
-        let id = created.vpc.map(|v| v.id).unwrap_or_default();
-        // h2load sees HTTP statuses only, so check the gRPC answers its requests get.
-        client
-            .get_vpc(authorized(GetVpcRequest { id: id.clone() }))
-            .await?;
-        let missing = GetVpcRequest {
-            id: MISSING_ID.into(),
-        };
-        let status = client.get_vpc(authorized(missing)).await;
-        let code = status.err().map(|status| status.code());
-        assert_eq!(code, Some(tonic::Code::NotFound), "{}", server.name);
-        known.push(id);
+        let client = connect(&server.addr).await;
+        known.push(seed(&client, server.name).await?);
         clients.push(client);
     }
 
     // List100 first, while each organization holds 100 VPCs; creates come last.
+    let only = arg("--op");
     for op in [Op::List100, Op::Get, Op::NotFound, Op::Create] {
+        if only.as_deref().is_some_and(|only| only != op.flag()) {
+            continue;
+        }
         for concurrency in [1, 64] {
-            let mut results = [Samples::default(), Samples::default()];
+            let mut row = Row::default();
             let mut load = "Rust client";
-            for r in 0..rounds {
-                for (i, client) in clients.iter().enumerate() {
-                    let addr = &servers[i].addr;
+            for pair in 0..pairs {
+                // Each server goes first in every other pair.
+                let order = if pair % 2 == 0 { [0, 1] } else { [1, 0] };
+                let mut rates = [0.0; 2];
+                for i in order {
                     let samples = match (&h2load, op.fixed_request(&known[i])) {
                         (Some(h2load), Some(request)) => {
                             load = "h2load";
-                            h2load_round(h2load, addr, &request, concurrency, length)
+                            h2load_round(h2load, &servers[i].addr, &request, concurrency, length)
                         }
-                        _ => round(client, op, concurrency, length, &known[i], r * 2 + i).await,
+                        // Every create round starts on a fresh server, so that each round
+                        // of either server fills a store from empty to the same sizes.
+                        _ if op == Op::Create => {
+                            let fresh = contenders[i].start().await;
+                            let client = connect(&fresh.addr).await;
+                            // As the other rows' servers are warmed by their seed VPCs.
+                            fill(&client, "warm-", 256).await;
+                            round(&client, op, concurrency, length, "", pair).await
+                        }
+                        _ => round(&clients[i], op, concurrency, length, &known[i], pair).await,
                     };
-                    results[i].latencies.extend(samples.latencies);
-                    results[i].requests += samples.requests;
-                    results[i].elapsed += samples.elapsed;
+                    rates[i] = samples.rate();
+                    row.pooled[i].add(samples);
                 }
+                row.pair_ratios.push(rates[0] / rates[1].max(1e-9));
             }
-            let [mut mock_samples, mut bare_samples] = results;
-            println!(
-                "| {} ×{concurrency}: req/s, p50, p99 | {:.0}, {:?}, {:?} | {:.0}, {:?}, {:?} | **{:.0}%** | {load} |",
-                op.label(),
-                bare_samples.rate(),
-                bare_samples.percentile(0.5),
-                bare_samples.percentile(0.99),
-                mock_samples.rate(),
-                mock_samples.percentile(0.5),
-                mock_samples.percentile(0.99),
-                100.0 * mock_samples.rate() / bare_samples.rate().max(1e-9),
-            );
+            row.print(&format!("{} ×{concurrency}", op.label()), load);
         }
+    }
+    if only.is_some() {
+        return Ok(());
     }
 
     // A full list at `list_size` VPCs, then RSS with `big` VPCs, on fresh servers.
     drop(clients);
     drop((mock, bare));
-    let mock = Server::start("mock", &mock_binary, &mock_args).await;
-    let bare = Server::start("bare", me, &["--serve-bare"]).await;
+    let mock = contenders[0].start().await;
+    let bare = contenders[1].start().await;
     let servers = [&mock, &bare];
     let mut clients = Vec::new();
     for server in servers {
@@ -700,7 +948,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         list_times.push((server.name, items.len(), started.elapsed()));
     }
     println!(
-        "| full ListVPCs of {} / {} VPCs | {:?} | {:?} | | |",
+        "| full ListVPCs of {} / {} VPCs | {:?} | {:?} | | | |",
         list_times[1].1, list_times[0].1, list_times[1].2, list_times[0].2
     );
     for client in &clients {
@@ -714,9 +962,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         fill(&client, "big-", big.saturating_sub(have)).await;
     }
     println!(
-        "| RSS with {big} VPCs | {:.1} MB | {:.1} MB | | |",
+        "| RSS with {big} VPCs | {:.1} MB | {:.1} MB | | | |",
         bare.rss_mb(),
         mock.rss_mb()
     );
-    Ok(())
+    drop((mock, bare));
+    if !valgrind {
+        println!("\n(valgrind is not installed here, so no instruction counts)");
+        return Ok(());
+    }
+    count_instructions(contenders, instruction_calls).await
 }
