@@ -7,6 +7,12 @@ use coreweave_mock::{ConnectionLimits, Limits, ManualClock, MockServer, Zone, DE
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc rather than the system allocator: a call allocates about 60 times, and with
+/// glibc's allocator that was an eighth of a CreateVPC's instructions and two fifths of a
+/// ListVPCs'. Only the binary chooses; the library leaves the choice to its users.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// An in-memory mock of CoreWeave's VPC and inference gateway APIs.
 ///
 /// Prints one line, `{"event":"listening","addr":"HOST:PORT"}`, to stdout once it accepts
