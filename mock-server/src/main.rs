@@ -9,7 +9,9 @@ use tracing_subscriber::EnvFilter;
 
 /// mimalloc rather than the system allocator: a call allocates about 60 times, and with
 /// glibc's allocator that was an eighth of a CreateVPC's instructions and two fifths of a
-/// ListVPCs'. Only the binary chooses; the library leaves the choice to its users.
+/// ListVPCs'. Only the binary chooses; the library leaves the choice to its users. Without
+/// the `mimalloc` feature the binary uses the system allocator.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
