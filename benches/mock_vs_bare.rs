@@ -842,7 +842,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
     ];
     let instruction_calls = match arg("--calls").and_then(|n| n.parse().ok()) {
-        _ if smoke => 256,
+        _ if smoke => 64,
         Some(calls) => calls,
         None => 4096,
     };
