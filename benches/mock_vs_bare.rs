@@ -4,14 +4,19 @@
 //!
 //! Run it with `scripts/bench-mock.sh [SECONDS_PER_ROUND] [--pairs N]`, which builds the
 //! release binary, pins the servers to CPU 0 and the load to CPU 1 (with `taskset`, when
-//! present), and prints one table. `--smoke` runs every step with tiny sizes, to prove it
-//! still works.
+//! present), and prints two tables. `--smoke` runs every step with tiny sizes, to prove it
+//! still works; `--op get|not-found|list|create` runs one operation's rows alone.
 //!
 //! Each row is `N` pairs of rounds (8 by default, 2 s each), one round of each server per
 //! pair, each server first in every other pair. The table gives each server's rounds pooled,
 //! their ratio, and the median and range of the pairs' ratios: on a shared machine one slow
 //! round moves the pooled ratio, and the spread says how far to trust it. Every CreateVPC
-//! round starts on fresh servers, so that each round fills a store from empty.
+//! round starts on fresh servers, warmed with 256 VPCs, so that each round fills a store
+//! from the same size.
+//!
+//! The second table is each server under callgrind, pinned in the same way, and the
+//! instructions it executes per call of each operation (`--calls`, 4,096 by default), which
+//! the machine's noise barely moves; `--instructions` prints that table alone.
 //!
 //! The load comes from h2load (Debian's nghttp2-client, which `scripts/install-tools.sh`
 //! fetches) where it runs, for every call it can repeat verbatim; CreateVPC needs a new name

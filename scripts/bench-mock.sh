@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # The mock against a bare tonic server, side by side: `scripts/bench-mock.sh [SECONDS]
-# [--pairs N] [--rust-load]` (seconds per round, default 2; pairs of rounds per row, default
-# 8; `--smoke` for a tiny run that only proves it works). Fetches h2load with install-tools.sh where it can; `--rust-load` leaves it out.
-# Builds the release binary, pins the servers to CPU 0 and the load to CPU 1 when taskset is
-# available, and prints one table. Honours CARGO_TARGET_DIR.
+# [--pairs N] [--op OP] [--instructions] [--rust-load]` (seconds per round, default 2; pairs
+# of rounds per row, default 8; `--smoke` for a tiny run that only proves it works). Fetches
+# h2load with install-tools.sh where it can; `--rust-load` leaves it out. Builds the release
+# binary, pins the servers to CPU 0 and the load to CPU 1 when taskset is available, and
+# prints the req/s table, then instructions per call under callgrind when valgrind is
+# installed. Honours CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 fail() { printf 'bench-mock: %s\n' "$*" >&2; exit 1; }
 
 profile=release
-case "${1:-2}" in
-  --smoke) profile=dev; args=(--smoke) ;;
-  *) args=(--seconds "${1:-2}") ;;
+args=()
+case "${1:-}" in
+  --smoke) profile=dev; args=(--smoke); shift ;;
+  [0-9]*) args=(--seconds "$1"); shift ;;
 esac
-[ $# -gt 0 ] && shift
 # Anything else goes to the benchmark, such as --pairs N, or --rust-load to leave h2load out.
 args+=("$@")
 tools_bin="$(bash scripts/install-tools.sh)"
