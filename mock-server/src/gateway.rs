@@ -147,7 +147,7 @@ fn create(
         if data.gateways.get_live(id, now, delay).is_some() {
             return Err(ApiError::AlreadyExists {
                 resource_type: <GatewaySpec as Kind>::RESOURCE_TYPE,
-                resource_name: id.to_string(),
+                resource_name: uuid_text(id),
                 description: format!("gateway {id} already exists"),
             });
         }
