@@ -1,7 +1,8 @@
 //! Compiles the protos under `proto/` without a system `protoc`.
 //!
 //! protox parses the files into a descriptor set; tonic-prost-build turns that into messages
-//! (each with its `prost::Name`), clients and (with the `server` feature) server stubs. The
+//! (each with its `prost::Name`), with the `client` feature the client stubs, with the
+//! `server` feature the server stubs. The
 //! encoded descriptor set is written to `OUT_DIR`: server reflection, the contract test and
 //! the JSON mapping (`src/json.rs`, through prost-reflect) read it.
 
@@ -23,7 +24,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     fs::write(out_dir.join(DESCRIPTOR_FILE), &encoded)?;
 
     tonic_prost_build::configure()
-        .build_client(true)
+        .build_client(env::var_os("CARGO_FEATURE_CLIENT").is_some())
         .build_server(env::var_os("CARGO_FEATURE_SERVER").is_some())
         // The two well-known types the API uses, with conversions of their own.
         .extern_path(".google.protobuf.FieldMask", "crate::proto::FieldMask")

@@ -10,13 +10,13 @@ use tracing::{field, Instrument};
 
 use crate::{
     auth::Token,
-    config::{ClientBuilder, MAX_RESPONSE_BYTES},
+    config::ClientBuilder,
     error::{Error, ErrorKind},
     gateway::Gateways,
     inference::v1alpha1::gateway_service_client::GatewayServiceClient,
     networking::v1beta1::vpc_service_client::VpcServiceClient,
     retry::{self, Decision, RetryPolicy},
-    rpc::{Idempotency, Method},
+    rpc::{Idempotency, Method, MAX_RESPONSE_BYTES},
     transport::{Transport, Wire},
     vpc::Vpcs,
 };

@@ -18,8 +18,6 @@ pub const DEFAULT_ENDPOINT: &str = "https://api.coreweave.com";
 pub const TOKEN_ENV: &str = "COREWEAVE_API_TOKEN";
 /// The environment variable holding the endpoint; [`DEFAULT_ENDPOINT`] when unset.
 pub const ENDPOINT_ENV: &str = "COREWEAVE_API_ENDPOINT";
-/// The largest response the client accepts: far above a full, unpaginated list.
-pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

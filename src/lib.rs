@@ -109,32 +109,55 @@
 //! # Ok(())
 //! # }
 //! ```
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod auth;
-mod client;
-mod config;
+// The protocol: what the mock server builds on too.
 mod conversions;
-mod error;
 mod field_mask;
-mod gateway;
 pub mod json;
 pub mod proto;
-mod retry;
 pub mod rpc;
 mod timestamp;
+
+// The client, behind the default `client` feature.
+#[cfg(feature = "client")]
+mod auth;
+#[cfg(feature = "client")]
+mod client;
+#[cfg(feature = "client")]
+mod config;
+#[cfg(feature = "client")]
+mod error;
+#[cfg(feature = "client")]
+mod gateway;
+#[cfg(feature = "client")]
+mod retry;
+#[cfg(feature = "client")]
 mod transport;
+#[cfg(feature = "client")]
 mod vpc;
+#[cfg(feature = "client")]
 mod wait;
 
+pub use proto::{inference, networking, FILE_DESCRIPTOR_SET};
+pub use rpc::MAX_RESPONSE_BYTES;
+
+#[cfg(feature = "client")]
 pub use client::Client;
-pub use config::{ClientBuilder, DEFAULT_ENDPOINT, ENDPOINT_ENV, MAX_RESPONSE_BYTES, TOKEN_ENV};
+#[cfg(feature = "client")]
+pub use config::{ClientBuilder, DEFAULT_ENDPOINT, ENDPOINT_ENV, TOKEN_ENV};
+#[cfg(feature = "client")]
 pub use error::{
     Error, ErrorKind, FieldViolation, LastSeen, PreconditionViolation, QuotaViolation, ResourceInfo,
 };
+#[cfg(feature = "client")]
 pub use gateway::{CreateGateway, Gateways, ListGateways, UpdateGateway};
-pub use proto::{inference, networking, FILE_DESCRIPTOR_SET};
+#[cfg(feature = "client")]
 pub use retry::RetryPolicy;
+#[cfg(feature = "client")]
 pub use transport::{Transport, TRANSPORT_ENV};
+#[cfg(feature = "client")]
 pub use vpc::{CreateVpc, UpdateVpc, Vpcs};
+#[cfg(feature = "client")]
 pub use wait::WaitOptions;

@@ -11,6 +11,10 @@ pub const VPC_SERVICE: &str = "coreweave.networking.v1beta1.VPCService";
 /// The package-qualified name of the inference gateway service.
 pub const GATEWAY_SERVICE: &str = "coreweave.inference.v1alpha1.GatewayService";
 
+/// The largest response message, in bytes, that the client reads and the mock writes: far
+/// above a full, unpaginated list at the mock's default quota.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
 /// One RPC of the VPC or gateway API.
 ///
 /// ```
@@ -74,7 +78,7 @@ impl HttpRule {
 
 /// Whether an RPC may be sent again after a failure whose outcome is unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Idempotency {
+pub enum Idempotency {
     /// Repeating it has the same effect as sending it once.
     Idempotent,
     /// Repeating it could act twice; it is retried only when it never left the client, or
@@ -188,7 +192,7 @@ impl Method {
     /// Whether repeating the RPC is safe. Every gateway RPC is: creates carry a client-chosen
     /// id, updates send the whole spec. A VPC update sends the full new value of every field
     /// it names. A VPC create is not: the server chooses its id.
-    pub(crate) const fn idempotency(self) -> Idempotency {
+    pub const fn idempotency(self) -> Idempotency {
         match self {
             Self::CreateVpc => Idempotency::Unsafe,
             _ => Idempotency::Idempotent,

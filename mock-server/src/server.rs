@@ -20,6 +20,8 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::service::Routes;
 use tonic_health::{server::HealthReporter, ServingStatus};
 
+use coreweave_api::rpc::MAX_RESPONSE_BYTES;
+
 use crate::{
     auth::Authenticator,
     clock::{Clock, SystemClock},
@@ -37,8 +39,6 @@ use crate::{
     zones::{Zone, Zones},
 };
 
-/// The largest response a server sends, in bytes. A list of 10,000 VPCs is about 2.5 MB.
-pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 /// How long a graceful shutdown waits for open connections before closing them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long each transitional state lasts unless configured otherwise.

@@ -8,9 +8,8 @@ use tonic::{client::Grpc, transport::Channel};
 
 use crate::{
     auth::Token,
-    config::MAX_RESPONSE_BYTES,
     error::{is_connect_failure, Error},
-    rpc::Method,
+    rpc::{Method, MAX_RESPONSE_BYTES},
 };
 
 /// gRPC over one lazily connected channel.

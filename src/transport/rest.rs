@@ -23,10 +23,9 @@ use tonic::Code;
 
 use crate::{
     auth::Token,
-    config::MAX_RESPONSE_BYTES,
     error::{Error, ErrorKind},
     json::{self, Output, Unknown},
-    rpc::Method,
+    rpc::{Method, MAX_RESPONSE_BYTES},
 };
 
 /// What a path segment may hold unescaped: RFC 3986's unreserved characters.
