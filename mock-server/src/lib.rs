@@ -19,51 +19,31 @@
 //! # Ok(())
 //! # }
 //! ```
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
 
-mod auth;
-mod clock;
-mod connections;
-mod context;
+// The wings, lowest first; each imports only those above it in this list.
+mod api;
 mod control;
-mod control_grpc;
-mod error;
-mod faults;
-mod gateway;
-mod http;
-mod journal;
-mod lifecycle;
-mod metrics;
+mod model;
 mod persist;
+mod pipeline;
+mod protocol;
 mod server;
-pub mod snapshot;
-mod store;
-mod validation;
-mod vpc;
-mod zones;
 
-pub use auth::OrgId;
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use connections::ConnectionLimits;
-pub use context::{Limits, DEFAULT_QUOTA};
 pub use control::{ClockView, Scope};
 pub use coreweave_api::rpc::Method;
-pub use faults::{Fault, FaultAction, FaultPlan, ForcedGatewayState, Methods};
-pub use journal::{Call, CallFilter, Protocol, JOURNAL_CAPACITY};
-pub use persist::PersistError;
-pub use server::{
-    MockError, MockServer, MockServerBuilder, DEFAULT_TRANSITION_DELAY, SHUTDOWN_GRACE,
+pub use model::{
+    clock::{Clock, ManualClock, SystemClock},
+    zones::Zone,
+    OrgId,
 };
-pub use zones::Zone;
-
-/// The hash map of the per-call lookups (organizations, resources, tokens): foldhash, seeded
-/// per map, several times cheaper per lookup than the standard SipHash. The keys are bounded
-/// in number (quotas, the token memory) and mostly made by the server.
-pub(crate) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-
-/// A UUID as the API spells every id: lowercase and hyphenated.
-pub(crate) fn uuid_text(id: uuid::Uuid) -> String {
-    id.hyphenated()
-        .encode_lower(&mut uuid::Uuid::encode_buffer())
-        .to_owned()
-}
+pub use persist::{snapshot, PersistError};
+pub use pipeline::{
+    faults::{Fault, FaultAction, FaultPlan, ForcedGatewayState, Methods},
+    journal::{Call, CallFilter, Protocol, JOURNAL_CAPACITY},
+    Limits, DEFAULT_QUOTA,
+};
+pub use server::{
+    connections::ConnectionLimits, MockError, MockServer, MockServerBuilder,
+    DEFAULT_TRANSITION_DELAY, SHUTDOWN_GRACE,
+};

@@ -81,40 +81,40 @@ impl Clock for ManualClock {
 }
 
 /// Converts a time to the protobuf well-known `Timestamp`.
-pub fn to_timestamp(time: SystemTime) -> Timestamp {
+pub(crate) fn to_timestamp(time: SystemTime) -> Timestamp {
     Timestamp::from(time)
 }
 
 /// Converts a protobuf `Timestamp` to a time; `None` when it is out of range.
-pub fn from_timestamp(timestamp: &Timestamp) -> Option<SystemTime> {
+pub(crate) fn from_timestamp(timestamp: &Timestamp) -> Option<SystemTime> {
     SystemTime::try_from(*timestamp).ok()
 }
 
 /// How far each organization's time, and the whole server's, has been moved ahead of the
 /// server's clock. Moving one organization's time never moves another's.
 #[derive(Debug, Default)]
-pub struct Offsets(Mutex<OffsetTable>);
+pub(crate) struct Offsets(Mutex<OffsetTable>);
 
 #[derive(Debug, Default)]
 struct OffsetTable {
     all: Duration,
-    orgs: crate::Map<crate::auth::OrgId, Duration>,
+    orgs: crate::model::Map<crate::model::OrgId, Duration>,
 }
 
 impl Offsets {
     /// The offset in force for `org`: the server's plus its own.
-    pub fn of(&self, org: &crate::auth::OrgId) -> Duration {
+    pub(crate) fn of(&self, org: &crate::model::OrgId) -> Duration {
         let table = self.lock();
         table.all + table.orgs.get(org).copied().unwrap_or_default()
     }
 
     /// The server-wide offset.
-    pub fn all(&self) -> Duration {
+    pub(crate) fn all(&self) -> Duration {
         self.lock().all
     }
 
     /// Moves `org`'s time (or, for `None`, everyone's) forward by `by`.
-    pub fn advance(&self, org: Option<&crate::auth::OrgId>, by: Duration) {
+    pub(crate) fn advance(&self, org: Option<&crate::model::OrgId>, by: Duration) {
         let mut table = self.lock();
         match org {
             Some(org) => *table.orgs.entry(org.clone()).or_default() += by,
@@ -123,7 +123,7 @@ impl Offsets {
     }
 
     /// Forgets `org`'s offset (or, for `None`, every offset).
-    pub fn reset(&self, org: Option<&crate::auth::OrgId>) {
+    pub(crate) fn reset(&self, org: Option<&crate::model::OrgId>) {
         let mut table = self.lock();
         match org {
             Some(org) => {

@@ -12,7 +12,7 @@ use std::{
 
 use coreweave_api::{inference::v1alpha1::Status as GatewayPhase, rpc::Method};
 
-use crate::auth::{org_for_token, OrgId};
+use crate::model::{org_for_token, OrgId};
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -296,7 +296,7 @@ const CODES: [Code; 17] = [
 
 /// A gRPC code from its name in any common spelling: `UNAVAILABLE`, `unavailable`,
 /// `FailedPrecondition`, `failed_precondition`.
-pub fn code_from_name(name: &str) -> Option<Code> {
+pub(crate) fn code_from_name(name: &str) -> Option<Code> {
     let wanted: String = name
         .chars()
         .filter(|c| *c != '_')
@@ -308,18 +308,18 @@ pub fn code_from_name(name: &str) -> Option<Code> {
 }
 
 /// The names `code_from_name` takes, for error messages.
-pub fn code_names() -> String {
+pub(crate) fn code_names() -> String {
     let names: Vec<String> = CODES.into_iter().map(code_name).collect();
     names.join(", ")
 }
 
 /// A code's canonical name, such as `NOT_FOUND`.
-pub fn code_name(code: Code) -> String {
+pub(crate) fn code_name(code: Code) -> String {
     code_label(code).to_owned()
 }
 
 /// A code's canonical name, without allocating (for metrics labels).
-pub fn code_label(code: Code) -> &'static str {
+pub(crate) fn code_label(code: Code) -> &'static str {
     match code {
         Code::Ok => "OK",
         Code::Cancelled => "CANCELLED",
@@ -342,18 +342,21 @@ pub fn code_label(code: Code) -> &'static str {
 }
 
 /// The header that makes one call fail with a code, such as `x-mock-fail: UNAVAILABLE`.
-pub const FAIL_HEADER: &str = "x-mock-fail";
+pub(crate) const FAIL_HEADER: &str = "x-mock-fail";
 /// The header that delays one call, such as `x-mock-delay: 2s`.
-pub const DELAY_HEADER: &str = "x-mock-delay";
+pub(crate) const DELAY_HEADER: &str = "x-mock-delay";
 /// The header that applies one call but loses its reply: `x-mock-lose-reply: true`.
-pub const LOSE_REPLY_HEADER: &str = "x-mock-lose-reply";
+pub(crate) const LOSE_REPLY_HEADER: &str = "x-mock-lose-reply";
 
 /// What every steering header's name starts with.
 const STEERING_PREFIX: &str = "x-mock-";
 
 /// Adds what a call's `x-mock-*` headers ask for to its faults; a header that cannot be read
 /// is INVALID_ARGUMENT naming it.
-pub fn steer(call: &mut CallFaults, metadata: &tonic::metadata::MetadataMap) -> Result<(), Status> {
+pub(crate) fn steer(
+    call: &mut CallFaults,
+    metadata: &tonic::metadata::MetadataMap,
+) -> Result<(), Status> {
     // Most calls are not steered: one pass over the header names tells, without a lookup per
     // header.
     let headers: &http::HeaderMap = metadata.as_ref();
@@ -409,7 +412,7 @@ pub fn steer(call: &mut CallFaults, metadata: &tonic::metadata::MetadataMap) -> 
 const MAX_STEERED_DELAY: Duration = Duration::from_secs(600);
 
 /// The status a lost reply is answered with.
-pub fn lost_reply_status() -> Status {
+pub(crate) fn lost_reply_status() -> Status {
     Status::unavailable("injected fault: the change was applied but the reply was lost")
 }
 

@@ -13,12 +13,18 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use std::sync::{Arc, OnceLock};
+use std::{
+    sync::{Arc, OnceLock},
+    time::{Duration, SystemTime},
+};
 
 use coreweave_api::rpc::Method;
 use tonic::Code;
 
-use crate::{context::MockState, journal::Protocol, lifecycle::Observed};
+use crate::{
+    model::{lifecycle::Observed, store::Store, OrgId},
+    pipeline::journal::Protocol,
+};
 
 type Labels = Vec<(&'static str, String)>;
 /// Method, protocol and code: static strings, so counting a call allocates nothing.
@@ -32,7 +38,7 @@ type Histograms = Family<MethodLabels, Histogram, fn() -> Histogram>;
 /// handle to each counter in a table indexed by method, protocol and code, filled on first
 /// use (so `/metrics` lists only the label sets that were counted).
 #[derive(Debug, Clone)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     calls: Family<CallLabels, Counter>,
     latency: Histograms,
     handles: Arc<Handles>,
@@ -76,12 +82,12 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Counts one call, authenticated or not.
-    pub fn record(&self, method: Method, protocol: Protocol, code: Code, latency_ms: f64) {
+    pub(crate) fn record(&self, method: Method, protocol: Protocol, code: Code, latency_ms: f64) {
         let calls = || {
             let labels = [
                 ("method", method.name()),
                 ("protocol", protocol.as_str()),
-                ("code", crate::faults::code_label(code)),
+                ("code", crate::pipeline::faults::code_label(code)),
             ];
             self.calls.get_or_create(&labels).clone()
         };
@@ -103,7 +109,14 @@ impl Metrics {
     }
 
     /// The metrics in the Prometheus (OpenMetrics) text format.
-    pub fn render(&self, state: &MockState) -> String {
+    ///
+    /// The resource gauges count what `store` holds as each organization sees it at `now`.
+    pub(crate) fn render(
+        &self,
+        store: &Store,
+        delay: Duration,
+        now: impl Fn(&OrgId) -> SystemTime,
+    ) -> String {
         let mut registry = Registry::with_prefix("coreweave_mock");
         registry.register(
             "calls",
@@ -115,7 +128,7 @@ impl Metrics {
             "API call latency by method",
             self.latency.clone(),
         );
-        registry.register_collector(Box::new(Resources::count(state)));
+        registry.register_collector(Box::new(Resources::count(store, delay, now)));
         let mut text = String::new();
         if encode(&mut text, &registry).is_err() {
             text.clear();
@@ -129,12 +142,11 @@ impl Metrics {
 struct Resources(Vec<(Labels, i64)>);
 
 impl Resources {
-    fn count(state: &MockState) -> Self {
+    fn count(store: &Store, delay: Duration, now: impl Fn(&OrgId) -> SystemTime) -> Self {
         let mut counts: std::collections::BTreeMap<(&'static str, &'static str), i64> =
             std::collections::BTreeMap::new();
-        let delay = state.transition_delay;
-        state.store.each_org(None, |org, data| {
-            let now = state.now(org);
+        store.each_org(None, |org, data| {
+            let now = now(org);
             let vpcs = data
                 .vpcs
                 .all()

@@ -14,28 +14,28 @@ use tonic::{Request, Response, Status};
 use coreweave_api::rpc::Method;
 
 use crate::{
-    auth::OrgId,
-    clock::to_timestamp,
-    context::MockState,
-    error::{ApiError, Violations},
-    lifecycle::{Lifecycle, Observed},
-    store::{Kind, RequestedId, Tracked},
-    uuid_text,
-    validation::{
+    api::validation::{
         check_dhcp, check_vpc_prefixes, legacy_host_prefix, requested_id, validate_create_vpc,
         within_limit, MAX_MASK_PATHS, VPC_UPDATABLE_PATHS,
     },
+    model::clock::to_timestamp,
+    model::error::{ApiError, Violations},
+    model::lifecycle::{Lifecycle, Observed},
+    model::store::{Kind, RequestedId, Tracked},
+    model::uuid_text,
+    model::OrgId,
+    pipeline::MockState,
 };
 
 /// The VPC service implementation.
 #[derive(Debug, Clone)]
-pub struct VpcApi {
+pub(crate) struct VpcApi {
     state: Arc<MockState>,
 }
 
 impl VpcApi {
     /// A VPC service over `state`.
-    pub fn new(state: Arc<MockState>) -> Self {
+    pub(crate) fn new(state: Arc<MockState>) -> Self {
         Self { state }
     }
 }

@@ -15,28 +15,28 @@ use uuid::Uuid;
 use coreweave_api::rpc::Method;
 
 use crate::{
-    auth::OrgId,
-    clock::{from_timestamp, to_timestamp},
-    context::MockState,
-    error::{ApiError, Violations},
-    lifecycle::Observed,
-    store::{Kind, Tracked},
-    uuid_text,
-    validation::{requested_id, validate_gateway},
+    api::validation::{requested_id, validate_gateway},
+    model::clock::{from_timestamp, to_timestamp},
+    model::error::{ApiError, Violations},
+    model::lifecycle::Observed,
+    model::store::{Kind, Tracked},
+    model::uuid_text,
+    model::OrgId,
+    pipeline::MockState,
 };
 
 /// The domain under which gateway endpoints are published.
-pub const ENDPOINT_DOMAIN: &str = "inference.coreweave.com";
+pub(crate) const ENDPOINT_DOMAIN: &str = "inference.coreweave.com";
 
 /// The gateway service implementation.
 #[derive(Debug, Clone)]
-pub struct GatewayApi {
+pub(crate) struct GatewayApi {
     state: Arc<MockState>,
 }
 
 impl GatewayApi {
     /// A gateway service over `state`.
-    pub fn new(state: Arc<MockState>) -> Self {
+    pub(crate) fn new(state: Arc<MockState>) -> Self {
         Self { state }
     }
 }
@@ -398,7 +398,7 @@ fn status(
 }
 
 /// The URIs a ready gateway serves on: one derived from its id, then its additional DNS names.
-pub fn endpoints(spec: &GatewaySpec) -> Vec<String> {
+pub(crate) fn endpoints(spec: &GatewaySpec) -> Vec<String> {
     let primary = format!("https://{}.{ENDPOINT_DOMAIN}", spec.id);
     let additional = spec
         .endpoint_configuration

@@ -2,51 +2,14 @@
 
 use std::{
     collections::HashSet,
-    fmt,
     sync::{Arc, Mutex, PoisonError},
 };
 
-use uuid::Uuid;
-
-use crate::{error::ApiError, Map};
-
-/// The organization a caller belongs to. Every resource lives in exactly one.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OrgId(Arc<str>);
-
-impl OrgId {
-    /// An organization id as a snapshot names it: a UUID.
-    pub fn parse(text: &str) -> Option<Self> {
-        Uuid::try_parse(text)
-            .ok()
-            .map(|uuid| Self(crate::uuid_text(uuid).into()))
-    }
-
-    /// The organization id as a string.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for OrgId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for OrgId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "OrgId({})", self.0)
-    }
-}
-
-/// Namespace for deriving organization ids from tokens (UUIDv5), so the same token always maps
-/// to the same organization and the id reveals nothing about the token.
-const ORG_NAMESPACE: Uuid = Uuid::from_u128(0x6f2c_51d4_93a1_4b1e_8d57_2a0e_c3f1_9b44);
+use crate::model::{error::ApiError, org_for_token, Map, OrgId};
 
 /// Decides which `authorization` headers are accepted and whose organization they name.
 #[derive(Debug, Clone, Default)]
-pub struct Authenticator {
+pub(crate) struct Authenticator {
     accepted: Option<HashSet<String>>,
     /// The organizations of recently accepted `authorization` headers, so that a call does
     /// not parse and hash its token again. Only accepted headers are remembered.
@@ -58,12 +21,12 @@ const KNOWN_TOKENS: usize = 4096;
 
 impl Authenticator {
     /// Accepts any well-formed bearer token.
-    pub fn any_token() -> Self {
+    pub(crate) fn any_token() -> Self {
         Self::default()
     }
 
     /// Accepts only the given tokens.
-    pub fn only<I, S>(tokens: I) -> Self
+    pub(crate) fn only<I, S>(tokens: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -75,7 +38,7 @@ impl Authenticator {
     }
 
     /// Checks an `authorization` header value and returns the caller's organization.
-    pub fn authenticate(&self, header: Option<&str>) -> Result<OrgId, ApiError> {
+    pub(crate) fn authenticate(&self, header: Option<&str>) -> Result<OrgId, ApiError> {
         let header = header.ok_or_else(|| {
             ApiError::Unauthenticated(
                 "missing authorization header: send `authorization: Bearer <token>`".into(),
@@ -125,11 +88,6 @@ fn parse_bearer(header: &str) -> Result<&str, ApiError> {
         ));
     }
     Ok(token)
-}
-
-/// The organization a token belongs to.
-pub fn org_for_token(token: &str) -> OrgId {
-    OrgId(crate::uuid_text(Uuid::new_v5(&ORG_NAMESPACE, token.as_bytes())).into())
 }
 
 #[cfg(test)]

@@ -147,27 +147,27 @@ impl From<ApiError> for Status {
 /// The most violations one error lists; the rest are counted in a last entry. With
 /// descriptions cut to [`MAX_DESCRIPTION_CHARS`], the whole error stays under 5 KB of
 /// trailers, which every gRPC client accepts (grpcio's soft limit is 8 KB).
-pub const MAX_LISTED_VIOLATIONS: usize = 16;
+pub(crate) const MAX_LISTED_VIOLATIONS: usize = 16;
 /// The longest violation description, in characters; longer ones (which quote the bad
 /// value) are cut.
-pub const MAX_DESCRIPTION_CHARS: usize = 120;
+pub(crate) const MAX_DESCRIPTION_CHARS: usize = 120;
 
 /// Collects the violations of one request so that all of them are reported together, up to
 /// [`MAX_LISTED_VIOLATIONS`].
 #[derive(Debug, Default)]
-pub struct Violations {
+pub(crate) struct Violations {
     listed: Vec<Violation>,
     unlisted: usize,
 }
 
 impl Violations {
     /// No violations yet.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Records that `field` is invalid because of `description`.
-    pub fn add(&mut self, field: impl std::fmt::Display, description: impl Into<String>) {
+    pub(crate) fn add(&mut self, field: impl std::fmt::Display, description: impl Into<String>) {
         if self.listed.len() >= MAX_LISTED_VIOLATIONS {
             self.unlisted += 1;
             return;
@@ -185,7 +185,7 @@ impl Violations {
 
     /// `Ok(value)` when nothing was recorded, else INVALID_ARGUMENT with the violations (and
     /// a last entry, with an empty field, counting those not listed).
-    pub fn into_result<T>(mut self, value: T) -> Result<T, ApiError> {
+    pub(crate) fn into_result<T>(mut self, value: T) -> Result<T, ApiError> {
         if self.listed.is_empty() {
             return Ok(value);
         }

@@ -14,7 +14,7 @@ use axum::{
 };
 use coreweave_api::json::{self, IgnoredKeys, Output, Unknown};
 
-use crate::journal::Protocol;
+use crate::pipeline::journal::Protocol;
 use coreweave_api::{
     inference::v1alpha1::{
         gateway_service_server::GatewayService, CreateGatewayRequest, DeleteGatewayRequest,
@@ -36,7 +36,7 @@ use super::{
 
 /// The REST routes. `/gateways/parameters` is a literal segment, so it wins over
 /// `/gateways/{id}`.
-pub fn routes() -> Router<Apis> {
+pub(crate) fn routes() -> Router<Apis> {
     let not_allowed = || method_not_allowed;
     Router::new()
         .route(

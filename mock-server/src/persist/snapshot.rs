@@ -33,9 +33,9 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use crate::{
-    auth::OrgId,
-    lifecycle::{Lifecycle, Phase},
-    store::{Collection, OrgState, Store, Tracked},
+    model::lifecycle::{Lifecycle, Phase},
+    model::store::{Collection, OrgState, Store, Tracked},
+    model::OrgId,
 };
 
 /// The snapshot format this mock writes and reads.

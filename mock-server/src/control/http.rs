@@ -17,20 +17,20 @@ use coreweave_api::rpc::Method;
 use serde_json::{json, Value};
 use tonic::Status;
 
-use super::{body::read_limited, error::rest_error, Apis};
+use crate::protocol::{body::read_limited, error::rest_error, Apis};
 use crate::{
     control::{duration_field, fault_from_json, fault_to_json, string_field},
     control::{ClockView, Scope},
-    faults::{code_from_name, code_name, code_names},
-    journal::{CallFilter, JOURNAL_CAPACITY},
-    snapshot,
+    persist::snapshot,
+    pipeline::faults::{code_from_name, code_name, code_names},
+    pipeline::journal::{CallFilter, JOURNAL_CAPACITY},
 };
 
 /// The largest control request body.
 const MAX_CONTROL_BODY: usize = 64 * 1024;
 
 /// The control routes.
-pub fn routes() -> Router<Apis> {
+pub(crate) fn routes() -> Router<Apis> {
     Router::new()
         .route("/_mock/v1/reset", post(reset))
         .route("/_mock/v1/whoami", get(whoami))

@@ -84,17 +84,17 @@ fn derived_default_prefix(name: &str) -> Ipv4Net {
 
 /// The set of zones a server offers. Look-ups are case-insensitive.
 #[derive(Debug, Clone)]
-pub struct Zones(Vec<Zone>);
+pub(crate) struct Zones(Vec<Zone>);
 
 impl Zones {
     /// The given zones, in the given order.
-    pub fn new(zones: Vec<Zone>) -> Self {
+    pub(crate) fn new(zones: Vec<Zone>) -> Self {
         Self(zones)
     }
 
     /// The zone whose name matches `name` case-insensitively. Nearly every request spells
     /// it exactly, which one comparison of bytes per zone finds.
-    pub fn find(&self, name: &str) -> Option<&Zone> {
+    pub(crate) fn find(&self, name: &str) -> Option<&Zone> {
         let mut zones = self.0.iter();
         zones
             .clone()
@@ -103,7 +103,7 @@ impl Zones {
     }
 
     /// The canonical names, in order.
-    pub fn names(&self) -> Vec<String> {
+    pub(crate) fn names(&self) -> Vec<String> {
         self.0.iter().map(|z| z.name.clone()).collect()
     }
 }

@@ -1,6 +1,12 @@
-//! Transport glue: builds the tonic server with the two API services, health and reflection,
-//! puts REST, Connect and gRPC-Web on the same port, and runs it on a listener, in-process or
-//! from the binary.
+//! The server: starting, serving and stopping. The builder assembles the state, the two API
+//! services, health, reflection and the control service, puts every protocol on one port
+//! ([`routes`] for plain HTTP), and runs it on a listener with connection limits
+//! ([`connections`]), in-process or from the binary; the handle stops it.
+
+pub(crate) mod connections;
+mod routes;
+
+use connections::ConnectionLimits;
 
 use std::{
     future::Future,
@@ -23,20 +29,19 @@ use tonic_health::{server::HealthReporter, ServingStatus};
 use coreweave_api::rpc::MAX_RESPONSE_BYTES;
 
 use crate::{
-    auth::Authenticator,
-    clock::{Clock, SystemClock},
-    connections::{self, ConnectionLimits},
-    context::{Limits, MockState},
-    control::{ClockView, Scope},
-    control_grpc::{
+    api::gateway::GatewayApi,
+    api::vpc::VpcApi,
+    control::grpc::{
         pb::control_service_server::ControlServiceServer, ControlGrpc, CONTROL_DESCRIPTOR_SET,
     },
-    faults::{Fault, FaultPlan},
-    gateway::GatewayApi,
-    http::{self, Apis, ProtocolLayer},
-    journal::{Call, CallFilter},
-    vpc::VpcApi,
-    zones::{Zone, Zones},
+    control::{ClockView, Scope},
+    model::clock::{Clock, SystemClock},
+    model::zones::{Zone, Zones},
+    pipeline::auth::Authenticator,
+    pipeline::faults::{Fault, FaultPlan},
+    pipeline::journal::{Call, CallFilter},
+    pipeline::{Limits, MockState},
+    protocol::{Apis, ProtocolLayer},
 };
 
 /// How long a graceful shutdown waits for open connections before closing them.
@@ -63,7 +68,7 @@ pub enum MockError {
     Serve(#[from] tonic::transport::Error),
     /// The seed snapshot cannot be loaded.
     #[error("cannot load the seed snapshot: {0}")]
-    Seed(#[from] crate::snapshot::SnapshotError),
+    Seed(#[from] crate::persist::snapshot::SnapshotError),
     /// The state file cannot be used.
     #[error("{0}")]
     StateFile(#[from] crate::persist::PersistError),
@@ -297,7 +302,7 @@ impl MockServerBuilder {
         }
         match (&self.seed, saved.is_empty()) {
             (Some(seed), true) => {
-                let orgs = crate::snapshot::import(seed, None)?;
+                let orgs = crate::persist::snapshot::import(seed, None)?;
                 state.store.replace(None, orgs);
                 if let Some(file) = &state.state_file {
                     file.save_scope(&state.store, None)?;
@@ -322,7 +327,7 @@ impl MockServerBuilder {
             state: Arc::clone(&state),
             serving: Arc::clone(&serving),
         };
-        let http = http::router(apis, self.control);
+        let http = routes::router(apis, self.control);
         let vpcs = VpcServiceServer::new(VpcApi::new(Arc::clone(&state)))
             .max_decoding_message_size(decode_limit)
             .max_encoding_message_size(MAX_RESPONSE_BYTES);
@@ -473,7 +478,7 @@ impl MockServer {
 
     /// A snapshot of the state in `scope` (the JSON of `GET /_mock/v1/state`).
     pub fn state(&self, scope: &Scope) -> serde_json::Value {
-        crate::snapshot::export(&self.state.store, scope.org())
+        crate::persist::snapshot::export(&self.state.store, scope.org())
     }
 
     /// Replaces the state in `scope` with `snapshot`, checked whole first: on error nothing
@@ -482,8 +487,8 @@ impl MockServer {
         &self,
         scope: &Scope,
         snapshot: &serde_json::Value,
-    ) -> Result<(), crate::snapshot::SnapshotError> {
-        let orgs = crate::snapshot::import(snapshot, scope.org())?;
+    ) -> Result<(), crate::persist::snapshot::SnapshotError> {
+        let orgs = crate::persist::snapshot::import(snapshot, scope.org())?;
         if let Err(status) = self.state.replace_state(scope, orgs) {
             tracing::error!(error = %status.message(), "loaded state could not be saved");
         }
@@ -498,7 +503,7 @@ impl MockServer {
 
     /// The organization id of `token`, as snapshots and the journal name it.
     pub fn whoami(&self, token: &str) -> String {
-        crate::auth::org_for_token(token).to_string()
+        crate::model::org_for_token(token).to_string()
     }
 
     /// Reports NOT_SERVING on health checks, stops accepting connections, lets in-flight

@@ -22,7 +22,7 @@ use coreweave_api::{
 };
 use tonic::Code;
 
-use crate::{auth::OrgId, Map};
+use crate::{model::Map, model::OrgId};
 
 /// How many calls the journal keeps per organization; older ones are dropped.
 pub const JOURNAL_CAPACITY: usize = 10_000;
@@ -79,7 +79,7 @@ pub struct Call {
 /// organization and each new entry lands in memory that has gone cold since it was last
 /// written. The organization is the ring's key, not a field; times are nanoseconds.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Its place in the server's order of calls; assigned when recorded.
     sequence: u64,
     /// When it started, in nanoseconds since the Unix epoch by the wall clock.
@@ -101,7 +101,7 @@ pub struct Entry {
 impl Entry {
     /// A call that started at `time` and ended with `code`; its sequence number is assigned
     /// when it is recorded.
-    pub fn new(
+    pub(crate) fn new(
         time: SystemTime,
         protocol: Protocol,
         method: Method,
@@ -139,7 +139,7 @@ impl Entry {
 }
 
 /// The id or name a request is about, for the journal.
-pub trait Subject {
+pub(crate) trait Subject {
     /// The resource's id, or its name on a create; none for lists.
     fn subject(&self) -> Resource;
 }
@@ -148,7 +148,7 @@ pub trait Subject {
 /// the canonical way (as nearly every id is): the ring holds thousands of entries per
 /// organization, and a string per entry, freed long after, costs every call cache misses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resource {
+pub(crate) enum Resource {
     /// No resource: a list.
     None,
     /// A UUID, spelled lowercase with hyphens.
@@ -175,7 +175,7 @@ impl Resource {
     fn to_text(&self) -> String {
         match self {
             Self::None => String::new(),
-            Self::Uuid(uuid) => crate::uuid_text(*uuid),
+            Self::Uuid(uuid) => crate::model::uuid_text(*uuid),
             Self::Text(text) => text.to_string(),
         }
     }
@@ -223,7 +223,7 @@ no_subject!(
 
 /// The journal of every organization.
 #[derive(Debug, Default)]
-pub struct Journal {
+pub(crate) struct Journal {
     next: AtomicU64,
     orgs: Mutex<Map<OrgId, Ring>>,
 }
@@ -276,7 +276,7 @@ pub struct CallFilter {
 
 impl Journal {
     /// Records a call of `org`; the sequence number is assigned here.
-    pub fn record(&self, org: &OrgId, mut entry: Entry) {
+    pub(crate) fn record(&self, org: &OrgId, mut entry: Entry) {
         entry.sequence = self.next.fetch_add(1, Ordering::Relaxed);
         let mut orgs = self.lock();
         // Looked up by reference: the organization's id is cloned only into a new ring.
@@ -288,7 +288,7 @@ impl Journal {
 
     /// The calls of `org` (or of every organization, for `None`) that pass `filter`, oldest
     /// first.
-    pub fn calls(&self, org: Option<&OrgId>, filter: &CallFilter) -> Vec<Call> {
+    pub(crate) fn calls(&self, org: Option<&OrgId>, filter: &CallFilter) -> Vec<Call> {
         let orgs = self.lock();
         let keep = |entry: &&Entry| {
             filter.method.is_none_or(|m| m == entry.method)
@@ -307,7 +307,7 @@ impl Journal {
     }
 
     /// Forgets the calls of `org` (or every call, for `None`).
-    pub fn clear(&self, org: Option<&OrgId>) {
+    pub(crate) fn clear(&self, org: Option<&OrgId>) {
         let mut orgs = self.lock();
         match org {
             Some(org) => {
@@ -325,7 +325,7 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::org_for_token;
+    use crate::model::org_for_token;
 
     fn call(method: Method, code: Code) -> Entry {
         let time = SystemTime::now();

@@ -1,6 +1,11 @@
-//! The control plane's operations, shared by the HTTP control API and the in-process
-//! [`MockServer`](crate::MockServer) handle: reset, the clock, and what calls were made.
-//! Each acts on one organization, or on the whole server.
+//! The control plane: how a test drives the mock. One set of typed operations on the shared
+//! state (reset, the clock, faults, held and forced states, the journal, snapshots), each
+//! acting on one organization or on the whole server, with two faces: the HTTP control API
+//! under `/_mock/v1/` ([`http`]) and the gRPC `coreweave.mock.v1.ControlService` ([`grpc`]).
+//! The in-process [`MockServer`](crate::MockServer) handle calls the operations directly.
+
+pub(crate) mod grpc;
+pub(crate) mod http;
 
 use std::time::{Duration, SystemTime};
 
@@ -9,11 +14,11 @@ use serde_json::{json, Value};
 use tonic::Status;
 
 use crate::{
-    auth::{org_for_token, OrgId},
-    context::MockState,
-    faults::{code_from_name, code_name, code_names, Fault, FaultAction, Methods},
-    journal::{Call, CallFilter},
-    store::OrgState,
+    model::store::OrgState,
+    model::{org_for_token, OrgId},
+    pipeline::faults::{code_from_name, code_name, code_names, Fault, FaultAction, Methods},
+    pipeline::journal::{Call, CallFilter},
+    pipeline::MockState,
 };
 
 /// Whose state a control operation acts on.
@@ -51,7 +56,7 @@ pub struct ClockView {
 
 impl MockState {
     /// Deletes every resource, fault and journal entry in `scope`, and resets its clock.
-    pub fn reset(&self, scope: &Scope) -> Result<(), Status> {
+    pub(crate) fn reset(&self, scope: &Scope) -> Result<(), Status> {
         let org = scope.org();
         self.store.reset(org);
         match org {
@@ -64,7 +69,11 @@ impl MockState {
     }
 
     /// Replaces the state in `scope` with `orgs` (from a snapshot).
-    pub fn replace_state(&self, scope: &Scope, orgs: Vec<(OrgId, OrgState)>) -> Result<(), Status> {
+    pub(crate) fn replace_state(
+        &self,
+        scope: &Scope,
+        orgs: Vec<(OrgId, OrgState)>,
+    ) -> Result<(), Status> {
         self.store.replace(scope.org(), orgs);
         self.persist_scope(scope)
     }
@@ -79,7 +88,7 @@ impl MockState {
     }
 
     /// The time as `scope` sees it.
-    pub fn clock_view(&self, scope: &Scope) -> ClockView {
+    pub(crate) fn clock_view(&self, scope: &Scope) -> ClockView {
         let now = match scope.org() {
             Some(org) => self.now(org),
             None => self.clock.now() + self.offsets.all(),
@@ -92,13 +101,13 @@ impl MockState {
 
     /// Moves `scope`'s time forward: its CREATING, UPDATING and DELETING resources settle as
     /// if that time had passed. Other organizations' time does not move.
-    pub fn advance_clock(&self, scope: &Scope, by: Duration) -> ClockView {
+    pub(crate) fn advance_clock(&self, scope: &Scope, by: Duration) -> ClockView {
         self.offsets.advance(scope.org(), by);
         self.clock_view(scope)
     }
 
     /// The calls made in `scope` that pass `filter`, oldest first.
-    pub fn calls(&self, scope: &Scope, filter: &CallFilter) -> Vec<Call> {
+    pub(crate) fn calls(&self, scope: &Scope, filter: &CallFilter) -> Vec<Call> {
         self.journal.calls(scope.org(), filter)
     }
 }
@@ -106,7 +115,7 @@ impl MockState {
 impl MockState {
     /// The scope an `authorization` header value names: its token's organization, or the
     /// whole server when there is none.
-    pub fn scope_for(&self, header: Option<&str>) -> Result<Scope, Status> {
+    pub(crate) fn scope_for(&self, header: Option<&str>) -> Result<Scope, Status> {
         match header {
             None => Ok(Scope::All),
             Some(header) => Ok(Scope::Org(self.auth.authenticate(Some(header))?)),
@@ -115,7 +124,7 @@ impl MockState {
 
     /// Holds the transition of resource `id` in `scope` (CREATING, UPDATING or DELETING)
     /// until released, or releases it; a settled resource has nothing to hold.
-    pub fn hold(&self, scope: &Scope, id: &str, hold: bool) -> Result<(), Status> {
+    pub(crate) fn hold(&self, scope: &Scope, id: &str, hold: bool) -> Result<(), Status> {
         let delay = self.transition_delay;
         let held = self
             .store
@@ -138,7 +147,7 @@ impl MockState {
     }
 
     /// Makes reads of gateway `id` report `status` (`STATUS_FAILED` or `STATUS_ERROR`).
-    pub fn force_status(&self, id: &str, status: &str, message: &str) -> Result<(), Status> {
+    pub(crate) fn force_status(&self, id: &str, status: &str, message: &str) -> Result<(), Status> {
         let phase = match GatewayPhase::from_str_name(status) {
             Some(phase @ (GatewayPhase::Failed | GatewayPhase::Error)) => phase,
             _ => {
@@ -153,7 +162,7 @@ impl MockState {
 }
 
 /// A fault as JSON, as the control APIs show it.
-pub fn fault_to_json(fault: &Fault) -> Value {
+pub(crate) fn fault_to_json(fault: &Fault) -> Value {
     let method = match fault.methods() {
         Methods::All => "*".to_owned(),
         Methods::One(method) => method.name().to_owned(),
@@ -180,7 +189,7 @@ pub fn fault_to_json(fault: &Fault) -> Value {
 
 /// Builds a fault from `{"method", "kind", "code", "times", "delay", "message"}`, the
 /// shape both control APIs take.
-pub fn fault_from_json(body: &serde_json::Map<String, Value>) -> Result<Fault, Status> {
+pub(crate) fn fault_from_json(body: &serde_json::Map<String, Value>) -> Result<Fault, Status> {
     let method = string_field(body, "method")?
         .ok_or_else(|| Status::invalid_argument("method: required, an RPC name or \"*\""))?;
     let methods = if method == "*" {

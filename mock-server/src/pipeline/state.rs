@@ -13,13 +13,14 @@ use tracing::{field, Instrument, Level, Span};
 use coreweave_api::rpc::Method;
 
 use crate::{
-    auth::{Authenticator, OrgId},
-    clock::{Clock, Offsets},
-    error::ApiError,
-    faults::{lost_reply_status, CallFaults, FaultPlan},
-    journal::{Entry, Journal, Protocol, Subject},
-    store::Store,
-    zones::Zones,
+    model::clock::{Clock, Offsets},
+    model::error::ApiError,
+    model::store::Store,
+    model::zones::Zones,
+    model::OrgId,
+    pipeline::auth::Authenticator,
+    pipeline::faults::{lost_reply_status, CallFaults, FaultPlan},
+    pipeline::journal::{Entry, Journal, Protocol, Subject},
 };
 
 /// How many VPCs, and how many gateways, one organization may hold unless configured
@@ -50,7 +51,7 @@ impl Default for Limits {
 }
 
 /// The state and configuration shared by every service of one server.
-pub struct MockState {
+pub(crate) struct MockState {
     /// Every organization's resources.
     pub store: Store,
     /// Where "now" comes from.
@@ -70,7 +71,7 @@ pub struct MockState {
     /// What each organization's calls were.
     pub journal: Journal,
     /// Prometheus counters.
-    pub metrics: crate::metrics::Metrics,
+    pub metrics: crate::pipeline::metrics::Metrics,
     /// Where the state is kept across restarts, with `--state-file`.
     pub state_file: Option<crate::persist::StateFile>,
 }
@@ -87,7 +88,7 @@ impl fmt::Debug for MockState {
 
 impl MockState {
     /// The state with nothing stored yet.
-    pub fn new(
+    pub(crate) fn new(
         clock: Arc<dyn Clock>,
         transition_delay: Duration,
         auth: Authenticator,
@@ -105,21 +106,21 @@ impl MockState {
             limits,
             offsets: Offsets::default(),
             journal: Journal::default(),
-            metrics: crate::metrics::Metrics::default(),
+            metrics: crate::pipeline::metrics::Metrics::default(),
             state_file: None,
         }
     }
 
     /// "Now" as `org` sees it: the server's clock plus how far the organization's time has
     /// been advanced.
-    pub fn now(&self, org: &OrgId) -> SystemTime {
+    pub(crate) fn now(&self, org: &OrgId) -> SystemTime {
         self.clock.now() + self.offsets.of(org)
     }
 
     /// Runs one unary call: checks size and credentials, applies scripted faults, runs `op`
     /// on the caller's organization, and records a tracing span with method, organization,
     /// code and latency. Tokens are never recorded.
-    pub async fn call<Req, Resp>(
+    pub(crate) async fn call<Req, Resp>(
         &self,
         method: Method,
         request: Request<Req>,
@@ -223,7 +224,7 @@ impl MockState {
 
     /// Writes the state in `org`'s scope (everything, for `None`) to the state file, if
     /// there is one, before the change is acknowledged.
-    pub fn persist(&self, org: Option<&OrgId>) -> Result<(), Status> {
+    pub(crate) fn persist(&self, org: Option<&OrgId>) -> Result<(), Status> {
         let Some(file) = &self.state_file else {
             return Ok(());
         };
@@ -271,7 +272,7 @@ impl MockState {
         metadata: &tonic::metadata::MetadataMap,
     ) -> Result<CallFaults, Status> {
         let mut faults = self.faults.take(method, org);
-        crate::faults::steer(&mut faults, metadata)?;
+        crate::pipeline::faults::steer(&mut faults, metadata)?;
         Ok(faults)
     }
 }

@@ -7,34 +7,34 @@ use serde_json::{Map, Value};
 use tonic::{Request, Response, Status};
 
 use crate::{
-    context::MockState,
     control::{fault_from_json, fault_to_json, ClockView, Scope},
-    faults::{code_from_name, code_name, code_names},
-    journal::{CallFilter, JOURNAL_CAPACITY},
-    snapshot,
+    persist::snapshot,
+    pipeline::faults::{code_from_name, code_name, code_names},
+    pipeline::journal::{CallFilter, JOURNAL_CAPACITY},
+    pipeline::MockState,
 };
 
 /// The generated messages and server of `coreweave.mock.v1`.
-#[allow(missing_docs, clippy::all, clippy::pedantic)]
-pub mod pb {
+#[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
+pub(crate) mod pb {
     include!(concat!(env!("OUT_DIR"), "/coreweave.mock.v1.rs"));
 }
 
 /// The encoded descriptors of the control proto, for server reflection.
-pub const CONTROL_DESCRIPTOR_SET: &[u8] =
+pub(crate) const CONTROL_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/control_descriptor.bin"));
 
 use pb::control_service_server::ControlService;
 
 /// The gRPC control service over the shared state.
 #[derive(Debug, Clone)]
-pub struct ControlGrpc {
+pub(crate) struct ControlGrpc {
     state: Arc<MockState>,
 }
 
 impl ControlGrpc {
     /// The service for `state`.
-    pub fn new(state: Arc<MockState>) -> Self {
+    pub(crate) fn new(state: Arc<MockState>) -> Self {
         Self { state }
     }
 

@@ -18,7 +18,7 @@ use super::error::connect_code;
 const END_STREAM: u8 = 0x02;
 
 /// Rewrites a Connect streaming request into the gRPC request it frames identically.
-pub fn to_grpc(mut request: Request<tonic::body::Body>) -> Request<tonic::body::Body> {
+pub(super) fn to_grpc(mut request: Request<tonic::body::Body>) -> Request<tonic::body::Body> {
     let headers = request.headers_mut();
     let timeout = headers
         .get("connect-timeout-ms")
@@ -37,7 +37,7 @@ pub fn to_grpc(mut request: Request<tonic::body::Body>) -> Request<tonic::body::
 
 /// Rewrites the gRPC response into Connect's: the same message envelopes, then the status
 /// as an end-of-stream envelope instead of trailers.
-pub fn from_grpc(response: Response<tonic::body::Body>) -> Response<tonic::body::Body> {
+pub(super) fn from_grpc(response: Response<tonic::body::Body>) -> Response<tonic::body::Body> {
     let (mut parts, body) = response.into_parts();
     // A trailers-only response carries its status in the headers and has no body.
     let early = Status::from_header_map(&parts.headers);

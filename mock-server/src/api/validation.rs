@@ -17,40 +17,40 @@ use coreweave_api::{
 use ipnet::IpNet;
 
 use crate::{
-    error::{ApiError, Violations},
-    store::RequestedId,
-    zones::Zones,
+    model::error::{ApiError, Violations},
+    model::store::RequestedId,
+    model::zones::Zones,
 };
 
 /// The most host prefixes a VPC may have. Every count limit is far above what a real VPC
 /// uses, and is checked before any per-item work, so a request's cost is bounded whatever
 /// its size.
-pub const MAX_HOST_PREFIXES: usize = 64;
+pub(crate) const MAX_HOST_PREFIXES: usize = 64;
 /// The most CIDRs one host prefix may hold.
-pub const MAX_PREFIXES_PER_HOST_PREFIX: usize = 16;
+pub(crate) const MAX_PREFIXES_PER_HOST_PREFIX: usize = 16;
 /// The most VPC prefixes a VPC may have.
-pub const MAX_VPC_PREFIXES: usize = 64;
+pub(crate) const MAX_VPC_PREFIXES: usize = 64;
 /// The most zones a gateway may name.
-pub const MAX_GATEWAY_ZONES: usize = 64;
+pub(crate) const MAX_GATEWAY_ZONES: usize = 64;
 /// The most additional DNS names a gateway may have.
-pub const MAX_ADDITIONAL_DNS: usize = 32;
+pub(crate) const MAX_ADDITIONAL_DNS: usize = 32;
 /// The most paths an update mask may name.
-pub const MAX_MASK_PATHS: usize = 16;
+pub(crate) const MAX_MASK_PATHS: usize = 16;
 /// The longest host prefix or VPC prefix name.
-pub const MAX_PREFIX_NAME_LEN: usize = 63;
+pub(crate) const MAX_PREFIX_NAME_LEN: usize = 63;
 /// The longest W&B server URL.
-pub const MAX_URL_LEN: usize = 2048;
+pub(crate) const MAX_URL_LEN: usize = 2048;
 
 /// The name the server gives a PRIMARY host prefix it creates itself.
-pub const DEFAULT_PRIMARY_NAME: &str = "host primary";
+pub(crate) const DEFAULT_PRIMARY_NAME: &str = "host primary";
 /// The longest VPC name.
-pub const MAX_VPC_NAME_LEN: usize = 30;
+pub(crate) const MAX_VPC_NAME_LEN: usize = 30;
 /// The most DNS servers a VPC may list.
-pub const MAX_DNS_SERVERS: usize = 16;
+pub(crate) const MAX_DNS_SERVERS: usize = 16;
 /// The longest gateway name.
-pub const MAX_GATEWAY_NAME_LEN: usize = 63;
+pub(crate) const MAX_GATEWAY_NAME_LEN: usize = 63;
 /// The longest routing header name.
-pub const MAX_HEADER_NAME_LEN: usize = 100;
+pub(crate) const MAX_HEADER_NAME_LEN: usize = 100;
 /// The longest IPv4 host prefix allowed (a /18 or larger).
 const MAX_HOST_PREFIX_LEN_V4: u8 = 18;
 /// The longest IPv6 host prefix allowed (a /51 or larger).
@@ -58,7 +58,7 @@ const MAX_HOST_PREFIX_LEN_V6: u8 = 51;
 
 /// A create request that passed validation, with server-side defaults applied.
 #[derive(Debug, Clone)]
-pub struct ValidVpcCreate {
+pub(crate) struct ValidVpcCreate {
     /// The VPC name.
     pub name: String,
     /// The zone in its canonical spelling.
@@ -70,7 +70,7 @@ pub struct ValidVpcCreate {
 }
 
 /// Validates a `CreateVPC` request and applies the server-side defaults.
-pub fn validate_create_vpc(
+pub(crate) fn validate_create_vpc(
     mut request: CreateVpcRequest,
     zones: &Zones,
 ) -> Result<ValidVpcCreate, ApiError> {
@@ -152,7 +152,7 @@ fn primary(prefixes: Vec<String>) -> HostPrefix {
 }
 
 /// The deprecated `host_prefix` output: the PRIMARY's IPv4 CIDR, else its IPv6 CIDR.
-pub fn legacy_host_prefix(host_prefixes: &[HostPrefix]) -> String {
+pub(crate) fn legacy_host_prefix(host_prefixes: &[HostPrefix]) -> String {
     let Some(primary) = host_prefixes
         .iter()
         .find(|h| h.r#type == HostPrefixType::Primary as i32)
@@ -253,7 +253,7 @@ impl fmt::Display for Path<'_> {
 }
 
 /// Whether `items` has at most `max` entries; if not, records one violation for `field`.
-pub fn within_limit<T>(
+pub(crate) fn within_limit<T>(
     field: impl fmt::Display,
     items: &[T],
     max: usize,
@@ -509,7 +509,7 @@ fn check_ipam(
 }
 
 /// Checks VPC prefixes: unique non-empty names and IPv4 CIDRs without host bits.
-pub fn check_vpc_prefixes(prefixes: &[Prefix], violations: &mut Violations) {
+pub(crate) fn check_vpc_prefixes(prefixes: &[Prefix], violations: &mut Violations) {
     if !within_limit("vpc_prefixes", prefixes, MAX_VPC_PREFIXES, violations) {
         return;
     }
@@ -529,7 +529,7 @@ pub fn check_vpc_prefixes(prefixes: &[Prefix], violations: &mut Violations) {
 }
 
 /// Checks the DHCP settings: at most 16 DNS servers, each an IP address.
-pub fn check_dhcp(dhcp: Option<&Dhcp>, violations: &mut Violations) {
+pub(crate) fn check_dhcp(dhcp: Option<&Dhcp>, violations: &mut Violations) {
     let Some(servers) = dhcp.and_then(|d| d.dns.as_ref()).map(|dns| &dns.servers) else {
         return;
     };
@@ -547,7 +547,7 @@ pub fn check_dhcp(dhcp: Option<&Dhcp>, violations: &mut Violations) {
 }
 
 /// The fields of `UpdateVPC` that a mask may name, in snake_case.
-pub const VPC_UPDATABLE_PATHS: &[&str] = &[
+pub(crate) const VPC_UPDATABLE_PATHS: &[&str] = &[
     "vpc_prefixes",
     "ingress.disable_public_services",
     "egress.disable_public_access",
@@ -556,7 +556,7 @@ pub const VPC_UPDATABLE_PATHS: &[&str] = &[
 
 /// Validates a gateway spec built from a create or update request, and returns its zones in
 /// their canonical spelling.
-pub fn validate_gateway(
+pub(crate) fn validate_gateway(
     spec: &GatewaySpec,
     zones: &Zones,
     violations: &mut Violations,
@@ -687,7 +687,7 @@ fn check_header_name(name: &str, violations: &mut Violations) {
 
 /// Whether `name` is a valid DNS name: dot-separated labels of 1 to 63 letters, digits and
 /// '-', not starting or ending with '-', at most 253 characters in all.
-pub fn is_dns_name(name: &str) -> bool {
+pub(crate) fn is_dns_name(name: &str) -> bool {
     let name = name.strip_suffix('.').unwrap_or(name);
     !name.is_empty()
         && name.len() <= 253
@@ -704,7 +704,7 @@ pub fn is_dns_name(name: &str) -> bool {
 
 /// The resource id a request names: required; a UUID in either case finds the resource
 /// stored under it, and any other id finds nothing.
-pub fn requested_id(id: &str) -> Result<RequestedId<'_>, ApiError> {
+pub(crate) fn requested_id(id: &str) -> Result<RequestedId<'_>, ApiError> {
     if id.is_empty() {
         return Err(ApiError::invalid("id", "is required"));
     }

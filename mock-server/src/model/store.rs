@@ -13,10 +13,10 @@ use coreweave_api::{inference::v1alpha1::GatewaySpec, networking::v1beta1::Vpc};
 use uuid::Uuid;
 
 use crate::{
-    auth::OrgId,
-    error::ApiError,
-    lifecycle::{Lifecycle, Observed},
-    Map,
+    model::error::ApiError,
+    model::lifecycle::{Lifecycle, Observed},
+    model::Map,
+    model::OrgId,
 };
 
 /// A stored resource and its lifecycle.
@@ -187,7 +187,7 @@ impl Kind for GatewaySpec {
 }
 
 /// NOT_FOUND for resource `id` of kind `T`.
-pub fn not_found<T: Kind>(id: RequestedId<'_>) -> ApiError {
+pub(crate) fn not_found<T: Kind>(id: RequestedId<'_>) -> ApiError {
     ApiError::NotFound {
         kind: T::NAME,
         resource_type: T::RESOURCE_TYPE,
@@ -399,6 +399,6 @@ mod tests {
         }
         assert_eq!(vpcs.len(), 1000);
         let id = vpcs.unused_id();
-        assert_eq!(crate::uuid_text(id), id.hyphenated().to_string());
+        assert_eq!(crate::model::uuid_text(id), id.hyphenated().to_string());
     }
 }

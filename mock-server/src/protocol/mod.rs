@@ -1,5 +1,7 @@
-//! Everything on the mock's one port that is not plain gRPC: REST/JSON, Connect and
-//! gRPC-Web. Requests are routed by content type:
+//! The protocols: the front doors onto the API services. Every protocol on the mock's one
+//! port that is not plain gRPC (REST/JSON, Connect, gRPC-Web) is translated here into a call
+//! of the same gRPC service implementation; bodies, codecs and protocol errors live here too.
+//! Requests are routed by content type:
 //!
 //! | request | served as |
 //! |---|---|
@@ -9,21 +11,17 @@
 //! | `POST /<package>.<Service>/<Method>`, other content types | Connect unary |
 //! | anything else | REST |
 
-pub mod body;
-pub mod connect;
+pub(crate) mod body;
+pub(crate) mod connect;
 mod connect_stream;
-mod control;
-pub mod error;
-pub mod rest;
+pub(crate) mod error;
+pub(crate) mod rest;
 
 use std::{
     convert::Infallible,
     future::Future,
     pin::Pin,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
+    sync::{atomic::AtomicBool, Arc},
     task::{Context, Poll},
 };
 
@@ -35,11 +33,13 @@ use tonic_web::GrpcWebService;
 use tower::{Layer, Service, ServiceExt};
 use tower_http::cors::Cors;
 
-use crate::{context::MockState, gateway::GatewayApi, journal::Protocol, vpc::VpcApi};
+use crate::{
+    api::gateway::GatewayApi, api::vpc::VpcApi, pipeline::journal::Protocol, pipeline::MockState,
+};
 
 /// The services the HTTP protocols call into.
 #[derive(Debug, Clone)]
-pub struct Apis {
+pub(crate) struct Apis {
     /// The VPC service.
     pub vpcs: VpcApi,
     /// The gateway service.
@@ -55,46 +55,10 @@ pub struct Apis {
     pub serving: Arc<AtomicBool>,
 }
 
-/// The router for REST, Connect, `/healthz` and (with `control`) the control API under
-/// `/_mock/v1/`, with a JSON 404 for unknown paths.
-pub fn router(apis: Apis, control: bool) -> Router {
-    let mut router = rest::routes()
-        .merge(connect::routes())
-        .route("/healthz", axum::routing::get(healthz))
-        .route("/metrics", axum::routing::get(metrics));
-    if control {
-        router = router.merge(control::routes());
-    }
-    router
-        .fallback(|request: Request<axum::body::Body>| async move { no_route(&request) })
-        .with_state(apis)
-}
-
-/// `GET /metrics`: Prometheus text.
-async fn metrics(
-    axum::extract::State(apis): axum::extract::State<Apis>,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-    let body = apis.state.metrics.render(&apis.state);
-    ([(header::CONTENT_TYPE, content_type)], body).into_response()
-}
-
-/// `GET /healthz`: 200 while serving, 503 while shutting down, for orchestrators that speak
-/// plain HTTP.
-async fn healthz(
-    axum::extract::State(apis): axum::extract::State<Apis>,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    if apis.serving.load(Ordering::Relaxed) {
-        (axum::http::StatusCode::OK, "SERVING\n").into_response()
-    } else {
-        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "NOT_SERVING\n").into_response()
-    }
-}
-
 /// The REST 405 for a method a path does not serve.
-pub async fn method_not_allowed(request: Request<axum::body::Body>) -> axum::response::Response {
+pub(crate) async fn method_not_allowed(
+    request: Request<axum::body::Body>,
+) -> axum::response::Response {
     let status = tonic::Status::unimplemented(format!(
         "method {} is not allowed on {}",
         request.method(),
@@ -106,7 +70,7 @@ pub async fn method_not_allowed(request: Request<axum::body::Body>) -> axum::res
 }
 
 /// The REST 404 for a path no route serves.
-pub fn no_route<B>(request: &Request<B>) -> axum::response::Response {
+pub(crate) fn no_route<B>(request: &Request<B>) -> axum::response::Response {
     let status = tonic::Status::not_found(format!(
         "no route for {} {}; see /v1beta1/networking/vpcs and /v1alpha1/inference/gateways",
         request.method(),
@@ -317,7 +281,7 @@ where
 /// wrapped gRPC service; gRPC-Web and Connect streaming, with CORS, to the same service through
 /// their translations; everything else, with CORS, to the HTTP router.
 #[derive(Debug, Clone)]
-pub struct ProtocolLayer {
+pub(crate) struct ProtocolLayer {
     http: Router,
     max_request_bytes: usize,
 }
@@ -325,7 +289,7 @@ pub struct ProtocolLayer {
 impl ProtocolLayer {
     /// Routes non-gRPC requests to `http`; `max_request_bytes` is the request size limit
     /// that a too-large gRPC message is reported against.
-    pub fn new(http: Router, max_request_bytes: usize) -> Self {
+    pub(crate) fn new(http: Router, max_request_bytes: usize) -> Self {
         Self {
             http,
             max_request_bytes,
@@ -351,7 +315,7 @@ impl<S: Clone> Layer<S> for ProtocolLayer {
 /// The service [`ProtocolLayer`] builds. Tonic clones it for every call, so what only
 /// browsers need is shared, not copied.
 #[derive(Debug, Clone)]
-pub struct ProtocolRouter<S> {
+pub(crate) struct ProtocolRouter<S> {
     grpc: S,
     browser: Arc<Browser<S>>,
     max_request_bytes: usize,

@@ -14,7 +14,7 @@ use axum::{
 };
 use coreweave_api::json::{self, IgnoredKeys, Output, Unknown};
 
-use crate::journal::Protocol;
+use crate::pipeline::journal::Protocol;
 use coreweave_api::{
     inference::v1alpha1::gateway_service_server::GatewayService,
     networking::v1beta1::vpc_service_server::VpcService,
@@ -33,7 +33,7 @@ const GATEWAY_SERVICE: &str = "coreweave.inference.v1alpha1.GatewayService";
 
 /// The Connect route: `POST /<package>.<Service>/<Method>` that is not gRPC. Other
 /// two-segment paths get the REST 404.
-pub fn routes() -> Router<Apis> {
+pub(crate) fn routes() -> Router<Apis> {
     Router::new().route("/{service}/{method}", any(unary))
 }
 

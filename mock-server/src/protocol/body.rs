@@ -8,21 +8,21 @@ use axum::{
 };
 use coreweave_api::json::{self, IgnoredKeys, JsonError, Unknown};
 
-use crate::journal::Protocol;
+use crate::pipeline::journal::Protocol;
 use prost::{Message, Name};
 use tonic::{metadata::MetadataMap, Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
 /// The response header that lists the unknown JSON keys a request carried and the mock
 /// ignored.
-pub const WARNING_HEADER: HeaderName = HeaderName::from_static("x-mock-warning");
+pub(crate) const WARNING_HEADER: HeaderName = HeaderName::from_static("x-mock-warning");
 
 /// The longest an ignored key is shown in the warning header, in characters.
 const MAX_SHOWN_KEY_CHARS: usize = 64;
 
 /// Reads a whole body, refusing one larger than `limit` bytes with RESOURCE_EXHAUSTED and a
 /// QuotaFailure, as the services refuse an oversized message.
-pub async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Status> {
+pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Status> {
     axum::body::to_bytes(body, limit).await.map_err(|_| {
         let description = format!("request body exceeds the limit of {limit} bytes");
         let details = ErrorDetails::with_quota_failure_violation("request size", &description);
@@ -31,14 +31,14 @@ pub async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Status> {
 }
 
 /// The media type of a request, lowercased and without parameters.
-pub fn media_type(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
     let media = value.split(';').next().unwrap_or_default().trim();
     Some(media.to_ascii_lowercase())
 }
 
 /// Requires a JSON content type when there is a body.
-pub fn require_json(headers: &HeaderMap, body: &[u8]) -> Result<(), Status> {
+pub(crate) fn require_json(headers: &HeaderMap, body: &[u8]) -> Result<(), Status> {
     if body.is_empty() {
         return Ok(());
     }
@@ -55,7 +55,7 @@ pub fn require_json(headers: &HeaderMap, body: &[u8]) -> Result<(), Status> {
 
 /// A request read from JSON, with the unknown keys that were ignored.
 #[derive(Debug)]
-pub struct JsonRequest<T> {
+pub(crate) struct JsonRequest<T> {
     /// The request.
     pub message: T,
     /// The unknown keys that were ignored.
@@ -67,7 +67,7 @@ pub struct JsonRequest<T> {
 const BLOCKING_PARSE_BYTES: usize = 64 * 1024;
 
 /// Parses a proto3 JSON body (see [`decode_json`]), off the async workers when it is large.
-pub async fn parse_json<T: Message + Name + Default + Send + 'static>(
+pub(crate) async fn parse_json<T: Message + Name + Default + Send + 'static>(
     body: Bytes,
     unknown: Unknown,
 ) -> Result<JsonRequest<T>, Status> {
@@ -82,7 +82,7 @@ pub async fn parse_json<T: Message + Name + Default + Send + 'static>(
 /// Parses a proto3 JSON body; an empty body is the empty message. With
 /// [`Unknown::Reject`] an unknown key is INVALID_ARGUMENT, with [`Unknown::Report`] it is
 /// ignored and listed.
-pub fn decode_json<T: Message + Name + Default>(
+pub(crate) fn decode_json<T: Message + Name + Default>(
     body: &[u8],
     unknown: Unknown,
 ) -> Result<JsonRequest<T>, Status> {
@@ -115,7 +115,7 @@ fn json_error(error: &JsonError) -> Status {
 }
 
 /// Adds the `x-mock-warning` header naming the ignored keys, if there were any.
-pub fn warn_ignored(response: &mut Response, ignored: &IgnoredKeys) {
+pub(crate) fn warn_ignored(response: &mut Response, ignored: &IgnoredKeys) {
     if ignored.is_empty() {
         return;
     }
@@ -146,7 +146,7 @@ fn shown_key(key: &str) -> String {
 /// Wraps a message in a tonic request that carries the HTTP headers as metadata, so the
 /// services see the same `authorization` header gRPC clients send, and the protocol and the
 /// ignored JSON keys, for the journal.
-pub fn grpc_request<T>(
+pub(crate) fn grpc_request<T>(
     headers: &HeaderMap,
     message: T,
     protocol: Protocol,

@@ -14,9 +14,9 @@ use std::{
 use redb::{Database, ReadableTable, TableDefinition};
 
 use crate::{
-    auth::OrgId,
-    snapshot::{self, SnapshotError},
-    store::{OrgState, Store},
+    model::store::{OrgState, Store},
+    model::OrgId,
+    persist::snapshot::{self, SnapshotError},
 };
 
 /// The rows: organization id to its snapshot, as JSON.
@@ -51,7 +51,7 @@ pub enum PersistError {
 
 /// An open state file.
 #[derive(Debug)]
-pub struct StateFile {
+pub(crate) struct StateFile {
     path: PathBuf,
     db: Database,
     /// Serializes writes (see the module docs).
@@ -61,7 +61,7 @@ pub struct StateFile {
 impl StateFile {
     /// Opens (or creates) the file and reads the state it holds. A file that is not a state
     /// file, is corrupt, or was written by a newer mock is an error, and is left as it is.
-    pub fn open(path: &Path) -> Result<(Self, Vec<(OrgId, OrgState)>), PersistError> {
+    pub(crate) fn open(path: &Path) -> Result<(Self, Vec<(OrgId, OrgState)>), PersistError> {
         let storage = |problem: String| PersistError::Storage {
             path: path.to_owned(),
             problem,
@@ -135,7 +135,7 @@ impl StateFile {
     }
 
     /// Writes `org`'s state as it is now (removing its row when it owns nothing).
-    pub fn save(&self, store: &Store, org: &OrgId) -> Result<(), PersistError> {
+    pub(crate) fn save(&self, store: &Store, org: &OrgId) -> Result<(), PersistError> {
         let _writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
         let json = snapshot::export(store, Some(org));
         let bytes = serde_json::to_vec(&json).map_err(|e| self.storage(e))?;
@@ -151,7 +151,11 @@ impl StateFile {
 
     /// Writes every organization in `org`'s scope (every organization, for `None`), dropping
     /// the rows of those that no longer exist.
-    pub fn save_scope(&self, store: &Store, org: Option<&OrgId>) -> Result<(), PersistError> {
+    pub(crate) fn save_scope(
+        &self,
+        store: &Store,
+        org: Option<&OrgId>,
+    ) -> Result<(), PersistError> {
         let _writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
         let txn = self.db.begin_write().map_err(|e| self.storage(e))?;
         {

@@ -14,7 +14,7 @@ use tonic_types::pb;
 
 /// The HTTP status for a gRPC code (the mapping of google.rpc.Code, shared by REST and
 /// Connect).
-pub fn http_status(code: Code) -> StatusCode {
+pub(crate) fn http_status(code: Code) -> StatusCode {
     match code {
         Code::Ok => StatusCode::OK,
         Code::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
@@ -57,7 +57,7 @@ fn json_response(http: StatusCode, body: &Value) -> Response {
 
 /// A status as the REST error body `{"code", "message", "details"}` with its HTTP status,
 /// written with every field, as the REST transcoders write `google.rpc.Status`.
-pub fn rest_error(status: &Status) -> Response {
+pub(crate) fn rest_error(status: &Status) -> Response {
     let body = json::status_to_value(&rpc_status(status), Output::EmitUnpopulated).unwrap_or_else(
         |e| json!({"code": Code::Internal as i32, "message": e.to_string(), "details": []}),
     );
@@ -90,7 +90,7 @@ pub(crate) fn connect_code(code: Code) -> &'static str {
 /// A status as a Connect unary error: `{"code": "...", "message": "...", "details": [...]}`
 /// where each detail carries its type name, its base64 (unpadded) protobuf value, and its
 /// JSON form under `debug`.
-pub fn connect_error(status: &Status) -> Response {
+pub(crate) fn connect_error(status: &Status) -> Response {
     let base64 = base64::engine::general_purpose::STANDARD_NO_PAD;
     let rpc = rpc_status(status);
     let debug = json::status_to_value(&rpc, Output::Canonical).unwrap_or_default();

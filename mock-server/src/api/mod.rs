@@ -1,0 +1,7 @@
+//! The API: what each RPC of the VPC and gateway services does, and the rules a request must
+//! follow. The services are the generated gRPC traits, implemented once; every protocol
+//! (gRPC, gRPC-Web, Connect, REST) calls these same implementations through the pipeline.
+
+pub(crate) mod gateway;
+pub(crate) mod validation;
+pub(crate) mod vpc;

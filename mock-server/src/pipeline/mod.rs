@@ -1,0 +1,14 @@
+//! The pipeline: what every API call goes through, whatever protocol brought it. The shared
+//! state ([`MockState`]), admission (size limit, authentication), scripted and steered
+//! faults, the journal of calls, and the metrics.
+//!
+//! Built on the model and the state file; the API services run inside it.
+
+pub(crate) mod auth;
+pub(crate) mod faults;
+pub(crate) mod journal;
+pub(crate) mod metrics;
+mod state;
+
+pub(crate) use state::MockState;
+pub use state::{Limits, DEFAULT_QUOTA};
