@@ -2,7 +2,7 @@
 //! executor every RPC goes through (auth, deadlines, retries, tracing). The executor knows
 //! nothing of HTTP or gRPC: the [`Wire`] does.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use prost::{Message, Name};
 use tonic::{transport::Channel, Request};
@@ -10,15 +10,12 @@ use tracing::{field, Instrument};
 
 use crate::{
     auth::Token,
-    config::ClientBuilder,
     error::{Error, ErrorKind},
-    gateway::Gateways,
     inference::v1alpha1::gateway_service_client::GatewayServiceClient,
     networking::v1beta1::vpc_service_client::VpcServiceClient,
-    retry::{self, Decision, RetryPolicy},
-    rpc::{Idempotency, Method, MAX_RESPONSE_BYTES},
+    retry::{self, should_retry, AsyncRecover, Decision, Recovery, RetryPolicy},
+    rpc::{Method, MAX_RESPONSE_BYTES},
     transport::{Transport, Wire},
-    vpc::Vpcs,
 };
 
 /// A client for CoreWeave's VPC and inference gateway APIs.
@@ -60,23 +57,6 @@ pub(crate) struct Parts {
 }
 
 impl Client {
-    /// A builder; see [`ClientBuilder`].
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
-    }
-
-    /// A client configured from `COREWEAVE_API_TOKEN`, `COREWEAVE_API_ENDPOINT` (default
-    /// `https://api.coreweave.com`) and `COREWEAVE_API_TRANSPORT` (default `rest`).
-    pub fn from_env() -> Result<Self, Error> {
-        Self::from_env_with(|key| std::env::var(key).ok())
-    }
-
-    /// Like [`from_env`](Self::from_env), reading variables through `lookup` instead of the
-    /// process environment.
-    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        ClientBuilder::from_env_with(lookup)?.build()
-    }
-
     pub(crate) fn from_parts(parts: Parts) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -128,16 +108,6 @@ impl Client {
             ..policy
         };
         client
-    }
-
-    /// VPC operations.
-    pub fn vpcs(&self) -> Vpcs {
-        Vpcs::new(self.clone())
-    }
-
-    /// Inference gateway operations.
-    pub fn gateways(&self) -> Gateways {
-        Gateways::new(self.clone())
     }
 
     /// The generated VPC stub, for calls this crate does not wrap. It always speaks binary
@@ -253,42 +223,5 @@ impl Client {
             )
             .with_source(elapsed)),
         }
-    }
-}
-
-fn should_retry(idempotency: Idempotency, error: &Error) -> bool {
-    match idempotency {
-        Idempotency::Idempotent => error.is_retryable(),
-        // The request never left the client, so it cannot have acted.
-        Idempotency::Unsafe => error.kind() == ErrorKind::Connect,
-    }
-}
-
-/// What a call-specific recovery hook decided about a failed attempt.
-pub(crate) enum Recovery<T> {
-    /// Decide by the RPC's idempotency and the error.
-    Default,
-    /// Try again (subject to the attempt and time budget).
-    Retry,
-    /// The call succeeded after all, with this result.
-    Done(T),
-}
-
-/// A per-call hook that may turn a failed attempt into a success or a retry.
-pub(crate) trait AsyncRecover<T> {
-    /// Decides what to do about `error` from attempt number `attempt`.
-    fn recover(
-        &self,
-        error: &Error,
-        attempt: u32,
-    ) -> impl Future<Output = Result<Recovery<T>, Error>>;
-}
-
-/// No hook: decide by the RPC's idempotency.
-pub(crate) struct NoRecovery;
-
-impl<T> AsyncRecover<T> for NoRecovery {
-    async fn recover(&self, _: &Error, _: u32) -> Result<Recovery<T>, Error> {
-        Ok(Recovery::Default)
     }
 }

@@ -198,6 +198,25 @@ impl ClientBuilder {
     }
 }
 
+impl Client {
+    /// A builder; see [`ClientBuilder`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from `COREWEAVE_API_TOKEN`, `COREWEAVE_API_ENDPOINT` (default
+    /// `https://api.coreweave.com`) and `COREWEAVE_API_TRANSPORT` (default `rest`).
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_env_with(|key| std::env::var(key).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `lookup` instead of the
+    /// process environment.
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        ClientBuilder::from_env_with(lookup)?.build()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,16 +1,12 @@
 //! Inference gateway operations: `client.gateways()`.
 
-use std::{
-    future::{Future, IntoFuture},
-    pin::Pin,
-    time::SystemTime,
-};
+use std::time::SystemTime;
 
 use uuid::Uuid;
 
 use crate::{
-    client::{AsyncRecover, Client, NoRecovery, Recovery},
-    error::{found, Error, ErrorKind, LastSeen},
+    client::Client,
+    error::{Error, LastSeen},
     inference::v1alpha1::{
         body_based_routing::ApiType, create_gateway_request, update_gateway_request,
         BodyBasedRouting, CoreWeaveAuth, CreateGatewayRequest, CreateGatewayResponse,
@@ -20,21 +16,27 @@ use crate::{
         PathBasedRouting, Status as GatewayStatus, UpdateGatewayRequest, UpdateGatewayResponse,
         WeightsAndBiasesAuth,
     },
+    resource::{missing, List, Resources, Rpcs},
+    retry::{AsyncRecover, NoRecovery, Recovery},
     rpc::Method,
-    wait::{wait_for, Condition, Phase, Resource, WaitOptions},
+    wait::{Phase, WaitOptions, Watched},
 };
 
-/// Inference gateway operations, from [`Client::gateways`].
-#[derive(Debug, Clone)]
-pub struct Gateways {
-    client: Client,
+/// Inference gateway operations, from [`Client::gateways`]: the shared reads, list, delete
+/// and waiters of [`Resources`], and the gateway's create and update builders.
+pub type Gateways = Resources<Gateway>;
+
+/// A gateway list request; `.await` it. From [`Gateways::list`].
+pub type ListGateways = List<Gateway>;
+
+impl Client {
+    /// Inference gateway operations.
+    pub fn gateways(&self) -> Gateways {
+        Resources::new(self.clone())
+    }
 }
 
-impl Gateways {
-    pub(crate) fn new(client: Client) -> Self {
-        Self { client }
-    }
-
+impl Resources<Gateway> {
     /// Starts a create request for a gateway named `name`. Choose one auth and one routing,
     /// then `send()`.
     pub fn create(&self, name: impl Into<String>) -> CreateGateway {
@@ -52,71 +54,34 @@ impl Gateways {
         }
     }
 
-    /// The gateway with this id.
-    pub async fn get(&self, id: &str) -> Result<Gateway, Error> {
-        let request = GetGatewayRequest { id: id.to_owned() };
-        let response: GetGatewayResponse = self
-            .client
-            .call(Method::GetGateway, request, NoRecovery)
-            .await?;
-        response
-            .gateway
-            .ok_or_else(|| missing_gateway("GetGateway"))
-    }
-
-    /// The gateway with this id, or `None` when there is none.
-    pub async fn get_opt(&self, id: &str) -> Result<Option<Gateway>, Error> {
-        found(self.get(id).await)
-    }
-
-    /// Lists the organization's gateways; `.await` it, optionally after
-    /// [`updated_after`](ListGateways::updated_after).
-    pub fn list(&self) -> ListGateways {
-        ListGateways {
-            client: self.client.clone(),
-            request: ListGatewaysRequest::default(),
-        }
-    }
-
     /// Starts a full replacement of the gateway `id`'s spec. Set the name, one auth and one
     /// routing (and zones and endpoint settings if wanted), then `send()`.
     pub fn update(&self, id: impl Into<String>) -> UpdateGateway {
-        UpdateGateway {
-            client: self.client.clone(),
-            request: UpdateGatewayRequest {
-                id: id.into(),
-                ..UpdateGatewayRequest::default()
-            },
-        }
+        self.update_from(UpdateGatewayRequest {
+            id: id.into(),
+            ..UpdateGatewayRequest::default()
+        })
     }
 
-    /// Starts an update prefilled from a gateway's current spec, so that only what you change
-    /// differs. The W&B `api_key` is never returned by the API: set it again if you use W&B.
-    pub fn edit(&self, spec: &GatewaySpec) -> UpdateGateway {
-        let request = UpdateGatewayRequest {
-            id: spec.id.clone(),
-            name: spec.name.clone(),
-            zones: spec.zones.clone(),
-            endpoint_configuration: spec.endpoint_configuration.clone(),
-            auth: spec.auth.clone().map(Into::into),
-            routing: spec.routing.clone().map(Into::into),
-        };
+    /// Starts an update from a raw request message; setters change it.
+    pub fn update_from(&self, request: UpdateGatewayRequest) -> UpdateGateway {
         UpdateGateway {
             client: self.client.clone(),
             request,
         }
     }
 
-    /// Starts deleting the gateway and returns it, in STATUS_DELETING.
-    pub async fn delete(&self, id: &str) -> Result<Gateway, Error> {
-        let request = DeleteGatewayRequest { id: id.to_owned() };
-        let response: DeleteGatewayResponse = self
-            .client
-            .call(Method::DeleteGateway, request, NoRecovery)
-            .await?;
-        response
-            .gateway
-            .ok_or_else(|| missing_gateway("DeleteGateway"))
+    /// Starts an update prefilled from a gateway's current spec, so that only what you change
+    /// differs. The W&B `api_key` is never returned by the API: set it again if you use W&B.
+    pub fn edit(&self, spec: &GatewaySpec) -> UpdateGateway {
+        self.update_from(UpdateGatewayRequest {
+            id: spec.id.clone(),
+            name: spec.name.clone(),
+            zones: spec.zones.clone(),
+            endpoint_configuration: spec.endpoint_configuration.clone(),
+            auth: spec.auth.clone().map(Into::into),
+            routing: spec.routing.clone().map(Into::into),
+        })
     }
 
     /// The values a gateway may use, such as the available zones.
@@ -126,41 +91,45 @@ impl Gateways {
             .call(Method::GetGatewayParameters, request, NoRecovery)
             .await
     }
+}
 
-    /// Polls until the gateway is READY and returns it. A status this client does not know
-    /// reads as UNSPECIFIED and keeps the wait going.
-    ///
-    /// Fails with [`ErrorKind::ResourceFailed`] for a FAILED or ERROR gateway,
-    /// [`ErrorKind::UnexpectedState`] for a deleting one, and [`ErrorKind::WaitTimeout`]
-    /// (carrying the last gateway seen) when the maximum wait passes.
-    pub async fn wait_until_ready(
-        &self,
-        id: &str,
-        options: impl Into<WaitOptions>,
-    ) -> Result<Gateway, Error> {
-        let ready = wait_for(Condition::Ready, id, options.into(), || self.get_opt(id)).await?;
-        ready.ok_or_else(|| missing_gateway("GetGateway"))
+impl List<Gateway> {
+    /// Only gateways whose `status.updated_at` is later than `time`.
+    pub fn updated_after(mut self, time: impl Into<SystemTime>) -> Self {
+        self.request.updated_after = Some(time.into().into());
+        self
+    }
+}
+
+impl Rpcs for Gateway {
+    type GetRequest = GetGatewayRequest;
+    type GetResponse = GetGatewayResponse;
+    type DeleteRequest = DeleteGatewayRequest;
+    type DeleteResponse = DeleteGatewayResponse;
+    type ListRequest = ListGatewaysRequest;
+    type ListResponse = ListGatewaysResponse;
+    const GET: Method = Method::GetGateway;
+    const DELETE: Method = Method::DeleteGateway;
+    const LIST: Method = Method::ListGateways;
+
+    fn get_request(id: String) -> GetGatewayRequest {
+        GetGatewayRequest { id }
     }
 
-    /// Polls until the gateway is gone (reads are NOT_FOUND).
-    pub async fn wait_until_deleted(
-        &self,
-        id: &str,
-        options: impl Into<WaitOptions>,
-    ) -> Result<(), Error> {
-        wait_for::<Gateway, _, _>(Condition::Deleted, id, options.into(), || self.get_opt(id))
-            .await?;
-        Ok(())
+    fn delete_request(id: String) -> DeleteGatewayRequest {
+        DeleteGatewayRequest { id }
     }
 
-    /// Deletes the gateway and waits until it is gone.
-    pub async fn delete_and_wait(
-        &self,
-        id: &str,
-        options: impl Into<WaitOptions>,
-    ) -> Result<(), Error> {
-        self.delete(id).await?;
-        self.wait_until_deleted(id, options).await
+    fn from_get(response: GetGatewayResponse) -> Option<Self> {
+        response.gateway
+    }
+
+    fn from_delete(response: DeleteGatewayResponse) -> Option<Self> {
+        response.gateway
+    }
+
+    fn from_list(response: ListGatewaysResponse) -> Vec<Self> {
+        response.items
     }
 }
 
@@ -180,7 +149,7 @@ fn id_of(gateway: &Gateway) -> &str {
         .unwrap_or_default()
 }
 
-impl Resource for Gateway {
+impl Watched for Gateway {
     const KIND: &'static str = "gateway";
 
     fn phase(&self) -> Phase {
@@ -217,10 +186,6 @@ fn failure_reasons(gateway: &Gateway) -> String {
     } else {
         format!(": {}", reasons.join("; "))
     }
-}
-
-fn missing_gateway(method: &str) -> Error {
-    Error::new(ErrorKind::Other, format!("{method} returned no gateway"))
 }
 
 /// Setters shared by the create and update builders, whose requests have the same fields.
@@ -317,7 +282,7 @@ impl CreateGateway {
             self.request.id = Uuid::new_v4().to_string();
         }
         let recover = EarlierAttemptLanded {
-            gateways: Gateways::new(self.client.clone()),
+            gateways: self.client.gateways(),
             id: self.request.id.clone(),
         };
         let response: CreateGatewayResponse = self
@@ -326,12 +291,12 @@ impl CreateGateway {
             .await?;
         response
             .gateway
-            .ok_or_else(|| missing_gateway("CreateGateway"))
+            .ok_or_else(|| missing::<Gateway>(Method::CreateGateway))
     }
 
     /// Creates the gateway and waits until it is READY.
     pub async fn send_and_wait(self, options: impl Into<WaitOptions>) -> Result<Gateway, Error> {
-        let gateways = Gateways::new(self.client.clone());
+        let gateways = self.client.gateways();
         let gateway = self.send().await?;
         gateways.wait_until_ready(id_of(&gateway), options).await
     }
@@ -390,41 +355,7 @@ impl UpdateGateway {
             .await?;
         response
             .gateway
-            .ok_or_else(|| missing_gateway("UpdateGateway"))
-    }
-}
-
-/// A gateway list request; `.await` it. From [`Gateways::list`].
-#[derive(Debug, Clone)]
-#[must_use = "a list request does nothing until it is awaited"]
-pub struct ListGateways {
-    client: Client,
-    request: ListGatewaysRequest,
-}
-
-impl ListGateways {
-    /// Only gateways whose `status.updated_at` is later than `time`.
-    pub fn updated_after(mut self, time: impl Into<SystemTime>) -> Self {
-        self.request.updated_after = Some(time.into().into());
-        self
-    }
-
-    /// Sends the request.
-    pub async fn send(self) -> Result<Vec<Gateway>, Error> {
-        let response: ListGatewaysResponse = self
-            .client
-            .call(Method::ListGateways, self.request, NoRecovery)
-            .await?;
-        Ok(response.items)
-    }
-}
-
-impl IntoFuture for ListGateways {
-    type Output = Result<Vec<Gateway>, Error>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
+            .ok_or_else(|| missing::<Gateway>(Method::UpdateGateway))
     }
 }
 

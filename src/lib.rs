@@ -132,6 +132,8 @@ mod error;
 #[cfg(feature = "client")]
 mod gateway;
 #[cfg(feature = "client")]
+mod resource;
+#[cfg(feature = "client")]
 mod retry;
 #[cfg(feature = "client")]
 mod transport;
@@ -153,6 +155,8 @@ pub use error::{
 };
 #[cfg(feature = "client")]
 pub use gateway::{CreateGateway, Gateways, ListGateways, UpdateGateway};
+#[cfg(feature = "client")]
+pub use resource::{List, Resource, Resources};
 #[cfg(feature = "client")]
 pub use retry::RetryPolicy;
 #[cfg(feature = "client")]

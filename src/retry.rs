@@ -4,7 +4,10 @@ use std::{future::Future, time::Duration};
 
 use tokio::time::Instant;
 
-use crate::error::Error;
+use crate::{
+    error::{Error, ErrorKind},
+    rpc::Idempotency,
+};
 
 /// How failed calls are retried.
 ///
@@ -122,6 +125,44 @@ where
         tracing::debug!(attempt = number, ?backoff, error = %error, "retrying");
         tokio::time::sleep(backoff).await;
         number += 1;
+    }
+}
+
+/// Whether a failed attempt of an RPC of this idempotency may be repeated.
+pub(crate) fn should_retry(idempotency: Idempotency, error: &Error) -> bool {
+    match idempotency {
+        Idempotency::Idempotent => error.is_retryable(),
+        // The request never left the client, so it cannot have acted.
+        Idempotency::Unsafe => error.kind() == ErrorKind::Connect,
+    }
+}
+
+/// What a call-specific recovery hook decided about a failed attempt.
+pub(crate) enum Recovery<T> {
+    /// Decide by the RPC's idempotency and the error.
+    Default,
+    /// Try again (subject to the attempt and time budget).
+    Retry,
+    /// The call succeeded after all, with this result.
+    Done(T),
+}
+
+/// A per-call hook that may turn a failed attempt into a success or a retry.
+pub(crate) trait AsyncRecover<T> {
+    /// Decides what to do about `error` from attempt number `attempt`.
+    fn recover(
+        &self,
+        error: &Error,
+        attempt: u32,
+    ) -> impl Future<Output = Result<Recovery<T>, Error>>;
+}
+
+/// No hook: decide by the RPC's idempotency.
+pub(crate) struct NoRecovery;
+
+impl<T> AsyncRecover<T> for NoRecovery {
+    async fn recover(&self, _: &Error, _: u32) -> Result<Recovery<T>, Error> {
+        Ok(Recovery::Default)
     }
 }
 

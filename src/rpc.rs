@@ -15,6 +15,26 @@ pub const GATEWAY_SERVICE: &str = "coreweave.inference.v1alpha1.GatewayService";
 /// above a full, unpaginated list at the mock's default quota.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
+/// The fields an `UpdateVPC` mask may name, in snake_case (spec section 2). The client's
+/// update builder marks them and the mock applies exactly these.
+pub mod vpc_update_paths {
+    /// The VPC prefixes, replaced whole.
+    pub const VPC_PREFIXES: &str = "vpc_prefixes";
+    /// Whether ingress from the Internet is disabled.
+    pub const INGRESS_DISABLE_PUBLIC_SERVICES: &str = "ingress.disable_public_services";
+    /// Whether egress to the Internet is disabled.
+    pub const EGRESS_DISABLE_PUBLIC_ACCESS: &str = "egress.disable_public_access";
+    /// The DNS servers DHCP hands out.
+    pub const DHCP_DNS_SERVERS: &str = "dhcp.dns.servers";
+    /// Every updatable path.
+    pub const ALL: [&str; 4] = [
+        VPC_PREFIXES,
+        INGRESS_DISABLE_PUBLIC_SERVICES,
+        EGRESS_DISABLE_PUBLIC_ACCESS,
+        DHCP_DNS_SERVERS,
+    ];
+}
+
 /// One RPC of the VPC or gateway API.
 ///
 /// ```

@@ -1,8 +1,8 @@
 //! VPC operations: `client.vpcs()`.
 
 use crate::{
-    client::{AsyncRecover, Client, NoRecovery, Recovery},
-    error::{found, Error, ErrorKind, LastSeen},
+    client::Client,
+    error::{Error, ErrorKind, LastSeen},
     networking::v1beta1::{
         dhcp::Dns, host_prefix::Type as HostPrefixType, vpc::Status as VpcStatus, CreateVpcRequest,
         CreateVpcResponse, DeleteVpcRequest, DeleteVpcResponse, Dhcp, Egress, GetVpcRequest,
@@ -10,21 +10,24 @@ use crate::{
         UpdateVpcRequest, UpdateVpcResponse, Vpc,
     },
     proto::FieldMask,
-    rpc::Method,
-    wait::{wait_for, Condition, Phase, Resource, WaitOptions},
+    resource::{missing, Resources, Rpcs},
+    retry::{AsyncRecover, NoRecovery, Recovery},
+    rpc::{vpc_update_paths as paths, Method},
+    wait::{Phase, WaitOptions, Watched},
 };
 
-/// VPC operations, from [`Client::vpcs`].
-#[derive(Debug, Clone)]
-pub struct Vpcs {
-    client: Client,
+/// VPC operations, from [`Client::vpcs`]: the shared reads, list, delete and waiters of
+/// [`Resources`], and the VPC's create and update builders.
+pub type Vpcs = Resources<Vpc>;
+
+impl Client {
+    /// VPC operations.
+    pub fn vpcs(&self) -> Vpcs {
+        Resources::new(self.clone())
+    }
 }
 
-impl Vpcs {
-    pub(crate) fn new(client: Client) -> Self {
-        Self { client }
-    }
-
+impl Resources<Vpc> {
     /// Starts a create request for a VPC named `name`; set at least the zone, then `send()`.
     pub fn create(&self, name: impl Into<String>) -> CreateVpc {
         self.create_from(CreateVpcRequest {
@@ -41,93 +44,60 @@ impl Vpcs {
         }
     }
 
-    /// The VPC with this id.
-    pub async fn get(&self, id: &str) -> Result<Vpc, Error> {
-        let request = GetVpcRequest { id: id.to_owned() };
-        let response: GetVpcResponse = self
-            .client
-            .call(Method::GetVpc, request, NoRecovery)
-            .await?;
-        response.vpc.ok_or_else(|| missing_vpc("GetVPC"))
-    }
-
-    /// The VPC with this id, or `None` when there is none.
-    pub async fn get_opt(&self, id: &str) -> Result<Option<Vpc>, Error> {
-        found(self.get(id).await)
-    }
-
-    /// Every VPC of the organization.
-    pub async fn list(&self) -> Result<Vec<Vpc>, Error> {
-        let response: ListVpCsResponse = self
-            .client
-            .call(Method::ListVpcs, ListVpCsRequest {}, NoRecovery)
-            .await?;
-        Ok(response.items)
-    }
-
     /// Starts an update of the VPC `id`. Only the fields you set are sent in the update mask.
     pub fn update(&self, id: impl Into<String>) -> UpdateVpc {
+        self.update_from(UpdateVpcRequest {
+            id: id.into(),
+            update_mask: Some(FieldMask { paths: Vec::new() }),
+            ..UpdateVpcRequest::default()
+        })
+    }
+
+    /// Starts an update from a raw request message, its mask included (no mask replaces
+    /// every updatable field, as the API defines); setters add to the mask.
+    pub fn update_from(&self, mut request: UpdateVpcRequest) -> UpdateVpc {
+        let mask = request.update_mask.take().map(|mask| mask.paths);
         UpdateVpc {
             client: self.client.clone(),
-            request: UpdateVpcRequest {
-                id: id.into(),
-                ..UpdateVpcRequest::default()
-            },
-            mask: Vec::new(),
+            request,
+            mask,
         }
-    }
-
-    /// Sends a raw update request as it is, mask included.
-    pub async fn update_from(&self, request: UpdateVpcRequest) -> Result<Vpc, Error> {
-        send_update(&self.client, request).await
-    }
-
-    /// Starts deleting the VPC and returns it, in STATUS_DELETING.
-    pub async fn delete(&self, id: &str) -> Result<Vpc, Error> {
-        let request = DeleteVpcRequest { id: id.to_owned() };
-        let response: DeleteVpcResponse = self
-            .client
-            .call(Method::DeleteVpc, request, NoRecovery)
-            .await?;
-        response.vpc.ok_or_else(|| missing_vpc("DeleteVPC"))
-    }
-
-    /// Polls until the VPC is READY and returns it. A status this client does not know
-    /// reads as UNSPECIFIED and keeps the wait going.
-    ///
-    /// Fails with [`ErrorKind::WaitTimeout`] (carrying the last VPC seen) when `options`'
-    /// maximum wait passes, and with [`ErrorKind::UnexpectedState`] if the VPC is being deleted.
-    pub async fn wait_until_ready(
-        &self,
-        id: &str,
-        options: impl Into<WaitOptions>,
-    ) -> Result<Vpc, Error> {
-        let ready = wait_for(Condition::Ready, id, options.into(), || self.get_opt(id)).await?;
-        ready.ok_or_else(|| missing_vpc("GetVPC"))
-    }
-
-    /// Polls until the VPC is gone (reads are NOT_FOUND).
-    pub async fn wait_until_deleted(
-        &self,
-        id: &str,
-        options: impl Into<WaitOptions>,
-    ) -> Result<(), Error> {
-        wait_for::<Vpc, _, _>(Condition::Deleted, id, options.into(), || self.get_opt(id)).await?;
-        Ok(())
-    }
-
-    /// Deletes the VPC and waits until it is gone.
-    pub async fn delete_and_wait(
-        &self,
-        id: &str,
-        options: impl Into<WaitOptions>,
-    ) -> Result<(), Error> {
-        self.delete(id).await?;
-        self.wait_until_deleted(id, options).await
     }
 }
 
-impl Resource for Vpc {
+impl Rpcs for Vpc {
+    type GetRequest = GetVpcRequest;
+    type GetResponse = GetVpcResponse;
+    type DeleteRequest = DeleteVpcRequest;
+    type DeleteResponse = DeleteVpcResponse;
+    type ListRequest = ListVpCsRequest;
+    type ListResponse = ListVpCsResponse;
+    const GET: Method = Method::GetVpc;
+    const DELETE: Method = Method::DeleteVpc;
+    const LIST: Method = Method::ListVpcs;
+
+    fn get_request(id: String) -> GetVpcRequest {
+        GetVpcRequest { id }
+    }
+
+    fn delete_request(id: String) -> DeleteVpcRequest {
+        DeleteVpcRequest { id }
+    }
+
+    fn from_get(response: GetVpcResponse) -> Option<Self> {
+        response.vpc
+    }
+
+    fn from_delete(response: DeleteVpcResponse) -> Option<Self> {
+        response.vpc
+    }
+
+    fn from_list(response: ListVpCsResponse) -> Vec<Self> {
+        response.items
+    }
+}
+
+impl Watched for Vpc {
     const KIND: &'static str = "VPC";
 
     fn phase(&self) -> Phase {
@@ -145,10 +115,6 @@ impl Resource for Vpc {
     fn into_last_seen(self) -> LastSeen {
         LastSeen::Vpc(Box::new(self))
     }
-}
-
-fn missing_vpc(method: &str) -> Error {
-    Error::new(ErrorKind::Other, format!("{method} returned no VPC"))
 }
 
 /// A VPC create request being built; from [`Vpcs::create`].
@@ -249,19 +215,21 @@ impl CreateVpc {
     /// the lookup finds the VPC, the failed attempt did land and that VPC is returned.
     pub async fn send(self) -> Result<Vpc, Error> {
         let recover = FindCreatedVpc {
-            vpcs: Vpcs::new(self.client.clone()),
+            vpcs: self.client.vpcs(),
             name: self.request.name.clone(),
         };
         let response: CreateVpcResponse = self
             .client
             .call(Method::CreateVpc, self.request, recover)
             .await?;
-        response.vpc.ok_or_else(|| missing_vpc("CreateVPC"))
+        response
+            .vpc
+            .ok_or_else(|| missing::<Vpc>(Method::CreateVpc))
     }
 
     /// Creates the VPC and waits until it is READY.
     pub async fn send_and_wait(self, options: impl Into<WaitOptions>) -> Result<Vpc, Error> {
-        let vpcs = Vpcs::new(self.client.clone());
+        let vpcs = self.client.vpcs();
         let vpc = self.send().await?;
         vpcs.wait_until_ready(&vpc.id, options).await
     }
@@ -320,13 +288,16 @@ where
 pub struct UpdateVpc {
     client: Client,
     request: UpdateVpcRequest,
-    mask: Vec<&'static str>,
+    /// The paths to update; `None` (only from a raw request without a mask) updates every
+    /// updatable field.
+    mask: Option<Vec<String>>,
 }
 
 impl UpdateVpc {
-    fn mark(&mut self, path: &'static str) {
-        if !self.mask.contains(&path) {
-            self.mask.push(path);
+    fn mark(&mut self, path: &str) {
+        let mask = self.mask.get_or_insert_with(Vec::new);
+        if !mask.iter().any(|marked| marked == path) {
+            mask.push(path.to_owned());
         }
     }
 
@@ -345,7 +316,7 @@ impl UpdateVpc {
                 ..Prefix::default()
             })
             .collect();
-        self.mark("vpc_prefixes");
+        self.mark(paths::VPC_PREFIXES);
         self
     }
 
@@ -354,7 +325,7 @@ impl UpdateVpc {
         self.request.ingress = Some(Ingress {
             disable_public_services: disable,
         });
-        self.mark("ingress.disable_public_services");
+        self.mark(paths::INGRESS_DISABLE_PUBLIC_SERVICES);
         self
     }
 
@@ -363,7 +334,7 @@ impl UpdateVpc {
         self.request.egress = Some(Egress {
             disable_public_access: disable,
         });
-        self.mark("egress.disable_public_access");
+        self.mark(paths::EGRESS_DISABLE_PUBLIC_ACCESS);
         self
     }
 
@@ -374,38 +345,40 @@ impl UpdateVpc {
         S: Into<String>,
     {
         self.request.dhcp = Some(dns(servers));
-        self.mark("dhcp.dns.servers");
+        self.mark(paths::DHCP_DNS_SERVERS);
         self
     }
 
     /// The update mask computed from the fields set so far.
     pub fn update_mask(&self) -> Vec<String> {
-        self.mask.iter().map(|p| (*p).to_owned()).collect()
+        self.mask.clone().unwrap_or_default()
     }
 
     /// The request as it would be sent, mask included.
     pub fn request(&self) -> UpdateVpcRequest {
         UpdateVpcRequest {
-            update_mask: Some(FieldMask::new(&self.mask)),
+            update_mask: self.mask.as_ref().map(FieldMask::new),
             ..self.request.clone()
         }
     }
 
     /// Sends the update and returns the VPC, in STATUS_UPDATING. Fails with a configuration
-    /// error when no field was set.
+    /// error when the mask is empty: nothing would change.
     pub async fn send(self) -> Result<Vpc, Error> {
-        if self.mask.is_empty() {
+        if self.mask.as_ref().is_some_and(Vec::is_empty) {
             return Err(Error::config(
                 "the update sets no field; nothing would change",
             ));
         }
-        send_update(&self.client, self.request()).await
+        let request = self.request();
+        let response: UpdateVpcResponse = self
+            .client
+            .call(Method::UpdateVpc, request, NoRecovery)
+            .await?;
+        response
+            .vpc
+            .ok_or_else(|| missing::<Vpc>(Method::UpdateVpc))
     }
-}
-
-async fn send_update(client: &Client, request: UpdateVpcRequest) -> Result<Vpc, Error> {
-    let response: UpdateVpcResponse = client.call(Method::UpdateVpc, request, NoRecovery).await?;
-    response.vpc.ok_or_else(|| missing_vpc("UpdateVPC"))
 }
 
 #[cfg(test)]

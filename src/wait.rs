@@ -43,7 +43,8 @@ impl From<Duration> for WaitOptions {
 }
 
 /// Where a resource is in its lifecycle, as a waiter sees it.
-pub(crate) enum Phase {
+#[allow(unreachable_pub)] // Public only for `Watched`; not nameable outside.
+pub enum Phase {
     /// CREATING, UPDATING, or a status this client does not know (read as UNSPECIFIED):
     /// keep waiting, as the official Terraform provider does.
     Pending,
@@ -56,7 +57,8 @@ pub(crate) enum Phase {
 }
 
 /// What the waiters need of a VPC or a gateway.
-pub(crate) trait Resource: Sized {
+#[allow(unreachable_pub)] // Public only to be a supertrait of `Resource`; not nameable outside.
+pub trait Watched: Sized {
     /// What it is called in messages: `VPC`, `gateway`.
     const KIND: &'static str;
     /// Where it is in its lifecycle.
@@ -86,7 +88,7 @@ pub(crate) async fn wait_for<R, F, Fut>(
     get_opt: F,
 ) -> Result<Option<R>, Error>
 where
-    R: Resource,
+    R: Watched,
     F: Fn() -> Fut,
     Fut: Future<Output = Result<Option<R>, Error>>,
 {

@@ -847,6 +847,7 @@ async fn raw_requests_and_stubs_are_an_escape_hatch() {
             }),
             ..Default::default()
         })
+        .send()
         .await
         .unwrap();
     assert!(updated.ingress.unwrap().disable_public_services);

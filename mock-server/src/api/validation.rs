@@ -547,12 +547,7 @@ pub(crate) fn check_dhcp(dhcp: Option<&Dhcp>, violations: &mut Violations) {
 }
 
 /// The fields of `UpdateVPC` that a mask may name, in snake_case.
-pub(crate) const VPC_UPDATABLE_PATHS: &[&str] = &[
-    "vpc_prefixes",
-    "ingress.disable_public_services",
-    "egress.disable_public_access",
-    "dhcp.dns.servers",
-];
+pub(crate) const VPC_UPDATABLE_PATHS: &[&str] = &coreweave_api::rpc::vpc_update_paths::ALL;
 
 /// Validates a gateway spec built from a create or update request, and returns its zones in
 /// their canonical spelling.

@@ -186,11 +186,12 @@ fn plan_update(id: RequestedId<'_>, request: &UpdateVpcRequest) -> UpdatePlan {
     let mut plan = UpdatePlan::default();
     let mut ignored = Vec::new();
     for path in &mask.paths {
+        use coreweave_api::rpc::vpc_update_paths::*;
         match snake_case_path(path).as_str() {
-            "vpc_prefixes" => plan.vpc_prefixes = true,
-            "ingress.disable_public_services" => plan.ingress = true,
-            "egress.disable_public_access" => plan.egress = true,
-            "dhcp.dns.servers" => plan.dns_servers = true,
+            VPC_PREFIXES => plan.vpc_prefixes = true,
+            INGRESS_DISABLE_PUBLIC_SERVICES => plan.ingress = true,
+            EGRESS_DISABLE_PUBLIC_ACCESS => plan.egress = true,
+            DHCP_DNS_SERVERS => plan.dns_servers = true,
             other => ignored.push(other.to_owned()),
         }
     }
