@@ -6,7 +6,7 @@ use axum::{
     http::{header, HeaderMap, HeaderName, HeaderValue},
     response::Response,
 };
-use coreweave_api::json::{self, IgnoredKeys, JsonError, Unknown};
+use coreweave_api::json::{self, Decoded, IgnoredKeys, JsonError, Unknown};
 
 use crate::pipeline::journal::Protocol;
 use prost::{Message, Name};
@@ -71,10 +71,19 @@ pub(crate) async fn parse_json<T: Message + Name + Default + Send + 'static>(
     body: Bytes,
     unknown: Unknown,
 ) -> Result<JsonRequest<T>, Status> {
-    if body.len() < BLOCKING_PARSE_BYTES {
-        return decode_json(&body, unknown);
+    off_the_workers(body.len(), move || decode_json(&body, unknown)).await
+}
+
+/// Runs `work` on the input of `size` bytes where it belongs: inline when small, on Tokio's
+/// blocking pool when large, so that no async worker is held.
+pub(crate) async fn off_the_workers<T: Send + 'static>(
+    size: usize,
+    work: impl FnOnce() -> Result<T, Status> + Send + 'static,
+) -> Result<T, Status> {
+    if size < BLOCKING_PARSE_BYTES {
+        return work();
     }
-    tokio::task::spawn_blocking(move || decode_json(&body, unknown))
+    tokio::task::spawn_blocking(work)
         .await
         .unwrap_or_else(|e| Err(Status::internal(format!("the JSON parser failed: {e}"))))
 }
@@ -86,7 +95,13 @@ pub(crate) fn decode_json<T: Message + Name + Default>(
     body: &[u8],
     unknown: Unknown,
 ) -> Result<JsonRequest<T>, Status> {
-    let decoded = json::from_slice::<T>(body, unknown).map_err(|e| json_error(&e))?;
+    json::from_slice::<T>(body, unknown)
+        .map(reported)
+        .map_err(|e| json_error(&e))
+}
+
+/// A decoded request, its ignored keys logged in one line.
+pub(crate) fn reported<T>(decoded: Decoded<T>) -> JsonRequest<T> {
     if !decoded.ignored.is_empty() {
         tracing::warn!(
             count = decoded.ignored.total,
@@ -94,15 +109,15 @@ pub(crate) fn decode_json<T: Message + Name + Default>(
             "ignored unknown JSON keys in the request body"
         );
     }
-    Ok(JsonRequest {
+    JsonRequest {
         message: decoded.message,
         ignored: decoded.ignored,
-    })
+    }
 }
 
 /// INVALID_ARGUMENT for a body that does not fit the request, with a BadRequest naming the
 /// field when one is to blame.
-fn json_error(error: &JsonError) -> Status {
+pub(crate) fn json_error(error: &JsonError) -> Status {
     let message = format!("invalid JSON body: {error}");
     match &error.field {
         Some(field) => {

@@ -15,21 +15,15 @@ use axum::{
 use coreweave_api::json::{self, IgnoredKeys, Output, Unknown};
 
 use crate::pipeline::journal::Protocol;
-use coreweave_api::{
-    inference::v1alpha1::gateway_service_server::GatewayService,
-    networking::v1beta1::vpc_service_server::VpcService,
-};
 use prost::{Message, Name};
 use tonic::Status;
 
 use super::{
     body::{grpc_request, media_type, parse_json, read_limited, warn_ignored, JsonRequest},
+    dispatch::Invoke,
     error::connect_error,
     Apis,
 };
-
-const VPC_SERVICE: &str = "coreweave.networking.v1beta1.VPCService";
-const GATEWAY_SERVICE: &str = "coreweave.inference.v1alpha1.GatewayService";
 
 /// The Connect route: `POST /<package>.<Service>/<Method>` that is not gRPC. Other
 /// two-segment paths get the REST 404.
@@ -143,6 +137,11 @@ async fn dispatch(
     headers: &HeaderMap,
     body: Body,
 ) -> Response {
+    let Ok(rpc) = format!("{service}/{method}").parse::<coreweave_api::rpc::Method>() else {
+        return connect_error(&Status::unimplemented(format!(
+            "unknown procedure /{service}/{method}"
+        )));
+    };
     let codec = match Codec::from_headers(headers) {
         Ok(codec) => codec,
         Err(status) => return connect_error(&status),
@@ -157,25 +156,7 @@ async fn dispatch(
         body,
         unknown: apis.unknown_keys,
     };
-    let (vpcs, gateways) = (&apis.vpcs, &apis.gateways);
-    match (service, method) {
-        (VPC_SERVICE, "CreateVPC") => call.run(|r| vpcs.create_vpc(r)).await,
-        (VPC_SERVICE, "GetVPC") => call.run(|r| vpcs.get_vpc(r)).await,
-        (VPC_SERVICE, "ListVPCs") => call.run(|r| vpcs.list_vp_cs(r)).await,
-        (VPC_SERVICE, "UpdateVPC") => call.run(|r| vpcs.update_vpc(r)).await,
-        (VPC_SERVICE, "DeleteVPC") => call.run(|r| vpcs.delete_vpc(r)).await,
-        (GATEWAY_SERVICE, "CreateGateway") => call.run(|r| gateways.create_gateway(r)).await,
-        (GATEWAY_SERVICE, "GetGateway") => call.run(|r| gateways.get_gateway(r)).await,
-        (GATEWAY_SERVICE, "ListGateways") => call.run(|r| gateways.list_gateways(r)).await,
-        (GATEWAY_SERVICE, "UpdateGateway") => call.run(|r| gateways.update_gateway(r)).await,
-        (GATEWAY_SERVICE, "DeleteGateway") => call.run(|r| gateways.delete_gateway(r)).await,
-        (GATEWAY_SERVICE, "GetGatewayParameters") => {
-            call.run(|r| gateways.get_gateway_parameters(r)).await
-        }
-        _ => connect_error(&Status::unimplemented(format!(
-            "unknown procedure /{service}/{method}"
-        ))),
-    }
+    super::dispatch::dispatch(apis, rpc, call).await
 }
 
 /// One decoded Connect call.
@@ -186,12 +167,17 @@ struct Call<'a> {
     unknown: Unknown,
 }
 
-impl Call<'_> {
-    async fn run<Req, Resp, Fut>(self, call: impl FnOnce(tonic::Request<Req>) -> Fut) -> Response
+impl Invoke for Call<'_> {
+    type Output = Response;
+
+    async fn invoke<Req, Resp, Fut>(
+        self,
+        call: impl FnOnce(tonic::Request<Req>) -> Fut + Send,
+    ) -> Response
     where
         Req: Message + Name + Default + Send + 'static,
         Resp: Message + Name,
-        Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
+        Fut: Future<Output = Result<tonic::Response<Resp>, Status>> + Send,
     {
         let request = match self.codec.decode::<Req>(self.body, self.unknown).await {
             Ok(request) => request,

@@ -14,6 +14,7 @@
 pub(crate) mod body;
 pub(crate) mod connect;
 mod connect_stream;
+mod dispatch;
 pub(crate) mod error;
 pub(crate) mod rest;
 
@@ -71,10 +72,13 @@ pub(crate) async fn method_not_allowed(
 
 /// The REST 404 for a path no route serves.
 pub(crate) fn no_route<B>(request: &Request<B>) -> axum::response::Response {
+    use coreweave_api::rpc::Method;
     let status = tonic::Status::not_found(format!(
-        "no route for {} {}; see /v1beta1/networking/vpcs and /v1alpha1/inference/gateways",
+        "no route for {} {}; see {} and {}",
         request.method(),
-        request.uri().path()
+        request.uri().path(),
+        Method::ListVpcs.http().path,
+        Method::ListGateways.http().path,
     ));
     error::rest_error(&status)
 }

@@ -2,98 +2,262 @@
 //! errors as `{"code", "message", "details"}`. Every route calls the gRPC service itself, so
 //! validation, state, lifecycle and auth are exactly those of gRPC.
 
-use std::{collections::HashMap, future::Future};
+use std::future::Future;
 
 use axum::{
-    body::Body,
-    extract::{Path, Query, State},
+    body::{Body, Bytes},
+    extract::{Path, RawQuery, State},
     http::{header, HeaderMap},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{MethodFilter, MethodRouter},
     Router,
 };
-use coreweave_api::json::{self, IgnoredKeys, Output, Unknown};
+use coreweave_api::{
+    json::{self, IgnoredKeys, Output, Unknown},
+    proto::snake_case_path,
+    rpc::{HttpRule, Method},
+};
+use serde_json::{Map, Value};
 
 use crate::pipeline::journal::Protocol;
-use coreweave_api::{
-    inference::v1alpha1::{
-        gateway_service_server::GatewayService, CreateGatewayRequest, DeleteGatewayRequest,
-        GetGatewayParametersRequest, GetGatewayRequest, ListGatewaysRequest, UpdateGatewayRequest,
-    },
-    networking::v1beta1::{
-        vpc_service_server::VpcService, CreateVpcRequest, DeleteVpcRequest, GetVpcRequest,
-        ListVpCsRequest, UpdateVpcRequest,
-    },
-};
 use prost::{Message, Name};
 use tonic::Status;
 
 use super::{
-    body::{grpc_request, parse_json, read_limited, require_json, warn_ignored, JsonRequest},
+    body::{
+        grpc_request, json_error, off_the_workers, read_limited, reported, require_json,
+        warn_ignored, JsonRequest,
+    },
+    dispatch::{dispatch, Invoke},
     error::rest_error,
     method_not_allowed, Apis,
 };
 
-/// The REST routes. `/gateways/parameters` is a literal segment, so it wins over
-/// `/gateways/{id}`.
+/// The REST routes, made from the RPC table's HTTP mapping: one route per path, one handler
+/// per method on it, and a 405 naming the method for any other. A literal segment
+/// (`/gateways/parameters`) wins over a parameter (`/gateways/{id}`).
 pub(crate) fn routes() -> Router<Apis> {
-    let not_allowed = || method_not_allowed;
-    Router::new()
-        .route(
-            "/v1beta1/networking/vpcs",
-            get(list_vpcs).post(create_vpc).fallback(not_allowed()),
-        )
-        .route(
-            "/v1beta1/networking/vpcs/{id}",
-            get(get_vpc)
-                .patch(update_vpc)
-                .delete(delete_vpc)
-                .fallback(not_allowed()),
-        )
-        .route(
-            "/v1alpha1/inference/gateways",
-            get(list_gateways)
-                .post(create_gateway)
-                .fallback(not_allowed()),
-        )
-        .route(
-            "/v1alpha1/inference/gateways/parameters",
-            get(gateway_parameters).fallback(not_allowed()),
-        )
-        .route(
-            "/v1alpha1/inference/gateways/{id}",
-            get(get_gateway)
-                .patch(update_gateway)
-                .delete(delete_gateway)
-                .fallback(not_allowed()),
-        )
+    let mut by_path: Vec<(&'static str, MethodRouter<Apis>)> = Vec::new();
+    for method in Method::ALL {
+        let rule = method.http();
+        let filter = match MethodFilter::try_from(rule.method.clone()) {
+            Ok(filter) => filter,
+            Err(_) => continue,
+        };
+        let handler = move |State(apis): State<Apis>,
+                            id: Option<Path<String>>,
+                            RawQuery(query): RawQuery,
+                            headers: HeaderMap,
+                            body: Body| async move {
+            let parts = RestParts {
+                id: id.map(|Path(id)| id),
+                query,
+                body,
+            };
+            call(&apis, method, headers, parts).await
+        };
+        match by_path.iter_mut().find(|(path, _)| *path == rule.path) {
+            Some((_, route)) => *route = std::mem::take(route).on(filter, handler),
+            None => by_path.push((rule.path, axum::routing::on(filter, handler))),
+        }
+    }
+    by_path
+        .into_iter()
+        .fold(Router::new(), |router, (path, route)| {
+            router.route(path, route.fallback(method_not_allowed))
+        })
 }
 
-/// Runs one call and renders its response as JSON with every field written (as the REST
-/// transcoders write it), or its error as the REST error body. The ignored keys of the
-/// request, if any, are named in the `x-mock-warning` header.
-async fn respond<Req, Resp, Fut>(
+/// What a REST request carries besides its headers: the path's id, the query and the body.
+struct RestParts {
+    id: Option<String>,
+    query: Option<String>,
+    body: Body,
+}
+
+/// Runs `method` for one REST request.
+async fn call(apis: &Apis, method: Method, headers: HeaderMap, parts: RestParts) -> Response {
+    let rule = method.http();
+    let json = match rest_json(apis, &rule, &headers, parts).await {
+        Ok(json) => json,
+        Err(status) => return rest_error(&status),
+    };
+    let invoke = RestCall {
+        headers: &headers,
+        json,
+        unknown: apis.unknown_keys,
+    };
+    dispatch(apis, method, invoke).await
+}
+
+/// The parts of a REST request that make its message: the body (when the rule has one), the
+/// path's id, and the query parameters the rule binds.
+async fn rest_json(
+    apis: &Apis,
+    rule: &HttpRule,
     headers: &HeaderMap,
-    request: Result<JsonRequest<Req>, Status>,
-    call: impl FnOnce(tonic::Request<Req>) -> Fut,
-) -> Response
-where
-    Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
-    Resp: Message + Name,
-{
-    let (outcome, ignored) = match request {
-        Ok(request) => {
-            let message = grpc_request(headers, request.message, Protocol::Rest, &request.ignored);
-            (call(message).await, request.ignored)
+    parts: RestParts,
+) -> Result<RequestJson, Status> {
+    let body = if rule.body {
+        let bytes = read_limited(parts.body, apis.max_body_bytes).await?;
+        require_json(headers, &bytes)?;
+        bytes
+    } else {
+        Bytes::new()
+    };
+    Ok(RequestJson {
+        body,
+        id: parts.id,
+        query: query_fields(rule, parts.query.as_deref())?,
+    })
+}
+
+/// The body as a JSON object; an empty body is the empty object.
+fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, Status> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(other) => Err(Status::invalid_argument(format!(
+            "invalid JSON body: expected an object, found {}",
+            json_kind(&other)
+        ))),
+        Err(e) => Err(Status::invalid_argument(format!(
+            "invalid JSON body: malformed JSON: {e}"
+        ))),
+    }
+}
+
+/// The name of a JSON value's type, for messages.
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Puts the path's id into the request, refusing a body that names another.
+fn with_path_id(object: &mut Map<String, Value>, path_id: String) -> Result<(), Status> {
+    match object.get("id") {
+        Some(Value::String(body_id)) if !body_id.is_empty() && *body_id != path_id => {
+            Err(Status::invalid_argument(format!(
+                "the body's id {body_id:?} does not match the path's id {path_id:?}"
+            )))
         }
-        Err(status) => (Err(status), IgnoredKeys::default()),
-    };
-    let mut response = match outcome {
-        Ok(response) => json_ok(response.get_ref()),
-        Err(status) => rest_error(&status),
-    };
-    warn_ignored(&mut response, &ignored);
-    response
+        // An id of another type is the decoder's to name.
+        Some(Value::Bool(_) | Value::Number(_) | Value::Array(_) | Value::Object(_)) => Ok(()),
+        _ => {
+            object.insert("id".to_owned(), Value::String(path_id));
+            Ok(())
+        }
+    }
+}
+
+/// The query parameters, each one the rule binds (by its JSON name, or its proto name);
+/// any other is refused.
+fn query_fields(rule: &HttpRule, query: Option<&str>) -> Result<Vec<(String, String)>, Status> {
+    let mut fields = Vec::new();
+    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        let bound = rule
+            .query
+            .iter()
+            .find(|name| **name == key || snake_case_path(name) == key);
+        let Some(name) = bound else {
+            return Err(Status::invalid_argument(format!(
+                "unknown query parameter {key:?}"
+            )));
+        };
+        fields.push(((*name).to_owned(), value.into_owned()));
+    }
+    Ok(fields)
+}
+
+/// A REST request's parts, not yet decoded.
+struct RequestJson {
+    body: Bytes,
+    id: Option<String>,
+    /// Bound query parameters by JSON name, in the order sent; the last of a name wins.
+    query: Vec<(String, String)>,
+}
+
+impl RequestJson {
+    /// Decodes the request as one JSON object; a bad query parameter is named as one.
+    fn decode<T: Message + Name + Default>(
+        self,
+        unknown: Unknown,
+    ) -> Result<JsonRequest<T>, Status> {
+        let mut object = parse_object(&self.body)?;
+        if let Some(id) = self.id {
+            with_path_id(&mut object, id)?;
+        }
+        for (key, value) in &self.query {
+            object.insert(key.clone(), Value::String(value.clone()));
+        }
+        let decoded = json::from_value::<T>(Value::Object(object), unknown).map_err(|error| {
+            let blamed = |(key, _): &&(String, String)| {
+                error.field.as_deref() == Some(snake_case_path(key).as_str())
+            };
+            match self.query.iter().rev().find(blamed) {
+                Some((key, text)) => Status::invalid_argument(format!(
+                    "query parameter {key}: {text:?}: {}",
+                    error.description
+                )),
+                None => json_error(&error),
+            }
+        })?;
+        Ok(reported(decoded))
+    }
+}
+
+/// One REST call: the request as JSON, decoded as the RPC's request type.
+struct RestCall<'a> {
+    headers: &'a HeaderMap,
+    json: RequestJson,
+    unknown: Unknown,
+}
+
+impl Invoke for RestCall<'_> {
+    type Output = Response;
+
+    /// Runs the call and renders its response as JSON with every field written (as the REST
+    /// transcoders write it), or its error as the REST error body. The ignored keys of the
+    /// request, if any, are named in the `x-mock-warning` header.
+    async fn invoke<Req, Resp, Fut>(
+        self,
+        call: impl FnOnce(tonic::Request<Req>) -> Fut + Send,
+    ) -> Response
+    where
+        Req: Message + Name + Default + Send + 'static,
+        Resp: Message + Name,
+        Fut: Future<Output = Result<tonic::Response<Resp>, Status>> + Send,
+    {
+        let (json, unknown) = (self.json, self.unknown);
+        let size = json.body.len();
+        let decoded = off_the_workers(size, move || json.decode::<Req>(unknown)).await;
+        let (outcome, ignored) = match decoded {
+            Ok(request) => {
+                let message = grpc_request(
+                    self.headers,
+                    request.message,
+                    Protocol::Rest,
+                    &request.ignored,
+                );
+                (call(message).await, request.ignored)
+            }
+            Err(status) => (Err(status), IgnoredKeys::default()),
+        };
+        let mut response = match outcome {
+            Ok(response) => json_ok(response.get_ref()),
+            Err(status) => rest_error(&status),
+        };
+        warn_ignored(&mut response, &ignored);
+        response
+    }
 }
 
 /// A 200 response with the message's JSON, every field written.
@@ -104,162 +268,66 @@ fn json_ok<T: Message + Name>(message: &T) -> Response {
     }
 }
 
-/// A request that has no body.
-fn bodiless<T>(message: T) -> Result<JsonRequest<T>, Status> {
-    Ok(JsonRequest {
-        message,
-        ignored: IgnoredKeys::default(),
-    })
-}
-
-/// Reads a JSON request body.
-async fn json_body<T: Message + Name + Default + Send + 'static>(
-    apis: &Apis,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<JsonRequest<T>, Status> {
-    let bytes = read_limited(body, apis.max_body_bytes).await?;
-    require_json(headers, &bytes)?;
-    parse_json(bytes, apis.unknown_keys).await
-}
-
-/// Puts the path's id into a request, refusing a body that names another.
-fn with_path_id(body_id: &mut String, path_id: String) -> Result<(), Status> {
-    if !body_id.is_empty() && *body_id != path_id {
-        return Err(Status::invalid_argument(format!(
-            "the body's id {body_id:?} does not match the path's id {path_id:?}"
-        )));
-    }
-    *body_id = path_id;
-    Ok(())
-}
-
-async fn create_vpc(State(apis): State<Apis>, headers: HeaderMap, body: Body) -> Response {
-    let request = json_body::<CreateVpcRequest>(&apis, &headers, body).await;
-    respond(&headers, request, |r| apis.vpcs.create_vpc(r)).await
-}
-
-async fn list_vpcs(
-    State(apis): State<Apis>,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let request = no_query(&query).and_then(|()| bodiless(ListVpCsRequest {}));
-    respond(&headers, request, |r| apis.vpcs.list_vp_cs(r)).await
-}
-
-async fn get_vpc(State(apis): State<Apis>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    respond(&headers, bodiless(GetVpcRequest { id }), |r| {
-        apis.vpcs.get_vpc(r)
-    })
-    .await
-}
-
-async fn update_vpc(
-    State(apis): State<Apis>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Body,
-) -> Response {
-    let request = json_body::<UpdateVpcRequest>(&apis, &headers, body)
-        .await
-        .and_then(|mut request| with_path_id(&mut request.message.id, id).map(|()| request));
-    respond(&headers, request, |r| apis.vpcs.update_vpc(r)).await
-}
-
-async fn delete_vpc(
-    State(apis): State<Apis>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    respond(&headers, bodiless(DeleteVpcRequest { id }), |r| {
-        apis.vpcs.delete_vpc(r)
-    })
-    .await
-}
-
-async fn create_gateway(State(apis): State<Apis>, headers: HeaderMap, body: Body) -> Response {
-    let request = json_body::<CreateGatewayRequest>(&apis, &headers, body).await;
-    respond(&headers, request, |r| apis.gateways.create_gateway(r)).await
-}
-
-async fn list_gateways(
-    State(apis): State<Apis>,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let request = list_gateways_request(query).and_then(bodiless);
-    respond(&headers, request, |r| apis.gateways.list_gateways(r)).await
-}
-
-/// Builds a list request from the `updatedAfter` (or `updated_after`) query parameter.
-fn list_gateways_request(
-    mut query: HashMap<String, String>,
-) -> Result<ListGatewaysRequest, Status> {
-    let value = query
-        .remove("updatedAfter")
-        .or_else(|| query.remove("updated_after"));
-    no_query(&query)?;
-    let Some(text) = value else {
-        return Ok(ListGatewaysRequest::default());
+#[cfg(test)]
+mod tests {
+    use coreweave_api::{
+        inference::v1alpha1::ListGatewaysRequest, networking::v1beta1::UpdateVpcRequest,
     };
-    let query = serde_json::json!({ "updatedAfter": text });
-    json::from_value::<ListGatewaysRequest>(query, Unknown::Reject)
-        .map(|decoded| decoded.message)
-        .map_err(|_| {
-            Status::invalid_argument(format!(
-                "query parameter updatedAfter: {text:?} is not an RFC 3339 timestamp such as 2025-01-31T12:00:00Z"
-            ))
-        })
-}
 
-/// Refuses query parameters a route does not take.
-fn no_query(query: &HashMap<String, String>) -> Result<(), Status> {
-    match query.keys().next() {
-        None => Ok(()),
-        Some(key) => Err(Status::invalid_argument(format!(
-            "unknown query parameter {key:?}"
-        ))),
+    use super::*;
+
+    fn parts(body: &str, id: Option<&str>, query: &[(&str, &str)]) -> RequestJson {
+        RequestJson {
+            body: Bytes::from(body.to_owned()),
+            id: id.map(str::to_owned),
+            query: query
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
     }
-}
 
-async fn gateway_parameters(State(apis): State<Apis>, headers: HeaderMap) -> Response {
-    respond(&headers, bodiless(GetGatewayParametersRequest {}), |r| {
-        apis.gateways.get_gateway_parameters(r)
-    })
-    .await
-}
+    #[test]
+    fn the_path_id_fills_the_request_and_a_different_body_id_is_refused() {
+        let decoded = parts(r#"{"vpcPrefixes": []}"#, Some("abc"), &[])
+            .decode::<UpdateVpcRequest>(Unknown::Report)
+            .unwrap();
+        assert_eq!(decoded.message.id, "abc");
+        let same = parts(r#"{"id": "abc"}"#, Some("abc"), &[]);
+        assert!(same.decode::<UpdateVpcRequest>(Unknown::Report).is_ok());
+        let status = parts(r#"{"id": "xyz"}"#, Some("abc"), &[])
+            .decode::<UpdateVpcRequest>(Unknown::Report)
+            .unwrap_err();
+        assert!(status.message().contains("does not match the path's id"));
+        let status = parts("[1]", Some("abc"), &[])
+            .decode::<UpdateVpcRequest>(Unknown::Report)
+            .unwrap_err();
+        assert!(status
+            .message()
+            .contains("expected an object, found an array"));
+    }
 
-async fn get_gateway(
-    State(apis): State<Apis>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    respond(&headers, bodiless(GetGatewayRequest { id }), |r| {
-        apis.gateways.get_gateway(r)
-    })
-    .await
-}
+    #[test]
+    fn query_parameters_bind_by_either_name_and_are_named_in_errors() {
+        let rule = Method::ListGateways.http();
+        let fields = query_fields(&rule, Some("updated_after=2020-01-01T00:00:00Z")).unwrap();
+        assert_eq!(fields[0].0, "updatedAfter");
+        let decoded = parts("", None, &[("updatedAfter", "2020-01-01T00:00:00Z")])
+            .decode::<ListGatewaysRequest>(Unknown::Reject)
+            .unwrap();
+        assert!(decoded.message.updated_after.is_some());
 
-async fn update_gateway(
-    State(apis): State<Apis>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Body,
-) -> Response {
-    let request = json_body::<UpdateGatewayRequest>(&apis, &headers, body)
-        .await
-        .and_then(|mut request| with_path_id(&mut request.message.id, id).map(|()| request));
-    respond(&headers, request, |r| apis.gateways.update_gateway(r)).await
-}
-
-async fn delete_gateway(
-    State(apis): State<Apis>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    respond(&headers, bodiless(DeleteGatewayRequest { id }), |r| {
-        apis.gateways.delete_gateway(r)
-    })
-    .await
+        let status = parts("", None, &[("updatedAfter", "yesterday")])
+            .decode::<ListGatewaysRequest>(Unknown::Reject)
+            .unwrap_err();
+        let message = status.message();
+        assert!(
+            message.starts_with("query parameter updatedAfter: \"yesterday\": ")
+                && message.contains("expected an RFC 3339 timestamp"),
+            "{message}"
+        );
+        let status = query_fields(&rule, Some("colour=red")).unwrap_err();
+        assert_eq!(status.message(), "unknown query parameter \"colour\"");
+        assert!(query_fields(&Method::ListVpcs.http(), Some("updatedAfter=x")).is_err());
+    }
 }

@@ -1,0 +1,57 @@
+//! The one place where an RPC of the table ([`Method`]) meets its service implementation.
+//! REST and Connect unary both dispatch here, each with its own way of reading the request
+//! and writing the response ([`Invoke`]); no protocol names a method or a path of its own.
+
+use std::future::Future;
+
+use coreweave_api::{
+    inference::v1alpha1::gateway_service_server::GatewayService,
+    networking::v1beta1::vpc_service_server::VpcService, rpc::Method,
+};
+use prost::{Message, Name};
+use tonic::Status;
+
+use super::Apis;
+
+/// How one protocol runs a call: it decodes the request as `Req`, calls the service, and
+/// renders the outcome.
+pub(crate) trait Invoke {
+    /// What the protocol answers with.
+    type Output;
+
+    /// Runs `call`, the service's implementation of the RPC.
+    fn invoke<Req, Resp, Fut>(
+        self,
+        call: impl FnOnce(tonic::Request<Req>) -> Fut + Send,
+    ) -> impl Future<Output = Self::Output> + Send
+    where
+        Req: Message + Name + Default + Send + 'static,
+        Resp: Message + Name,
+        Fut: Future<Output = Result<tonic::Response<Resp>, Status>> + Send;
+}
+
+/// Runs `method` by `invoke`, against the service that implements it. Each call owns a
+/// handle on its service (an `Arc` clone), so that its future borrows nothing.
+pub(crate) async fn dispatch<I: Invoke>(apis: &Apis, method: Method, invoke: I) -> I::Output {
+    macro_rules! call {
+        ($service:ident . $rpc:ident) => {{
+            let service = apis.$service.clone();
+            invoke
+                .invoke(move |request| async move { service.$rpc(request).await })
+                .await
+        }};
+    }
+    match method {
+        Method::CreateVpc => call!(vpcs.create_vpc),
+        Method::GetVpc => call!(vpcs.get_vpc),
+        Method::ListVpcs => call!(vpcs.list_vp_cs),
+        Method::UpdateVpc => call!(vpcs.update_vpc),
+        Method::DeleteVpc => call!(vpcs.delete_vpc),
+        Method::CreateGateway => call!(gateways.create_gateway),
+        Method::GetGateway => call!(gateways.get_gateway),
+        Method::ListGateways => call!(gateways.list_gateways),
+        Method::UpdateGateway => call!(gateways.update_gateway),
+        Method::DeleteGateway => call!(gateways.delete_gateway),
+        Method::GetGatewayParameters => call!(gateways.get_gateway_parameters),
+    }
+}
