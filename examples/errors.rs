@@ -7,22 +7,10 @@
 //! cargo run --example errors
 //! ```
 
-use std::process::ExitCode;
-
-use coreweave_api::{Client, Error, ErrorKind};
+use coreweave_api::{Client, ErrorKind};
 
 #[tokio::main]
-async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run() -> Result<(), Error> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::from_env()?;
 
     // An invalid request: the error names every bad field.
@@ -40,7 +28,7 @@ async fn run() -> Result<(), Error> {
                 println!("  {}: {}", violation.field, violation.description);
             }
         }
-        Err(error) => return Err(error),
+        Err(error) => return Err(error.into()),
     }
 
     // NOT_FOUND as a value, not an error.
@@ -68,7 +56,7 @@ async fn run() -> Result<(), Error> {
                 println!("check COREWEAVE_API_TOKEN: {error}");
             }
             _ if error.is_retryable() => println!("transient, try again later: {error}"),
-            _ => return Err(error),
+            _ => return Err(error.into()),
         }
     }
     Ok(())

@@ -7,25 +7,15 @@
 //! cargo run --example gateway_routing
 //! ```
 
-use std::{process::ExitCode, time::Duration};
+use std::time::Duration;
 
-use coreweave_api::{Client, CreateGateway, Error, WaitOptions};
+use coreweave_api::{Client, CreateGateway, WaitOptions};
 
 /// Chooses a gateway's routing.
 type Routing = fn(CreateGateway) -> CreateGateway;
 
 #[tokio::main]
-async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run() -> Result<(), Error> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::from_env()?;
     let wait = WaitOptions::new(Duration::from_secs(300)).poll_interval(Duration::from_millis(250));
     let gateways = client.gateways();

@@ -7,23 +7,10 @@
 //! cargo run --example quick_start
 //! ```
 
-use std::process::ExitCode;
-
-use coreweave_api::{Client, Error};
+use coreweave_api::Client;
 
 #[tokio::main]
-async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            // `Display` names the kind and every bad field: `INVALID_ARGUMENT: name: ...`.
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run() -> Result<(), Error> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // COREWEAVE_API_TOKEN, COREWEAVE_API_ENDPOINT and COREWEAVE_API_TRANSPORT (default rest).
     let client = Client::from_env()?;
     println!(

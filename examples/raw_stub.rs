@@ -10,22 +10,10 @@
 //! cargo run --example raw_stub
 //! ```
 
-use std::process::ExitCode;
-
-use coreweave_api::{networking::v1beta1::ListVpCsRequest, Client, Error};
+use coreweave_api::{networking::v1beta1::ListVpCsRequest, Client};
 
 #[tokio::main]
-async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run() -> Result<(), Error> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::from_env()?;
     let mut stub = client.vpc_stub();
     // A tonic::Status converts into the crate's Error, details included.

@@ -7,22 +7,12 @@
 //! cargo run --example retries_and_timeouts
 //! ```
 
-use std::{process::ExitCode, time::Duration};
+use std::time::Duration;
 
-use coreweave_api::{Client, ClientBuilder, Error, ErrorKind, RetryPolicy};
+use coreweave_api::{Client, ClientBuilder, ErrorKind, RetryPolicy};
 
 #[tokio::main]
-async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run() -> Result<(), Error> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Client-wide: each attempt may take 10 s; transient failures are retried up to 4 times
     // with exponential backoff and jitter, within 60 s in all. Creates are retried only when
     // that cannot make a second resource.
@@ -46,7 +36,7 @@ async fn run() -> Result<(), Error> {
     match impatient.vpcs().list().await {
         Ok(vpcs) => println!("answered within 1 ms: {} VPC(s)", vpcs.len()),
         Err(error) if error.kind() == ErrorKind::Timeout => println!("as expected: {error}"),
-        Err(error) => return Err(error),
+        Err(error) => return Err(error.into()),
     }
 
     // When retries are warranted but the time budget is spent, the kind says so, and the
@@ -64,7 +54,7 @@ async fn run() -> Result<(), Error> {
         Ok(_) => println!("answered within the budget"),
         Err(error) if error.kind() == ErrorKind::OutOfBudget => println!("gave up: {error}"),
         Err(error) if error.kind() == ErrorKind::Timeout => println!("timed out: {error}"),
-        Err(error) => return Err(error),
+        Err(error) => return Err(error.into()),
     }
     Ok(())
 }

@@ -4,8 +4,6 @@
 //!
 //! In your project, add `coreweave-mock` as a dev-dependency and write tests like these.
 
-use std::process::ExitCode;
-
 use coreweave_api::{Client, Error, Transport};
 use coreweave_mock::MockServer;
 
@@ -34,32 +32,16 @@ fn client_for(mock: &MockServer, token: &str) -> Result<Client, Error> {
 }
 
 #[tokio::main]
-async fn main() -> ExitCode {
-    let run = async {
-        let mock = MockServer::builder()
-            .start()
-            .await
-            .map_err(|e| e.to_string())?;
-        let client = client_for(&mock, "CW-SECRET-example").map_err(|e| e.to_string())?;
-        let first = ensure_vpc(&client, "app")
-            .await
-            .map_err(|e| e.to_string())?;
-        let second = ensure_vpc(&client, "app")
-            .await
-            .map_err(|e| e.to_string())?;
-        println!(
-            "ensure_vpc is idempotent: {first} == {second}: {}",
-            first == second
-        );
-        Ok::<(), String>(())
-    };
-    match run.await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mock = MockServer::builder().start().await?;
+    let client = client_for(&mock, "CW-SECRET-example")?;
+    let first = ensure_vpc(&client, "app").await?;
+    let second = ensure_vpc(&client, "app").await?;
+    println!(
+        "ensure_vpc is idempotent: {first} == {second}: {}",
+        first == second
+    );
+    Ok(())
 }
 
 #[cfg(test)]

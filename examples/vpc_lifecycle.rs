@@ -6,22 +6,12 @@
 //! cargo run --example vpc_lifecycle
 //! ```
 
-use std::{process::ExitCode, time::Duration};
+use std::time::Duration;
 
-use coreweave_api::{Client, Error, WaitOptions};
+use coreweave_api::{Client, WaitOptions};
 
 #[tokio::main]
-async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run() -> Result<(), Error> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::from_env()?;
     let wait = WaitOptions::new(Duration::from_secs(120)).poll_interval(Duration::from_millis(250));
     let name = format!("example-{}", std::process::id());
