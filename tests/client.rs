@@ -32,6 +32,29 @@ fn fast_retries() -> RetryPolicy {
     }
 }
 
+/// A mock with no transition delay and these faults, and a client of its own token that
+/// retries quickly and gives each attempt 5 s.
+async fn faulty_mock(
+    transport: Transport,
+    label: &str,
+    faults: impl IntoIterator<Item = Fault>,
+) -> (MockServer, Client) {
+    let builder = faults.into_iter().fold(
+        MockServer::builder().transition_delay(Duration::ZERO),
+        |builder, fault| builder.fault(fault),
+    );
+    let mock = start(builder).await;
+    let token = unique_token(label);
+    let client = client_with(
+        &mock,
+        transport,
+        &token,
+        fast_retries(),
+        Duration::from_secs(5),
+    );
+    (mock, client)
+}
+
 /// The client library pointed at `mock` over `transport`, with its own token.
 fn client(mock: &MockServer, transport: Transport, token: &str) -> Client {
     client_with(
@@ -369,24 +392,15 @@ async fn every_error_kind_comes_from_a_real_response(transport: Transport) {
 }
 
 async fn reads_retry_through_injected_unavailable(transport: Transport) {
-    let mock = start(
-        MockServer::builder()
-            .transition_delay(Duration::ZERO)
-            .fault(Fault::fail(Method::ListVpcs, 3, Code::Unavailable))
-            .fault(Fault::fail(
-                Method::GetGatewayParameters,
-                2,
-                Code::ResourceExhausted,
-            )),
+    let (_mock, client) = faulty_mock(
+        transport,
+        "retry",
+        [
+            Fault::fail(Method::ListVpcs, 3, Code::Unavailable),
+            Fault::fail(Method::GetGatewayParameters, 2, Code::ResourceExhausted),
+        ],
     )
     .await;
-    let client = client_with(
-        &mock,
-        transport,
-        &unique_token("retry"),
-        fast_retries(),
-        Duration::from_secs(5),
-    );
     assert!(client.vpcs().list().await.unwrap().is_empty());
     assert!(!client
         .gateways()
@@ -452,19 +466,12 @@ async fn non_retryable_errors_are_not_retried(transport: Transport) {
 }
 
 async fn a_lost_create_reply_never_makes_a_second_vpc(transport: Transport) {
-    let mock = start(
-        MockServer::builder()
-            .transition_delay(Duration::ZERO)
-            .fault(Fault::lose_reply(Method::CreateVpc, 1)),
+    let (_mock, client) = faulty_mock(
+        transport,
+        "lost-vpc",
+        [Fault::lose_reply(Method::CreateVpc, 1)],
     )
     .await;
-    let client = client_with(
-        &mock,
-        transport,
-        &unique_token("lost-vpc"),
-        fast_retries(),
-        Duration::from_secs(5),
-    );
     let vpc = client
         .vpcs()
         .create("lost-reply")
@@ -478,19 +485,12 @@ async fn a_lost_create_reply_never_makes_a_second_vpc(transport: Transport) {
 }
 
 async fn a_failed_vpc_create_that_did_not_land_is_retried_once_confirmed(transport: Transport) {
-    let mock = start(
-        MockServer::builder()
-            .transition_delay(Duration::ZERO)
-            .fault(Fault::fail(Method::CreateVpc, 2, Code::Unavailable)),
+    let (_mock, client) = faulty_mock(
+        transport,
+        "retry-vpc",
+        [Fault::fail(Method::CreateVpc, 2, Code::Unavailable)],
     )
     .await;
-    let client = client_with(
-        &mock,
-        transport,
-        &unique_token("retry-vpc"),
-        fast_retries(),
-        Duration::from_secs(5),
-    );
     let vpc = client
         .vpcs()
         .create("eventually")
@@ -542,19 +542,12 @@ async fn a_vpc_create_is_not_retried_when_the_outcome_cannot_be_checked(transpor
 }
 
 async fn lost_gateway_create_replies_never_make_a_second_gateway(transport: Transport) {
-    let mock = start(
-        MockServer::builder()
-            .transition_delay(Duration::ZERO)
-            .fault(Fault::lose_reply(Method::CreateGateway, 2)),
+    let (_mock, client) = faulty_mock(
+        transport,
+        "lost-gw",
+        [Fault::lose_reply(Method::CreateGateway, 2)],
     )
     .await;
-    let client = client_with(
-        &mock,
-        transport,
-        &unique_token("lost-gw"),
-        fast_retries(),
-        Duration::from_secs(5),
-    );
     let gateway = client
         .gateways()
         .create("lost")

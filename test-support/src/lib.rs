@@ -1,0 +1,90 @@
+//! Helpers shared by the tests of both crates (a dev-dependency only, never published):
+//! tokens no other test uses, in-process mocks, the generated stubs with a token, and
+//! readers for `google.rpc` details.
+#![warn(missing_docs, unreachable_pub)]
+
+use std::{
+    sync::atomic::{AtomicUsize, Ordering},
+    time::Duration,
+};
+
+use coreweave_api::{
+    inference::v1alpha1::gateway_service_client::GatewayServiceClient,
+    networking::v1beta1::vpc_service_client::VpcServiceClient,
+};
+use coreweave_mock::{MockServer, MockServerBuilder};
+use tonic::{
+    metadata::MetadataValue,
+    service::interceptor::{InterceptedService, Interceptor},
+    transport::{Channel, Endpoint},
+    Request, Status,
+};
+use tonic_types::StatusExt;
+
+/// A token no other test uses, so tests can share nothing and still run in parallel.
+pub fn unique_token(label: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "CW-SECRET-{label}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A mock with no transition delay.
+pub async fn instant_mock() -> MockServer {
+    start(MockServer::builder().transition_delay(Duration::ZERO)).await
+}
+
+/// Starts a mock from a builder.
+pub async fn start(builder: MockServerBuilder) -> MockServer {
+    builder.start().await.expect("mock starts")
+}
+
+/// Sets `authorization` to a fixed value (or leaves it out).
+#[derive(Clone, Debug)]
+pub struct Header(Option<String>);
+
+impl Interceptor for Header {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(header) = &self.0 {
+            let value: MetadataValue<_> = header.parse().expect("header value");
+            request.metadata_mut().insert("authorization", value);
+        }
+        Ok(request)
+    }
+}
+
+/// A channel whose calls carry a fixed `authorization` header.
+pub type Authed = InterceptedService<Channel, Header>;
+
+fn channel(mock: &MockServer) -> Channel {
+    Endpoint::from_shared(mock.endpoint())
+        .expect("the mock's endpoint is a URL")
+        .connect_lazy()
+}
+
+/// The generated VPC stub sending `authorization` exactly as given (or not at all).
+pub fn vpc_stub_with_header(mock: &MockServer, header: Option<&str>) -> VpcServiceClient<Authed> {
+    VpcServiceClient::with_interceptor(channel(mock), Header(header.map(str::to_owned)))
+}
+
+/// The generated VPC stub with `Bearer <token>`.
+pub fn vpc_stub(mock: &MockServer, token: &str) -> VpcServiceClient<Authed> {
+    vpc_stub_with_header(mock, Some(&format!("Bearer {token}")))
+}
+
+/// The generated gateway stub with `Bearer <token>`.
+pub fn gateway_stub(mock: &MockServer, token: &str) -> GatewayServiceClient<Authed> {
+    GatewayServiceClient::with_interceptor(channel(mock), Header(Some(format!("Bearer {token}"))))
+}
+
+/// The field paths of a status's BadRequest detail, sorted.
+pub fn violated_fields(status: &Status) -> Vec<String> {
+    let mut fields: Vec<String> = status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default();
+    fields.sort();
+    fields
+}
