@@ -70,27 +70,12 @@ async fn organizations_are_isolated() {
             .code(),
         Code::NotFound
     );
-    assert!(bob
-        .list_vp_cs(ListVpCsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .items
-        .is_empty());
+    assert!(list_vpcs(&mut bob).await.is_empty());
     // Names are unique per organization only.
     bob.create_vpc(parse::<CreateVpcRequest>(vpc_body(json!({}))))
         .await
         .unwrap();
-    assert_eq!(
-        alice
-            .list_vp_cs(ListVpCsRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .items
-            .len(),
-        1
-    );
+    assert_eq!(list_vpcs(&mut alice).await.len(), 1);
 
     let mut alice_gw = gateway_stub(&mock, &unique_token("alice-gw"));
     let mut bob_gw = gateway_stub(&mock, &unique_token("bob-gw"));

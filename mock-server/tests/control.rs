@@ -651,20 +651,9 @@ async fn the_handle_exports_and_loads_state() {
         .unwrap();
     let snapshot = mock.state(&scope);
     mock.reset(&scope);
-    assert!(stub
-        .list_vp_cs(ListVpCsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .items
-        .is_empty());
+    assert!(list_vpcs(&mut stub).await.is_empty());
     mock.load_state(&scope, &snapshot).unwrap();
-    let listed = stub
-        .list_vp_cs(ListVpCsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .items;
+    let listed = list_vpcs(&mut stub).await;
     assert_eq!(listed[0].id, vpc.id);
     assert!(mock.load_state(&scope, &json!({"version": 9})).is_err());
     assert_eq!(mock.state(&scope), snapshot);

@@ -18,7 +18,7 @@ use coreweave_api::{
     },
     proto::FieldMask,
 };
-use coreweave_mock::{ConnectionLimits, Limits, ManualClock, MockServer};
+use coreweave_mock::{ConnectionLimits, Limits, MockServer};
 use proptest::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
@@ -255,14 +255,8 @@ async fn the_default_quota_refuses_the_thousand_and_first_vpc() {
 
 #[tokio::test]
 async fn a_gateway_updated_while_creating_is_not_ready_before_the_update_settles() {
-    let clock = ManualClock::new();
     let delay = Duration::from_secs(10);
-    let mock = start(
-        MockServer::builder()
-            .clock(clock.clone())
-            .transition_delay(delay),
-    )
-    .await;
+    let (mock, clock) = clocked_mock(delay).await;
     let mut stub = gateway_stub(&mock, &unique_token("update-while-creating"));
     let created = stub
         .create_gateway(CreateGatewayRequest {
@@ -443,7 +437,7 @@ proptest! {
                 ..CreateVpcRequest::default()
             };
             let outcome = stub.create_vpc(request).await;
-            let listed = stub.list_vp_cs(ListVpCsRequest {}).await.unwrap().into_inner().items;
+            let listed = list_vpcs(&mut stub).await;
             match outcome {
                 Ok(_) => prop_assert_eq!(listed.len(), 1),
                 Err(status) => {

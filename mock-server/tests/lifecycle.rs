@@ -12,24 +12,17 @@ use coreweave_api::{
         ListGatewaysRequest, Status as GatewayStatus, UpdateGatewayRequest,
     },
     networking::v1beta1::{
-        vpc, CreateVpcRequest, DeleteVpcRequest, GetVpcRequest, ListVpCsRequest, UpdateVpcRequest,
+        vpc, CreateVpcRequest, DeleteVpcRequest, GetVpcRequest, UpdateVpcRequest,
     },
 };
-use coreweave_mock::{ManualClock, MockServer};
 use serde_json::json;
 use tonic::Code;
 use tonic_types::StatusExt;
 
 #[tokio::test]
 async fn vpc_lifecycle_follows_the_clock() {
-    let clock = ManualClock::new();
     let delay = Duration::from_secs(30);
-    let mock = start(
-        MockServer::builder()
-            .clock(clock.clone())
-            .transition_delay(delay),
-    )
-    .await;
+    let (mock, clock) = clocked_mock(delay).await;
     let mut stub = vpc_stub(&mock, &unique_token("vpc-life"));
     let get = |stub: &mut VpcStubRef, id: String| {
         let mut stub = stub.clone();
@@ -112,15 +105,7 @@ async fn vpc_lifecycle_follows_the_clock() {
             .status(),
         vpc::Status::Deleting
     );
-    assert_eq!(
-        stub.list_vp_cs(ListVpCsRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .items
-            .len(),
-        1
-    );
+    assert_eq!(list_vpcs(&mut stub).await.len(), 1);
     // A second delete while deleting answers the same, without restarting the delay.
     clock.advance(delay / 2);
     stub.delete_vpc(DeleteVpcRequest {
@@ -133,13 +118,7 @@ async fn vpc_lifecycle_follows_the_clock() {
         get(&mut stub, created.id.clone()).await.unwrap_err().code(),
         Code::NotFound
     );
-    assert!(stub
-        .list_vp_cs(ListVpCsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .items
-        .is_empty());
+    assert!(list_vpcs(&mut stub).await.is_empty());
     // The name is free again.
     stub.create_vpc(parse::<CreateVpcRequest>(vpc_body(json!({}))))
         .await
@@ -150,14 +129,8 @@ type VpcStubRef = coreweave_api::networking::v1beta1::vpc_service_client::VpcSer
 
 #[tokio::test]
 async fn gateway_lifecycle_endpoints_and_conditions() {
-    let clock = ManualClock::new();
     let delay = Duration::from_secs(10);
-    let mock = start(
-        MockServer::builder()
-            .clock(clock.clone())
-            .transition_delay(delay),
-    )
-    .await;
+    let (mock, clock) = clocked_mock(delay).await;
     let mut stub = gateway_stub(&mock, &unique_token("gw-life"));
     let body =
         gateway_body(json!({"endpointConfiguration": {"additionalDns": ["models.example.com"]}}));

@@ -142,13 +142,7 @@ async fn scripted_faults_fail_delay_and_lose_replies() {
             Code::Unavailable
         );
     }
-    assert!(stub
-        .list_vp_cs(ListVpCsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .items
-        .is_empty());
+    assert!(list_vpcs(&mut stub).await.is_empty());
 
     // The lost reply still created the VPC.
     let status = stub
@@ -156,12 +150,7 @@ async fn scripted_faults_fail_delay_and_lose_replies() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unavailable);
-    let items = stub
-        .list_vp_cs(ListVpCsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .items;
+    let items = list_vpcs(&mut stub).await;
     assert_eq!(items.len(), 1);
 
     // The caller's deadline cuts an injected delay short.

@@ -13,8 +13,7 @@ use coreweave_api::{
     },
     json,
     networking::v1beta1::{
-        prefix, CreateVpcRequest, DeleteVpcRequest, GetVpcRequest, ListVpCsRequest,
-        UpdateVpcRequest,
+        prefix, CreateVpcRequest, DeleteVpcRequest, GetVpcRequest, UpdateVpcRequest,
     },
 };
 use coreweave_mock::{ManualClock, MockServer};
@@ -50,12 +49,7 @@ async fn vpc_create_validation_table() {
             status.message()
         );
         // A rejected request changes nothing.
-        let items = stub
-            .list_vp_cs(ListVpCsRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .items;
+        let items = list_vpcs(&mut stub).await;
         assert!(items.is_empty(), "{label}: {items:?}");
     }
 }
@@ -125,15 +119,7 @@ async fn duplicate_vpc_name_is_already_exists_with_resource_info() {
     let info = status.get_details_resource_info().expect("ResourceInfo");
     assert_eq!(info.resource_type, "coreweave.networking.v1beta1.VPC");
     assert_eq!(info.resource_name, "test-vpc");
-    assert_eq!(
-        stub.list_vp_cs(ListVpCsRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .items
-            .len(),
-        1
-    );
+    assert_eq!(list_vpcs(&mut stub).await.len(), 1);
 }
 
 #[tokio::test]

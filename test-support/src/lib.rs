@@ -10,9 +10,9 @@ use std::{
 
 use coreweave_api::{
     inference::v1alpha1::gateway_service_client::GatewayServiceClient,
-    networking::v1beta1::vpc_service_client::VpcServiceClient,
+    networking::v1beta1::{vpc_service_client::VpcServiceClient, ListVpCsRequest, Vpc},
 };
-use coreweave_mock::{MockServer, MockServerBuilder};
+use coreweave_mock::{ManualClock, MockServer, MockServerBuilder};
 use tonic::{
     metadata::MetadataValue,
     service::interceptor::{InterceptedService, Interceptor},
@@ -87,4 +87,22 @@ pub fn violated_fields(status: &Status) -> Vec<String> {
         .unwrap_or_default();
     fields.sort();
     fields
+}
+
+/// A mock whose lifecycle moves only with the returned clock, each transition taking `delay`.
+pub async fn clocked_mock(delay: Duration) -> (MockServer, ManualClock) {
+    let clock = ManualClock::new();
+    let builder = MockServer::builder()
+        .clock(clock.clone())
+        .transition_delay(delay);
+    (start(builder).await, clock)
+}
+
+/// Every VPC the stub's organization holds, through `ListVPCs`.
+pub async fn list_vpcs(stub: &mut VpcServiceClient<Authed>) -> Vec<Vpc> {
+    stub.list_vp_cs(ListVpCsRequest {})
+        .await
+        .expect("ListVPCs answers")
+        .into_inner()
+        .items
 }
