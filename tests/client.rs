@@ -16,7 +16,7 @@ use coreweave_api::{
     },
     Client, ErrorKind, LastSeen, RetryPolicy, Transport, WaitOptions,
 };
-use coreweave_mock::{Fault, Limits, Method, MockServer};
+use coreweave_mock::{Fault, Limits, Method, MockServer, Scope};
 use prost::Message;
 use tonic::Code;
 
@@ -875,7 +875,8 @@ async fn raw_requests_and_stubs_are_an_escape_hatch() {
 
 async fn a_failed_or_erroring_gateway_ends_the_wait_with_its_reason(transport: Transport) {
     let mock = start(MockServer::builder().transition_delay(Duration::from_secs(3600))).await;
-    let client = client(&mock, transport, &unique_token("failed-gw"));
+    let token = unique_token("failed-gw");
+    let client = client(&mock, transport, &token);
     for (status, label) in [
         (GatewayStatus::Failed, "STATUS_FAILED"),
         (GatewayStatus::Error, "STATUS_ERROR"),
@@ -889,8 +890,13 @@ async fn a_failed_or_erroring_gateway_ends_the_wait_with_its_reason(transport: T
             .await
             .unwrap();
         let id = gateway.spec.unwrap().id;
-        mock.faults()
-            .force_gateway_state(&id, status, "no capacity in US-EAST-04A");
+        mock.force_gateway_state(
+            &Scope::token(&token),
+            &id,
+            status,
+            "no capacity in US-EAST-04A",
+        )
+        .unwrap();
         let error = client
             .gateways()
             .wait_until_ready(&id, fast_wait(Duration::from_secs(10)))

@@ -34,12 +34,13 @@ pub use control::{ClockView, Scope};
 pub use coreweave_api::rpc::Method;
 pub use model::{
     clock::{Clock, ManualClock, SystemClock},
+    lifecycle::ForcedGatewayState,
     zones::Zone,
     OrgId,
 };
 pub use persist::{snapshot, PersistError};
 pub use pipeline::{
-    faults::{Fault, FaultAction, FaultPlan, ForcedGatewayState, Methods},
+    faults::{Fault, FaultAction, FaultPlan, Methods},
     journal::{Call, CallFilter, Protocol, JOURNAL_CAPACITY},
     Limits, DEFAULT_QUOTA,
 };

@@ -315,15 +315,95 @@ fn the_control_api_over_http() {
     let last = journal["calls"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["ignoredKeys"], json!(["colour"]), "{last}");
 
-    // A gateway forced into FAILED.
-    let (status, forced) = control(
+    // A's gateway forced into FAILED: by A, not by B; reads report it; A's reset clears it.
+    let gateways = "/v1alpha1/inference/gateways";
+    let (status, created) = rest(
         &mock,
         "POST",
-        "/_mock/v1/resources/some-id/status",
-        None,
-        Some(json!({"status": "STATUS_FAILED", "message": "no capacity"})),
+        gateways,
+        a,
+        &[],
+        Some(r#"{"name":"doomed","coreWeaveAuth":{},"pathBasedRouting":{}}"#),
     );
+    assert_eq!(status, 200, "{created}");
+    let id = created["gateway"]["spec"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let force_path = format!("/_mock/v1/resources/{id}/status");
+    let failed = json!({"status": "STATUS_FAILED", "message": "no capacity"});
+    let (status, refused) = control(&mock, "POST", &force_path, Some(b), Some(failed.clone()));
+    assert_eq!(
+        status, 404,
+        "another tenant's gateway is not in B's scope: {refused}"
+    );
+    let (status, unknown) = control(
+        &mock,
+        "POST",
+        "/_mock/v1/resources/6f2c51d4-93a1-4b1e-8d57-2a0ec3f19b44/status",
+        Some(a),
+        Some(failed.clone()),
+    );
+    assert_eq!(status, 404, "{unknown}");
+    let (status, bad) = control(
+        &mock,
+        "POST",
+        &force_path,
+        Some(a),
+        Some(json!({"status": "STATUS_READY"})),
+    );
+    assert_eq!(status, 400, "{bad}");
+    let (status, forced) = control(&mock, "POST", &force_path, Some(a), Some(failed));
     assert_eq!(status, 200, "{forced}");
+    let (_, read) = rest(&mock, "GET", &format!("{gateways}/{id}"), a, &[], None);
+    assert_eq!(
+        read["gateway"]["status"]["status"], "STATUS_FAILED",
+        "{read}"
+    );
+    let (_, state) = control(&mock, "GET", "/_mock/v1/state", Some(a), None);
+    let org = state["organizations"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    assert_eq!(
+        org["gateways"][0]["lifecycle"]["forced"],
+        json!({"status": "STATUS_FAILED", "message": "no capacity"}),
+        "the snapshot keeps the forced state"
+    );
+    let (status, loaded) = control(
+        &mock,
+        "PUT",
+        "/_mock/v1/state",
+        Some(a),
+        Some(state.clone()),
+    );
+    assert_eq!(status, 200, "{loaded}");
+    let (_, read) = rest(&mock, "GET", &format!("{gateways}/{id}"), a, &[], None);
+    assert_eq!(
+        read["gateway"]["status"]["status"], "STATUS_FAILED",
+        "loaded back: {read}"
+    );
+    let mut bad_state = state;
+    let org_key = bad_state["organizations"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    bad_state["organizations"][&org_key]["gateways"][0]["lifecycle"]["forced"]["status"] =
+        json!("STATUS_READY");
+    let (status, refused) = control(&mock, "PUT", "/_mock/v1/state", Some(a), Some(bad_state));
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("lifecycle.forced"),
+        "the error names where: {refused}"
+    );
 
     // Reset A: empty; B untouched.
     assert_eq!(
@@ -331,6 +411,17 @@ fn the_control_api_over_http() {
         200
     );
     assert_eq!(rest(&mock, "GET", vpcs, a, &[], None).1["items"], json!([]));
+    let (status, _) = control(
+        &mock,
+        "POST",
+        &force_path,
+        Some(a),
+        Some(json!({"status": "STATUS_ERROR"})),
+    );
+    assert_eq!(
+        status, 404,
+        "the reset deleted the gateway and its forced state"
+    );
     assert_eq!(
         rest(&mock, "GET", vpcs, b, &[], None).1["items"]
             .as_array()

@@ -289,14 +289,14 @@ fn render_as(
         wandb.api_key.clear();
     }
     let mut status = status(tracked, observed, now, state);
-    if let Some(forced) = state.faults.forced_gateway_state(&spec.id) {
+    if let Some(forced) = &tracked.lifecycle.forced {
         status.status = forced.status as i32;
         status.conditions = vec![Condition {
             r#type: "Ready".to_owned(),
             status: ConditionStatus::False as i32,
             last_update_time: Some(to_timestamp(now)),
             reason: forced.status.as_str_name().to_owned(),
-            message: forced.message,
+            message: forced.message.clone(),
             zone: String::new(),
         }];
     }

@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     control::{fault_from_json, fault_to_json, ClockView, Scope},
+    model::lifecycle::ForcedGatewayState,
     persist::snapshot,
     pipeline::faults::{code_from_name, code_name, code_names},
     pipeline::journal::{CallFilter, JOURNAL_CAPACITY},
@@ -199,8 +200,8 @@ impl ControlService for ControlGrpc {
         } else {
             &wanted.message
         };
-        self.state
-            .force_status(&wanted.id, &wanted.status, message)?;
+        let forced = ForcedGatewayState::parse(&wanted.status, message)?;
+        self.state.force_status(&scope, &wanted.id, forced)?;
         Ok(Response::new(pb::SetResourceStatusResponse {}))
     }
 

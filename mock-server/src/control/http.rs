@@ -21,6 +21,7 @@ use crate::protocol::{body::read_limited, error::rest_error, Apis};
 use crate::{
     control::{duration_field, fault_from_json, fault_to_json, string_field},
     control::{ClockView, Scope},
+    model::lifecycle::ForcedGatewayState,
     persist::snapshot,
     pipeline::faults::{code_from_name, code_name, code_names},
     pipeline::journal::{CallFilter, JOURNAL_CAPACITY},
@@ -212,7 +213,8 @@ async fn force_status(
         let message = string_field(&body, "message")?
             .unwrap_or("forced by the control API")
             .to_owned();
-        apis.state.force_status(&id, &name, &message)?;
+        let forced = ForcedGatewayState::parse(&name, &message)?;
+        apis.state.force_status(&scope, &id, forced)?;
         Ok(json!({"id": id, "status": name, "message": message}))
     };
     respond(result.await)

@@ -9,11 +9,12 @@ pub(crate) mod http;
 
 use std::time::{Duration, SystemTime};
 
-use coreweave_api::{inference::v1alpha1::Status as GatewayPhase, rpc::Method};
+use coreweave_api::rpc::Method;
 use serde_json::{json, Value};
 use tonic::Status;
 
 use crate::{
+    model::lifecycle::ForcedGatewayState,
     model::store::OrgState,
     model::{org_for_token, OrgId},
     pipeline::faults::{code_from_name, code_name, code_names, Fault, FaultAction, Methods},
@@ -146,18 +147,27 @@ impl MockState {
         }
     }
 
-    /// Makes reads of gateway `id` report `status` (`STATUS_FAILED` or `STATUS_ERROR`).
-    pub(crate) fn force_status(&self, id: &str, status: &str, message: &str) -> Result<(), Status> {
-        let phase = match GatewayPhase::from_str_name(status) {
-            Some(phase @ (GatewayPhase::Failed | GatewayPhase::Error)) => phase,
-            _ => {
-                return Err(Status::invalid_argument(format!(
-                    "status: {status:?} cannot be forced; use STATUS_FAILED or STATUS_ERROR"
-                )))
+    /// Makes reads of gateway `id` in `scope` report `forced` (FAILED or ERROR, say) until
+    /// the gateway is deleted or the scope reset.
+    pub(crate) fn force_status(
+        &self,
+        scope: &Scope,
+        id: &str,
+        forced: ForcedGatewayState,
+    ) -> Result<(), Status> {
+        let forced = Box::new(forced);
+        let found = self
+            .store
+            .with_gateway_lifecycle(scope.org(), id, |_, lifecycle| {
+                lifecycle.forced = Some(forced.clone());
+            });
+        match found {
+            Some(()) => self.persist_scope(scope),
+            None => {
+                let shown: String = id.chars().take(100).collect();
+                Err(Status::not_found(format!("no gateway {shown} in scope")))
             }
-        };
-        self.faults.force_gateway_state(id, phase, message);
-        Ok(())
+        }
     }
 }
 

@@ -6,6 +6,12 @@
 
 use std::time::{Duration, SystemTime};
 
+use coreweave_api::inference::v1alpha1::Status as GatewayPhase;
+use tonic::Status;
+
+/// The longest message a forced state may carry, in characters.
+pub(crate) const MAX_FORCED_MESSAGE_CHARS: usize = 1024;
+
 /// The last change made to a resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -32,8 +38,43 @@ pub enum Observed {
     Gone,
 }
 
+/// A state a gateway is forced into by the control API, such as FAILED, whatever its
+/// lifecycle says: the mock's own lifecycle never fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForcedGatewayState {
+    /// The status reads report: FAILED or ERROR.
+    pub status: GatewayPhase,
+    /// The message of its `Ready` condition.
+    pub message: String,
+}
+
+impl ForcedGatewayState {
+    /// A forced state from the control API's words: a status name (`STATUS_FAILED` or
+    /// `STATUS_ERROR`) and a message of at most [`MAX_FORCED_MESSAGE_CHARS`] characters.
+    pub(crate) fn parse(status: &str, message: &str) -> Result<Self, Status> {
+        let status = match GatewayPhase::from_str_name(status) {
+            Some(phase @ (GatewayPhase::Failed | GatewayPhase::Error)) => phase,
+            _ => {
+                let shown: String = status.chars().take(64).collect();
+                return Err(Status::invalid_argument(format!(
+                    "status: {shown:?} cannot be forced; use STATUS_FAILED or STATUS_ERROR"
+                )));
+            }
+        };
+        if message.chars().count() > MAX_FORCED_MESSAGE_CHARS {
+            return Err(Status::invalid_argument(format!(
+                "message: longer than {MAX_FORCED_MESSAGE_CHARS} characters"
+            )));
+        }
+        Ok(Self {
+            status,
+            message: message.to_owned(),
+        })
+    }
+}
+
 /// The timestamps and last change of one resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lifecycle {
     /// When the resource was created; never changes.
     pub created_at: SystemTime,
@@ -47,6 +88,8 @@ pub struct Lifecycle {
     pub held_since: Option<SystemTime>,
     /// How long its current transition was held before, which postpones its settling.
     pub held_for: Duration,
+    /// The state a gateway's reads report instead of its lifecycle's, once forced.
+    pub forced: Option<Box<ForcedGatewayState>>,
 }
 
 impl Lifecycle {
@@ -59,6 +102,7 @@ impl Lifecycle {
             first_ready: None,
             held_since: None,
             held_for: Duration::ZERO,
+            forced: None,
         }
     }
 

@@ -328,11 +328,42 @@ impl Store {
 
     /// Runs `f` on the lifecycle of the VPC or gateway `id` in `org`'s scope (every
     /// organization, for `None`); `None` when there is no such resource.
-    pub fn with_lifecycle<R>(
+    pub(crate) fn with_lifecycle<R>(
         &self,
         org: Option<&OrgId>,
         id: &str,
         mut f: impl FnMut(&OrgId, &mut Lifecycle) -> R,
+    ) -> Option<R> {
+        self.find_in_scope(org, id, |key, state, id| {
+            let tracked = match state.vpcs.items.get_mut(&id) {
+                Some(vpc) => &mut vpc.lifecycle,
+                None => &mut state.gateways.items.get_mut(&id)?.lifecycle,
+            };
+            Some(f(key, tracked))
+        })
+    }
+
+    /// Runs `f` on the lifecycle of the gateway `id` in `org`'s scope (every organization,
+    /// for `None`); `None` when there is no such gateway.
+    pub(crate) fn with_gateway_lifecycle<R>(
+        &self,
+        org: Option<&OrgId>,
+        id: &str,
+        mut f: impl FnMut(&OrgId, &mut Lifecycle) -> R,
+    ) -> Option<R> {
+        self.find_in_scope(org, id, |key, state, id| {
+            let gateway = state.gateways.items.get_mut(&id)?;
+            Some(f(key, &mut gateway.lifecycle))
+        })
+    }
+
+    /// Runs `find` on each organization in scope, one lock at a time, until it finds the
+    /// resource `id`; `None` when no organization has it or `id` is not a UUID.
+    fn find_in_scope<R>(
+        &self,
+        org: Option<&OrgId>,
+        id: &str,
+        mut find: impl FnMut(&OrgId, &mut OrgState, Uuid) -> Option<R>,
     ) -> Option<R> {
         let id = Uuid::try_parse(id).ok()?;
         let orgs: Vec<(OrgId, Arc<Mutex<OrgState>>)> = {
@@ -342,16 +373,10 @@ impl Store {
                 .map(|(key, state)| (key.clone(), Arc::clone(state)))
                 .collect()
         };
-        for (key, state) in orgs {
+        orgs.into_iter().find_map(|(key, state)| {
             let mut guard = state.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(tracked) = guard.vpcs.items.get_mut(&id) {
-                return Some(f(&key, &mut tracked.lifecycle));
-            }
-            if let Some(tracked) = guard.gateways.items.get_mut(&id) {
-                return Some(f(&key, &mut tracked.lifecycle));
-            }
-        }
-        None
+            find(&key, &mut guard, id)
+        })
     }
 
     /// Replaces the state in `org`'s scope (everything, for `None`) with `orgs`.

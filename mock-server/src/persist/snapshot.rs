@@ -18,8 +18,9 @@
 //!
 //! where a lifecycle is `{"createdAt": RFC 3339, "changedAt": RFC 3339, "phase": "CREATING" |
 //! "UPDATING" | "DELETING", "firstReady": RFC 3339 or null, "heldSince": RFC 3339 or null,
-//! "heldForMs": integer}`: the resource's state follows from them and the server's
-//! transition delay. Every VPC and gateway id is a UUID, unique within its organization, as
+//! "heldForMs": integer, "forced": null or {"status": "STATUS_FAILED" | "STATUS_ERROR",
+//! "message": string}}`: the resource's state follows from them and the server's transition
+//! delay, except that a gateway with a forced state reports that state. Every VPC and gateway id is a UUID, unique within its organization, as
 //! the server hands them out. Gateways' W&B API keys are never written.
 
 use std::time::SystemTime;
@@ -33,7 +34,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use crate::{
-    model::lifecycle::{Lifecycle, Phase},
+    model::lifecycle::{ForcedGatewayState, Lifecycle, Phase},
     model::store::{Collection, OrgState, Store, Tracked},
     model::OrgId,
 };
@@ -101,6 +102,10 @@ fn lifecycle_json(lifecycle: &Lifecycle) -> Value {
         "firstReady": lifecycle.first_ready.map(rfc3339),
         "heldSince": lifecycle.held_since.map(rfc3339),
         "heldForMs": u64::try_from(lifecycle.held_for.as_millis()).unwrap_or(u64::MAX),
+        "forced": lifecycle.forced.as_ref().map(|forced| json!({
+            "status": forced.status.as_str_name(),
+            "message": forced.message,
+        })),
     })
 }
 
@@ -287,7 +292,32 @@ fn read_lifecycle(entry: &Value, path: &str) -> Result<Lifecycle, SnapshotError>
         first_ready: time("firstReady")?,
         held_since: time("heldSince")?,
         held_for: std::time::Duration::from_millis(held_for),
+        forced: read_forced(value, &path)?,
     })
+}
+
+/// A lifecycle's forced state: absent or null for none.
+fn read_forced(
+    lifecycle: &Value,
+    path: &str,
+) -> Result<Option<Box<ForcedGatewayState>>, SnapshotError> {
+    let path = format!("{path}.forced");
+    let forced = match lifecycle.get("forced") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(forced)) => forced,
+        Some(other) => return Err(error(path, format!("expected an object, got {other}"))),
+    };
+    let text = |key: &str| match forced.get(key) {
+        None | Some(Value::Null) => Ok(""),
+        Some(Value::String(text)) => Ok(text.as_str()),
+        Some(other) => Err(error(
+            format!("{path}.{key}"),
+            format!("expected a string, got {other}"),
+        )),
+    };
+    ForcedGatewayState::parse(text("status")?, text("message")?)
+        .map(|forced| Some(Box::new(forced)))
+        .map_err(|status| error(&path, status.message()))
 }
 
 #[cfg(test)]

@@ -5,12 +5,11 @@
 //! checking, reflection or the control API.
 
 use std::{
-    collections::HashMap,
     sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
 
-use coreweave_api::{inference::v1alpha1::Status as GatewayPhase, rpc::Method};
+use coreweave_api::rpc::Method;
 
 use crate::model::{org_for_token, OrgId};
 
@@ -162,20 +161,10 @@ pub struct CallFaults {
     pub lose_reply: bool,
 }
 
-/// A state a gateway is forced into, such as FAILED, whatever its lifecycle says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ForcedGatewayState {
-    /// The status reads report.
-    pub status: GatewayPhase,
-    /// The message of its `Ready` condition.
-    pub message: String,
-}
-
 /// The faults scripted on a server; cheap to clone, shared by every call.
 #[derive(Debug, Clone, Default)]
 pub struct FaultPlan {
     faults: Arc<Mutex<Vec<Fault>>>,
-    gateway_states: Arc<Mutex<HashMap<String, ForcedGatewayState>>>,
 }
 
 impl FaultPlan {
@@ -184,10 +173,9 @@ impl FaultPlan {
         self.lock().push(fault);
     }
 
-    /// Removes every fault and forced state.
+    /// Removes every fault.
     pub fn clear(&self) {
         self.lock().clear();
-        self.gateway_states().clear();
     }
 
     /// Removes the faults limited to `org`.
@@ -203,33 +191,6 @@ impl FaultPlan {
             .filter(|f| org.is_none() || f.org.is_none() || f.org.as_ref() == org)
             .cloned()
             .collect()
-    }
-
-    /// Makes reads of gateway `id` report `status` (ERROR or FAILED, say) with `message` on
-    /// its `Ready` condition, until [`clear`](Self::clear). For testing how clients handle a
-    /// gateway that fails, which the mock's own lifecycle never does.
-    pub fn force_gateway_state(
-        &self,
-        id: impl Into<String>,
-        status: GatewayPhase,
-        message: impl Into<String>,
-    ) {
-        let state = ForcedGatewayState {
-            status,
-            message: message.into(),
-        };
-        self.gateway_states().insert(id.into(), state);
-    }
-
-    /// The state gateway `id` is forced into, if any.
-    pub fn forced_gateway_state(&self, id: &str) -> Option<ForcedGatewayState> {
-        self.gateway_states().get(id).cloned()
-    }
-
-    fn gateway_states(&self) -> std::sync::MutexGuard<'_, HashMap<String, ForcedGatewayState>> {
-        self.gateway_states
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Takes the faults that apply to one call of `method` by `org`, using up counted ones.

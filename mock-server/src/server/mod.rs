@@ -28,6 +28,8 @@ use tonic_health::{server::HealthReporter, ServingStatus};
 
 use coreweave_api::rpc::MAX_RESPONSE_BYTES;
 
+use coreweave_api::inference::v1alpha1::Status as GatewayPhase;
+
 use crate::{
     api::gateway::GatewayApi,
     api::vpc::VpcApi,
@@ -36,6 +38,7 @@ use crate::{
     },
     control::{ClockView, Scope},
     model::clock::{Clock, SystemClock},
+    model::lifecycle::ForcedGatewayState,
     model::zones::{Zone, Zones},
     pipeline::auth::Authenticator,
     pipeline::faults::{Fault, FaultPlan},
@@ -499,6 +502,37 @@ impl MockServer {
     /// fails for an unknown or settled resource.
     pub fn hold(&self, scope: &Scope, id: &str, hold: bool) -> Result<(), tonic::Status> {
         self.state.hold(scope, id, hold)
+    }
+
+    /// Makes reads of gateway `id` in `scope` report `status` (FAILED or ERROR) with `message`
+    /// on its `Ready` condition, until the gateway is deleted or the scope reset: for testing
+    /// how clients handle a gateway that fails, which the mock's own lifecycle never does.
+    /// Fails for another status, or when `scope` holds no such gateway.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use coreweave_api::inference::v1alpha1::Status;
+    /// use coreweave_mock::{MockServer, Scope};
+    ///
+    /// let mock = MockServer::builder().start().await?;
+    /// let unknown = "6f2c51d4-93a1-4b1e-8d57-2a0ec3f19b44";
+    /// let error = mock
+    ///     .force_gateway_state(&Scope::token("t"), unknown, Status::Failed, "no capacity")
+    ///     .unwrap_err();
+    /// assert_eq!(error.code(), tonic::Code::NotFound);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn force_gateway_state(
+        &self,
+        scope: &Scope,
+        id: &str,
+        status: GatewayPhase,
+        message: impl Into<String>,
+    ) -> Result<(), tonic::Status> {
+        let forced = ForcedGatewayState::parse(status.as_str_name(), &message.into())?;
+        self.state.force_status(scope, id, forced)
     }
 
     /// The organization id of `token`, as snapshots and the journal name it.
