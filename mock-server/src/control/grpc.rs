@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    control::{fault_from_json, fault_to_json, ClockView, Scope},
+    control::{ClockView, FaultSpec, FaultView, Scope},
     model::lifecycle::ForcedGatewayState,
     persist::snapshot,
     pipeline::faults::{code_from_name, code_name, code_names},
@@ -60,37 +60,33 @@ fn clock(view: ClockView) -> pb::Clock {
     }
 }
 
-fn fault_to_pb(json: &Value) -> pb::Fault {
-    let text = |key: &str| json[key].as_str().unwrap_or_default().to_owned();
-    pb::Fault {
-        method: text("method"),
-        kind: text("kind"),
-        code: text("code"),
-        times: json["remaining"]
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok()),
-        delay: text("delay"),
-        message: text("message"),
-        organization_id: text("organizationId"),
+impl From<pb::Fault> for FaultSpec {
+    /// An empty string reads as absent, as proto3 has no other way to leave it out.
+    fn from(fault: pb::Fault) -> Self {
+        let given = |text: String| (!text.is_empty()).then_some(text);
+        Self {
+            method: given(fault.method),
+            kind: given(fault.kind),
+            code: given(fault.code),
+            times: fault.times,
+            delay: given(fault.delay),
+            message: given(fault.message),
+        }
     }
 }
 
-fn fault_to_map(fault: &pb::Fault) -> Map<String, Value> {
-    let mut map = Map::new();
-    let mut put = |key: &str, value: &str| {
-        if !value.is_empty() {
-            map.insert(key.to_owned(), Value::from(value));
+impl From<FaultView> for pb::Fault {
+    fn from(view: FaultView) -> Self {
+        Self {
+            method: view.method,
+            kind: view.kind.to_owned(),
+            code: view.code.unwrap_or_default(),
+            times: view.remaining,
+            delay: view.delay.unwrap_or_default(),
+            message: view.message.unwrap_or_default(),
+            organization_id: view.organization_id.unwrap_or_default(),
         }
-    };
-    put("method", &fault.method);
-    put("kind", &fault.kind);
-    put("code", &fault.code);
-    put("delay", &fault.delay);
-    put("message", &fault.message);
-    if let Some(times) = fault.times {
-        map.insert("times".to_owned(), Value::from(times));
     }
-    map
 }
 
 #[tonic::async_trait]
@@ -150,13 +146,10 @@ impl ControlService for ControlGrpc {
     ) -> Result<Response<pb::AddFaultResponse>, Status> {
         let scope = self.scope(&request)?;
         let wanted = request.into_inner().fault.unwrap_or_default();
-        let mut fault = fault_from_json(&fault_to_map(&wanted))?;
-        if let Scope::Org(org) = &scope {
-            fault = fault.in_org(org.clone());
-        }
-        let shown = fault_to_pb(&fault_to_json(&fault));
-        self.state.faults.add(fault);
-        Ok(Response::new(pb::AddFaultResponse { fault: Some(shown) }))
+        let view = self.state.add_fault(&scope, wanted.into())?;
+        Ok(Response::new(pb::AddFaultResponse {
+            fault: Some(view.into()),
+        }))
     }
 
     async fn list_faults(
@@ -166,10 +159,9 @@ impl ControlService for ControlGrpc {
         let scope = self.scope(&request)?;
         let faults = self
             .state
-            .faults
-            .list(scope.org())
-            .iter()
-            .map(|fault| fault_to_pb(&fault_to_json(fault)))
+            .list_faults(&scope)
+            .into_iter()
+            .map(Into::into)
             .collect();
         Ok(Response::new(pb::ListFaultsResponse { faults }))
     }
@@ -178,10 +170,7 @@ impl ControlService for ControlGrpc {
         &self,
         request: Request<pb::ClearFaultsRequest>,
     ) -> Result<Response<pb::ClearFaultsResponse>, Status> {
-        match self.scope(&request)?.org() {
-            Some(org) => self.state.faults.clear_org(org),
-            None => self.state.faults.clear(),
-        }
+        self.state.clear_faults(&self.scope(&request)?);
         Ok(Response::new(pb::ClearFaultsResponse {}))
     }
 

@@ -19,7 +19,7 @@ use tonic::Status;
 
 use crate::protocol::{body::read_limited, error::rest_error, Apis};
 use crate::{
-    control::{duration_field, fault_from_json, fault_to_json, string_field},
+    control::{duration_field, string_field, FaultSpec, FaultView},
     control::{ClockView, Scope},
     model::lifecycle::ForcedGatewayState,
     persist::snapshot,
@@ -152,13 +152,8 @@ async fn add_fault(State(apis): State<Apis>, headers: HeaderMap, body: Body) -> 
     let result = async {
         let scope = scope(&apis, &headers)?;
         let body = object(body).await?;
-        let mut fault = fault_from_json(&body)?;
-        if let Scope::Org(org) = &scope {
-            fault = fault.in_org(org.clone());
-        }
-        let view = fault_to_json(&fault);
-        apis.state.faults.add(fault);
-        Ok(json!({"fault": view}))
+        let view = apis.state.add_fault(&scope, fault_spec(&body)?)?;
+        Ok(json!({"fault": fault_json(&view)}))
     };
     respond(result.await)
 }
@@ -167,10 +162,9 @@ async fn list_faults(State(apis): State<Apis>, headers: HeaderMap) -> Response {
     respond(scope(&apis, &headers).map(|scope| {
         let faults: Vec<Value> = apis
             .state
-            .faults
-            .list(scope.org())
+            .list_faults(&scope)
             .iter()
-            .map(fault_to_json)
+            .map(fault_json)
             .collect();
         json!({"faults": faults})
     }))
@@ -178,10 +172,7 @@ async fn list_faults(State(apis): State<Apis>, headers: HeaderMap) -> Response {
 
 async fn clear_faults(State(apis): State<Apis>, headers: HeaderMap) -> Response {
     respond(scope(&apis, &headers).map(|scope| {
-        match scope.org() {
-            Some(org) => apis.state.faults.clear_org(org),
-            None => apis.state.faults.clear(),
-        }
+        apis.state.clear_faults(&scope);
         json!({"cleared": scope_json(&scope)})
     }))
 }
@@ -264,4 +255,50 @@ async fn calls(
         Ok(json!({"calls": calls, "capacity": JOURNAL_CAPACITY}))
     })();
     respond(result)
+}
+
+/// A fault from `{"method", "kind", "code", "times", "delay", "message"}`.
+fn fault_spec(body: &serde_json::Map<String, Value>) -> Result<FaultSpec, Status> {
+    let text = |key: &str| string_field(body, key).map(|value| value.map(str::to_owned));
+    let times = match body.get("times") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(
+            value
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    Status::invalid_argument(format!("times: expected a count, got {value}"))
+                })?,
+        ),
+    };
+    Ok(FaultSpec {
+        method: text("method")?,
+        kind: text("kind")?,
+        code: text("code")?,
+        times,
+        delay: text("delay")?,
+        message: text("message")?,
+    })
+}
+
+/// A fault as JSON: `{"method", "kind", "remaining", "organizationId"}` and the kind's own
+/// fields.
+fn fault_json(view: &FaultView) -> Value {
+    let mut json = json!({
+        "method": view.method,
+        "kind": view.kind,
+        "remaining": view.remaining,
+        "organizationId": view.organization_id,
+    });
+    let extra = [
+        ("code", &view.code),
+        ("message", &view.message),
+        ("delay", &view.delay),
+    ];
+    for (key, value) in extra {
+        if let Some(value) = value {
+            json[key] = json!(value);
+        }
+    }
+    json
 }

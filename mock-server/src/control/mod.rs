@@ -4,20 +4,21 @@
 //! under `/_mock/v1/` ([`http`]) and the gRPC `coreweave.mock.v1.ControlService` ([`grpc`]).
 //! The in-process [`MockServer`](crate::MockServer) handle calls the operations directly.
 
+mod faults;
 pub(crate) mod grpc;
 pub(crate) mod http;
 
+pub(crate) use faults::{FaultSpec, FaultView};
+
 use std::time::{Duration, SystemTime};
 
-use coreweave_api::rpc::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tonic::Status;
 
 use crate::{
     model::lifecycle::ForcedGatewayState,
     model::store::OrgState,
     model::{org_for_token, OrgId},
-    pipeline::faults::{code_from_name, code_name, code_names, Fault, FaultAction, Methods},
     pipeline::journal::{Call, CallFilter},
     pipeline::MockState,
 };
@@ -171,94 +172,6 @@ impl MockState {
     }
 }
 
-/// A fault as JSON, as the control APIs show it.
-pub(crate) fn fault_to_json(fault: &Fault) -> Value {
-    let method = match fault.methods() {
-        Methods::All => "*".to_owned(),
-        Methods::One(method) => method.name().to_owned(),
-    };
-    let mut view = json!({
-        "method": method,
-        "remaining": fault.remaining(),
-        "organizationId": fault.org().map(|org| org.as_str().to_owned()),
-    });
-    match fault.action() {
-        FaultAction::Fail { code, message, .. } => {
-            view["kind"] = json!("fail");
-            view["code"] = json!(code_name(*code));
-            view["message"] = json!(message);
-        }
-        FaultAction::Delay(delay) => {
-            view["kind"] = json!("delay");
-            view["delay"] = json!(humantime::format_duration(*delay).to_string());
-        }
-        FaultAction::LoseReply => view["kind"] = json!("lose_reply"),
-    }
-    view
-}
-
-/// Builds a fault from `{"method", "kind", "code", "times", "delay", "message"}`, the
-/// shape both control APIs take.
-pub(crate) fn fault_from_json(body: &serde_json::Map<String, Value>) -> Result<Fault, Status> {
-    let method = string_field(body, "method")?
-        .ok_or_else(|| Status::invalid_argument("method: required, an RPC name or \"*\""))?;
-    let methods = if method == "*" {
-        Methods::All
-    } else {
-        Methods::One(
-            method
-                .parse::<Method>()
-                .map_err(|e| Status::invalid_argument(format!("method: {e}, or \"*\"")))?,
-        )
-    };
-    let times = match body.get("times") {
-        None | Some(Value::Null) => None,
-        Some(value) => Some(
-            value
-                .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| {
-                    Status::invalid_argument(format!("times: expected a count, got {value}"))
-                })?,
-        ),
-    };
-    let kind = string_field(body, "kind")?.unwrap_or("fail");
-    let action = match kind {
-        "fail" => {
-            let name = string_field(body, "code")?.unwrap_or("UNAVAILABLE");
-            let code = code_from_name(name).ok_or_else(|| {
-                Status::invalid_argument(format!(
-                    "code: {name:?} is not a gRPC code; use one of {}",
-                    code_names()
-                ))
-            })?;
-            let message = string_field(body, "message")?.unwrap_or("injected fault");
-            FaultAction::Fail {
-                code,
-                message: message.to_owned(),
-                details: Box::default(),
-            }
-        }
-        "delay" => FaultAction::Delay(
-            duration_field(body, "delay")?
-                .ok_or_else(|| Status::invalid_argument("delay: required for kind delay"))?,
-        ),
-        "lose_reply" => FaultAction::LoseReply,
-        other => {
-            return Err(Status::invalid_argument(format!(
-                "kind: {other:?} is not one of fail, delay, lose_reply"
-            )))
-        }
-    };
-    // A delay applies to every call unless counted; a failure to one call unless counted.
-    let times = match (&action, times) {
-        (_, Some(times)) => Some(times),
-        (FaultAction::Delay(_), None) => None,
-        (_, None) => Some(1),
-    };
-    Ok(Fault::new(methods, times, action))
-}
-
 /// A string field of a JSON object; `null` reads as absent.
 pub(crate) fn string_field<'a>(
     body: &'a serde_json::Map<String, Value>,
@@ -279,12 +192,6 @@ pub(crate) fn duration_field(
     key: &str,
 ) -> Result<Option<Duration>, Status> {
     string_field(body, key)?
-        .map(|text| {
-            humantime::parse_duration(text).map_err(|e| {
-                Status::invalid_argument(format!(
-                    "{key}: {text:?} is not a duration such as 250ms, 90s or 5m: {e}"
-                ))
-            })
-        })
+        .map(|text| faults::parse_duration(key, text))
         .transpose()
 }
