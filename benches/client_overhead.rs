@@ -12,7 +12,6 @@ use coreweave_api::{
     networking::v1beta1::{vpc_service_client::VpcServiceClient, GetVpcRequest},
     Client, Transport,
 };
-use coreweave_mock::MockServer;
 use tonic::{metadata::MetadataValue, Request};
 
 const TOKEN: &str = "CW-SECRET-bench";
@@ -28,10 +27,7 @@ fn summarize(samples: &mut [Duration]) -> (Duration, Duration) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mock = MockServer::builder()
-        .transition_delay(Duration::ZERO)
-        .start()
-        .await?;
+    let mock = coreweave_test_support::instant_mock().await;
     let build = |transport| {
         Client::builder()
             .endpoint(mock.endpoint())

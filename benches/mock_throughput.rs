@@ -4,12 +4,11 @@
 //! 64 tasks over 8 HTTP/2 connections, each task with its own organization, first create
 //! VPCs, then read them, for a fixed number of calls. Prints calls per second for each phase.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use coreweave_api::networking::v1beta1::{
     vpc_service_client::VpcServiceClient, CreateVpcRequest, GetVpcRequest,
 };
-use coreweave_mock::MockServer;
 use tonic::{metadata::MetadataValue, transport::Channel, Request};
 
 const TASKS: usize = 64;
@@ -76,10 +75,7 @@ async fn phase(
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mock = MockServer::builder()
-        .transition_delay(Duration::ZERO)
-        .start()
-        .await?;
+    let mock = coreweave_test_support::instant_mock().await;
     let mut channels = Vec::new();
     for _ in 0..CONNECTIONS {
         channels.push(

@@ -740,6 +740,12 @@ async fn callgrind_total(dump: &std::path::Path) -> Result<u64, Box<dyn std::err
 }
 
 /// Fills a server's organization with `count` VPCs, 64 at a time.
+/// Every VPC the benchmark's organization holds on the server `client` talks to.
+async fn list_all(client: &mut VpcServiceClient<Channel>) -> Result<Vec<Vpc>, Status> {
+    let response = client.list_vp_cs(authorized(ListVpCsRequest {})).await?;
+    Ok(response.into_inner().items)
+}
+
 async fn fill(client: &VpcServiceClient<Channel>, prefix: &str, count: usize) {
     let tasks: Vec<_> = (0..64)
         .map(|task| {
@@ -937,19 +943,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut list_times = Vec::new();
     for (server, client) in servers.iter().zip(&clients) {
         let mut client = client.clone();
-        let have = client
-            .list_vp_cs(authorized(ListVpCsRequest {}))
-            .await?
-            .into_inner()
-            .items
-            .len();
+        let have = list_all(&mut client).await?.len();
         fill(&client, "list-", list_size.saturating_sub(have)).await;
         let started = Instant::now();
-        let items = client
-            .list_vp_cs(authorized(ListVpCsRequest {}))
-            .await?
-            .into_inner()
-            .items;
+        let items = list_all(&mut client).await?;
         list_times.push((server.name, items.len(), started.elapsed()));
     }
     println!(
@@ -958,12 +955,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for client in &clients {
         let mut client = client.clone();
-        let have = client
-            .list_vp_cs(authorized(ListVpCsRequest {}))
-            .await?
-            .into_inner()
-            .items
-            .len();
+        let have = list_all(&mut client).await?.len();
         fill(&client, "big-", big.saturating_sub(have)).await;
     }
     println!(

@@ -155,50 +155,39 @@ impl Client {
             attempt = field::Empty,
             code = field::Empty,
         );
-        let result = self
-            .attempts(method, request, recover)
-            .instrument(span.clone())
-            .await;
+        let attempts = async {
+            let attempt = |number: u32, remaining: Duration| {
+                tracing::Span::current().record("attempt", number);
+                self.attempt(method, request.clone(), self.options.timeout.min(remaining))
+            };
+            let recover = &recover;
+            let decide = move |error: Error, number: u32| async move {
+                let decision = match recover.recover(&error, number).await? {
+                    Recovery::Done(response) => Decision::Done(response),
+                    Recovery::Retry => Decision::Retry,
+                    Recovery::Default if should_retry(method.idempotency(), &error) => {
+                        Decision::Retry
+                    }
+                    Recovery::Default => Decision::Stop,
+                };
+                Ok((decision, error))
+            };
+            retry::run(
+                &self.options.retry,
+                method.name(),
+                fastrand::f64,
+                attempt,
+                decide,
+            )
+            .await
+        };
+        let result = attempts.instrument(span.clone()).await;
         let code = match &result {
             Ok(_) => "OK",
             Err(error) => error.kind().label(),
         };
         span.record("code", code);
         result
-    }
-
-    async fn attempts<Req, Resp>(
-        &self,
-        method: Method,
-        request: Req,
-        recover: impl AsyncRecover<Resp>,
-    ) -> Result<Resp, Error>
-    where
-        Req: Message + Name + Clone + Send + 'static,
-        Resp: Message + Name + Default + Send + 'static,
-    {
-        let attempt = |number: u32, remaining: Duration| {
-            tracing::Span::current().record("attempt", number);
-            self.attempt(method, request.clone(), self.options.timeout.min(remaining))
-        };
-        let recover = &recover;
-        let decide = move |error: Error, number: u32| async move {
-            let decision = match recover.recover(&error, number).await? {
-                Recovery::Done(response) => Decision::Done(response),
-                Recovery::Retry => Decision::Retry,
-                Recovery::Default if should_retry(method.idempotency(), &error) => Decision::Retry,
-                Recovery::Default => Decision::Stop,
-            };
-            Ok((decision, error))
-        };
-        retry::run(
-            &self.options.retry,
-            method.name(),
-            fastrand::f64,
-            attempt,
-            decide,
-        )
-        .await
     }
 
     async fn attempt<Req, Resp>(

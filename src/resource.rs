@@ -62,24 +62,10 @@ pub trait Rpcs: Sized + Send + 'static {
 
 /// The operations on one kind of resource: [`Vpcs`](crate::Vpcs) from [`Client::vpcs`],
 /// [`Gateways`](crate::Gateways) from [`Client::gateways`]. Cheap to clone.
+#[derive(Clone, Debug)]
 pub struct Resources<R> {
     pub(crate) client: Client,
     kind: PhantomData<fn() -> R>,
-}
-
-impl<R> Clone for Resources<R> {
-    fn clone(&self) -> Self {
-        Self::new(self.client.clone())
-    }
-}
-
-impl<R: Resource> fmt::Debug for Resources<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Resources")
-            .field("kind", &R::KIND)
-            .field("client", &self.client)
-            .finish()
-    }
 }
 
 impl<R> Resources<R> {
@@ -158,28 +144,11 @@ impl<R: Resource> Resources<R> {
 }
 
 /// A list request; `.await` it, or call [`send`](Self::send). From [`Resources::list`].
+#[derive(Clone, Debug)]
 #[must_use = "a list request does nothing until it is awaited"]
 pub struct List<R: Resource> {
     pub(crate) client: Client,
     pub(crate) request: R::ListRequest,
-}
-
-impl<R: Resource> Clone for List<R> {
-    fn clone(&self) -> Self {
-        Self {
-            client: self.client.clone(),
-            request: self.request.clone(),
-        }
-    }
-}
-
-impl<R: Resource> fmt::Debug for List<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("List")
-            .field("kind", &R::KIND)
-            .field("request", &self.request)
-            .finish()
-    }
 }
 
 impl<R: Resource> List<R> {

@@ -117,6 +117,41 @@ impl Watched for Vpc {
     }
 }
 
+/// Setters shared by the create and update builders, whose requests have the same fields;
+/// each marks its field in the update's mask (a create has none).
+macro_rules! vpc_setters {
+    () => {
+        /// Sets whether ingress from the Internet is disabled.
+        pub fn disable_public_services(mut self, disable: bool) -> Self {
+            self.request.ingress = Some(Ingress {
+                disable_public_services: disable,
+            });
+            self.mark(paths::INGRESS_DISABLE_PUBLIC_SERVICES);
+            self
+        }
+
+        /// Sets whether egress to the Internet is disabled.
+        pub fn disable_public_access(mut self, disable: bool) -> Self {
+            self.request.egress = Some(Egress {
+                disable_public_access: disable,
+            });
+            self.mark(paths::EGRESS_DISABLE_PUBLIC_ACCESS);
+            self
+        }
+
+        /// The DNS servers handed out by DHCP.
+        pub fn dns_servers<I, S>(mut self, servers: I) -> Self
+        where
+            I: IntoIterator<Item = S>,
+            S: Into<String>,
+        {
+            self.request.dhcp = Some(dns(servers));
+            self.mark(paths::DHCP_DNS_SERVERS);
+            self
+        }
+    };
+}
+
 /// A VPC create request being built; from [`Vpcs::create`].
 #[derive(Debug, Clone)]
 #[must_use = "a create request does nothing until it is sent"]
@@ -126,6 +161,11 @@ pub struct CreateVpc {
 }
 
 impl CreateVpc {
+    vpc_setters!();
+
+    /// A create has no mask: every field it sets is sent.
+    fn mark(&mut self, _path: &str) {}
+
     /// The zone, such as `US-EAST-04A` (case-insensitive).
     pub fn zone(mut self, zone: impl Into<String>) -> Self {
         self.request.zone = zone.into();
@@ -174,32 +214,6 @@ impl CreateVpc {
             value: cidr.into(),
             ..Prefix::default()
         });
-        self
-    }
-
-    /// Disables ingress from the Internet when `true`.
-    pub fn disable_public_services(mut self, disable: bool) -> Self {
-        self.request.ingress = Some(Ingress {
-            disable_public_services: disable,
-        });
-        self
-    }
-
-    /// Disables egress to the Internet when `true`.
-    pub fn disable_public_access(mut self, disable: bool) -> Self {
-        self.request.egress = Some(Egress {
-            disable_public_access: disable,
-        });
-        self
-    }
-
-    /// The DNS servers handed out by DHCP.
-    pub fn dns_servers<I, S>(mut self, servers: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.request.dhcp = Some(dns(servers));
         self
     }
 
@@ -294,6 +308,8 @@ pub struct UpdateVpc {
 }
 
 impl UpdateVpc {
+    vpc_setters!();
+
     fn mark(&mut self, path: &str) {
         let mask = self.mask.get_or_insert_with(Vec::new);
         if !mask.iter().any(|marked| marked == path) {
@@ -317,35 +333,6 @@ impl UpdateVpc {
             })
             .collect();
         self.mark(paths::VPC_PREFIXES);
-        self
-    }
-
-    /// Sets whether ingress from the Internet is disabled.
-    pub fn disable_public_services(mut self, disable: bool) -> Self {
-        self.request.ingress = Some(Ingress {
-            disable_public_services: disable,
-        });
-        self.mark(paths::INGRESS_DISABLE_PUBLIC_SERVICES);
-        self
-    }
-
-    /// Sets whether egress to the Internet is disabled.
-    pub fn disable_public_access(mut self, disable: bool) -> Self {
-        self.request.egress = Some(Egress {
-            disable_public_access: disable,
-        });
-        self.mark(paths::EGRESS_DISABLE_PUBLIC_ACCESS);
-        self
-    }
-
-    /// Replaces the DNS servers.
-    pub fn dns_servers<I, S>(mut self, servers: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.request.dhcp = Some(dns(servers));
-        self.mark(paths::DHCP_DNS_SERVERS);
         self
     }
 
