@@ -1,6 +1,7 @@
 //! The generated descriptors match the contract in spec sections 1-3, name for name and
 //! number for number, and the JSON mapping matches section 4 and the seed documents.
 
+use coreweave_test_support::{json_keys, VPC_JSON_KEYS};
 use std::collections::BTreeSet;
 
 use coreweave_api::{
@@ -607,28 +608,7 @@ fn emit_unpopulated_writes_every_field_as_the_spec_lists() {
         ..Vpc::default()
     };
     let json = json::to_value(&vpc, Output::EmitUnpopulated).unwrap();
-    let keys: BTreeSet<&str> = json
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    let expected: BTreeSet<&str> = [
-        "name",
-        "zone",
-        "id",
-        "vpcPrefixes",
-        "createdAt",
-        "updatedAt",
-        "hostPrefix",
-        "hostPrefixes",
-        "ingress",
-        "egress",
-        "dhcp",
-        "status",
-    ]
-    .into();
-    assert_eq!(keys, expected);
+    assert_eq!(json_keys(&json), VPC_JSON_KEYS.into());
     assert_eq!(json["id"], "");
     assert_eq!(json["vpcPrefixes"], json!([]));
     assert_eq!(json["createdAt"], Value::Null);

@@ -5,7 +5,7 @@ mod common;
 
 use common::{bodies::*, *};
 use coreweave_api::{
-    inference::v1alpha1::{CreateGatewayRequest, GetGatewayRequest, ListGatewaysRequest},
+    inference::v1alpha1::{GetGatewayRequest, ListGatewaysRequest},
     networking::v1beta1::{CreateVpcRequest, DeleteVpcRequest, GetVpcRequest, ListVpCsRequest},
 };
 use coreweave_mock::MockServer;
@@ -49,13 +49,7 @@ async fn organizations_are_isolated() {
     let mock = instant_mock().await;
     let mut alice = vpc_stub(&mock, &unique_token("alice"));
     let mut bob = vpc_stub(&mock, &unique_token("bob"));
-    let vpc = alice
-        .create_vpc(parse::<CreateVpcRequest>(vpc_body(json!({}))))
-        .await
-        .unwrap()
-        .into_inner()
-        .vpc
-        .unwrap();
+    let vpc = new_vpc(&mut alice).await;
     assert_eq!(
         bob.get_vpc(GetVpcRequest { id: vpc.id.clone() })
             .await
@@ -79,13 +73,7 @@ async fn organizations_are_isolated() {
 
     let mut alice_gw = gateway_stub(&mock, &unique_token("alice-gw"));
     let mut bob_gw = gateway_stub(&mock, &unique_token("bob-gw"));
-    let gateway = alice_gw
-        .create_gateway(parse::<CreateGatewayRequest>(gateway_body(json!({}))))
-        .await
-        .unwrap()
-        .into_inner()
-        .gateway
-        .unwrap();
+    let gateway = new_gateway(&mut alice_gw).await;
     let id = gateway.spec.unwrap().id;
     assert_eq!(
         bob_gw

@@ -7,7 +7,11 @@ mod common;
 
 use std::{path::PathBuf, time::Duration};
 
-use common::process::{repo_root, run, run_ok, tool, MockProcess};
+use common::{
+    json_keys,
+    process::{repo_root, run, run_ok, tool, MockProcess},
+    VPC_JSON_KEYS,
+};
 use coreweave_mock::{Fault, Method, MockServer};
 use serde_json::{json, Value};
 use tonic::Code;
@@ -213,19 +217,7 @@ fn the_gateway_documentation_curl_commands_work() {
 "pathBasedRouting": {}
 }
 "#;
-    let reply = curl(
-        &[
-            "--request",
-            "POST",
-            "--header",
-            &auth,
-            "--header",
-            "Content-Type: application/json",
-            "--data",
-            body,
-        ],
-        &base,
-    );
+    let reply = documented_post(&base, body);
     assert_eq!(reply.status, 200, "{reply:?}");
     let gateway = &reply.body["gateway"];
     assert_eq!(
@@ -244,19 +236,7 @@ fn the_gateway_documentation_curl_commands_work() {
         "\"weightsAndBiasesAuth\"",
         "\"coreWeaveAuth\": {},\n\"weightsAndBiasesAuth\"",
     );
-    let reply = curl(
-        &[
-            "--request",
-            "POST",
-            "--header",
-            &auth,
-            "--header",
-            "Content-Type: application/json",
-            "--data",
-            &both,
-        ],
-        &base,
-    );
+    let reply = documented_post(&base, &both);
     assert_eq!(reply.status, 400);
     assert_eq!(
         reply.body["details"][0]["fieldViolations"][0]["field"], "weights_and_biases_auth",
@@ -711,6 +691,14 @@ fn from_origin(method: &str, url: &str, extra: &[&str]) -> String {
 }
 
 /// Posts `body` as JSON to `url` with the test token.
+/// A POST with the long flags the documentation's curl commands use.
+fn documented_post(url: &str, body: &str) -> Reply {
+    let auth = auth();
+    let args = ["--request", "POST", "--header", &auth, "--header"];
+    let args = [&args[..], &["Content-Type: application/json", "--data", body]].concat();
+    curl(&args, url)
+}
+
 fn post_json(url: &str, body: &str) -> Reply {
     let auth = auth();
     curl(
@@ -735,26 +723,8 @@ fn rest_writes_every_field_and_connect_leaves_defaults_out() {
     let id = reply.body["vpc"]["id"].as_str().unwrap().to_owned();
 
     let vpc = curl(&["-H", &auth()], &format!("{rest}/{id}")).body["vpc"].clone();
-    let keys: Vec<&str> = vpc
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    for key in [
-        "name",
-        "zone",
-        "id",
-        "vpcPrefixes",
-        "createdAt",
-        "updatedAt",
-        "hostPrefix",
-        "hostPrefixes",
-        "ingress",
-        "egress",
-        "dhcp",
-        "status",
-    ] {
+    let keys = json_keys(&vpc);
+    for key in VPC_JSON_KEYS {
         assert!(keys.contains(&key), "{key} missing from {vpc}");
     }
     assert_eq!(vpc["vpcPrefixes"], json!([]));

@@ -29,13 +29,7 @@ async fn vpc_lifecycle_follows_the_clock() {
         async move { stub.get_vpc(GetVpcRequest { id }).await }
     };
 
-    let created = stub
-        .create_vpc(parse::<CreateVpcRequest>(vpc_body(json!({}))))
-        .await
-        .unwrap()
-        .into_inner()
-        .vpc
-        .unwrap();
+    let created = new_vpc(&mut stub).await;
     assert_eq!(created.status(), vpc::Status::Creating);
     clock.advance(delay - Duration::from_millis(1));
     assert_eq!(

@@ -134,23 +134,24 @@ async fn state_survives_a_clean_restart_and_resets_are_kept() {
     drop(mock);
 }
 
+/// Starts the binary on `file`, expects the start to fail, and returns its stderr.
+fn refused_start(file: &std::path::Path) -> String {
+    let output = std::process::Command::new(mock_binary())
+        .args(["--listen", "127.0.0.1:0", "--state-file"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "the start must fail on {file:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 #[test]
 fn a_file_that_is_not_a_state_file_stops_the_start_and_is_left_alone() {
     let dir = temp_dir("corrupt");
     let file = dir.join("state.redb");
     let garbage = b"this is not a database".repeat(100);
     std::fs::write(&file, &garbage).unwrap();
-    let output = std::process::Command::new(mock_binary())
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--state-file",
-            file.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = refused_start(&file);
     assert!(stderr.contains("state.redb"), "{stderr}");
     assert_eq!(std::fs::read(&file).unwrap(), garbage);
 }
@@ -170,16 +171,6 @@ fn a_file_from_a_newer_mock_stops_the_start() {
         }
         txn.commit().unwrap();
     }
-    let output = std::process::Command::new(mock_binary())
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--state-file",
-            file.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = refused_start(&file);
     assert!(stderr.contains("newer coreweave-mock"), "{stderr}");
 }

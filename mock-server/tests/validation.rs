@@ -249,20 +249,8 @@ async fn deleting_resources_cannot_be_updated() {
     let token = unique_token("deleting");
     let mut vpcs = vpc_stub(&mock, &token);
     let mut gateways = gateway_stub(&mock, &token);
-    let vpc = vpcs
-        .create_vpc(parse::<CreateVpcRequest>(vpc_body(json!({}))))
-        .await
-        .unwrap()
-        .into_inner()
-        .vpc
-        .unwrap();
-    let gateway = gateways
-        .create_gateway(parse::<CreateGatewayRequest>(gateway_body(json!({}))))
-        .await
-        .unwrap()
-        .into_inner()
-        .gateway
-        .unwrap();
+    let vpc = new_vpc(&mut vpcs).await;
+    let gateway = new_gateway(&mut gateways).await;
     let gateway_id = gateway.spec.unwrap().id;
     vpcs.delete_vpc(DeleteVpcRequest { id: vpc.id.clone() })
         .await
@@ -298,13 +286,7 @@ async fn deleting_resources_cannot_be_updated() {
 async fn gateway_create_and_update_validation_table() {
     let mock = instant_mock().await;
     let mut stub = gateway_stub(&mock, &unique_token("gw-validation"));
-    let existing = stub
-        .create_gateway(parse::<CreateGatewayRequest>(gateway_body(json!({}))))
-        .await
-        .unwrap()
-        .into_inner()
-        .gateway
-        .unwrap();
+    let existing = new_gateway(&mut stub).await;
     let existing_id = existing.spec.unwrap().id;
     for (label, body, expected) in gateway_cases() {
         // Create.

@@ -4,6 +4,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 use std::{
+    collections::BTreeSet,
     sync::atomic::{AtomicUsize, Ordering},
     time::Duration,
 };
@@ -105,4 +106,28 @@ pub async fn list_vpcs(stub: &mut VpcServiceClient<Authed>) -> Vec<Vpc> {
         .expect("ListVPCs answers")
         .into_inner()
         .items
+}
+
+/// Every key of a VPC written with every field (spec section 4), in the contract's order.
+pub const VPC_JSON_KEYS: [&str; 12] = [
+    "name",
+    "zone",
+    "id",
+    "vpcPrefixes",
+    "createdAt",
+    "updatedAt",
+    "hostPrefix",
+    "hostPrefixes",
+    "ingress",
+    "egress",
+    "dhcp",
+    "status",
+];
+
+/// The keys of a JSON object; none for any other value.
+pub fn json_keys(value: &serde_json::Value) -> BTreeSet<&str> {
+    value
+        .as_object()
+        .map(|object| object.keys().map(String::as_str).collect())
+        .unwrap_or_default()
 }
