@@ -577,19 +577,9 @@ fn connect_speaks_protobuf_too() {
     );
     assert!(listed["zones"].as_array().unwrap().len() >= 5);
     // buf curl's Connect uses application/proto by default; check the JSON codec's errors.
-    let reply = curl(
-        &[
-            "-H",
-            &auth(),
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            r#"{"name":"Bad Name","zone":"US-EAST-04A"}"#,
-        ],
-        &format!(
-            "http://{}/coreweave.networking.v1beta1.VPCService/CreateVPC",
-            mock.addr
-        ),
+    let reply = post_json(
+        &mock.vpc_method_url("CreateVPC"),
+        r#"{"name":"Bad Name","zone":"US-EAST-04A"}"#,
     );
     assert_eq!(reply.status, 400);
     assert_eq!(reply.body["code"], "invalid_argument");
@@ -598,30 +588,14 @@ fn connect_speaks_protobuf_too() {
         reply.body["details"][0]["debug"]["fieldViolations"][0]["field"],
         "name"
     );
-    let reply = curl(
-        &[
-            "-H",
-            &auth(),
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            "{}",
-        ],
-        &format!(
-            "http://{}/coreweave.networking.v1beta1.VPCService/Nope",
-            mock.addr
-        ),
-    );
+    let reply = post_json(&mock.vpc_method_url("Nope"), "{}");
     assert_eq!(reply.body["code"], "unimplemented");
 }
 
 #[test]
 fn browsers_may_call_from_another_origin() {
     let mock = MockProcess::start(&[]);
-    let url = format!(
-        "http://{}/coreweave.networking.v1beta1.VPCService/ListVPCs",
-        mock.addr
-    );
+    let url = mock.vpc_method_url("ListVPCs");
     let preflight = [
         "-H",
         "Access-Control-Request-Method: POST",
@@ -695,7 +669,11 @@ fn from_origin(method: &str, url: &str, extra: &[&str]) -> String {
 fn documented_post(url: &str, body: &str) -> Reply {
     let auth = auth();
     let args = ["--request", "POST", "--header", &auth, "--header"];
-    let args = [&args[..], &["Content-Type: application/json", "--data", body]].concat();
+    let args = [
+        &args[..],
+        &["Content-Type: application/json", "--data", body],
+    ]
+    .concat();
     curl(&args, url)
 }
 
@@ -743,10 +721,7 @@ fn rest_writes_every_field_and_connect_leaves_defaults_out() {
     assert_eq!(info["owner"], "");
 
     // Connect JSON: canonical, defaults left out.
-    let connect = format!(
-        "http://{}/coreweave.networking.v1beta1.VPCService/GetVPC",
-        mock.addr
-    );
+    let connect = mock.vpc_method_url("GetVPC");
     let reply = post_json(&connect, &json!({"id": id}).to_string());
     assert_eq!(reply.status, 200, "{reply:?}");
     let vpc = reply.body["vpc"].as_object().unwrap();
@@ -839,10 +814,7 @@ fn null_reads_as_the_default_for_every_kind_of_field() {
 #[test]
 fn grpc_over_http1_is_told_it_needs_http2() {
     let mock = MockProcess::start(&[]);
-    let url = format!(
-        "http://{}/coreweave.networking.v1beta1.VPCService/ListVPCs",
-        mock.addr
-    );
+    let url = mock.vpc_method_url("ListVPCs");
     for version in ["--http1.1", "--http2"] {
         let output = run_ok(
             &tool("curl"),

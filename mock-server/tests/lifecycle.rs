@@ -8,8 +8,8 @@ use std::time::Duration;
 use common::{bodies::*, *};
 use coreweave_api::{
     inference::v1alpha1::{
-        condition, CreateGatewayRequest, DeleteGatewayRequest, GetGatewayRequest,
-        ListGatewaysRequest, Status as GatewayStatus, UpdateGatewayRequest,
+        condition, DeleteGatewayRequest, GetGatewayRequest, ListGatewaysRequest,
+        Status as GatewayStatus, UpdateGatewayRequest,
     },
     networking::v1beta1::{
         vpc, CreateVpcRequest, DeleteVpcRequest, GetVpcRequest, UpdateVpcRequest,
@@ -28,31 +28,17 @@ async fn vpc_lifecycle_follows_the_clock() {
         let mut stub = stub.clone();
         async move { stub.get_vpc(GetVpcRequest { id }).await }
     };
+    let status = |stub: &mut VpcStubRef, id: &str| {
+        let read = get(stub, id.to_owned());
+        async move { read.await.unwrap().into_inner().vpc.unwrap().status() }
+    };
 
     let created = new_vpc(&mut stub).await;
     assert_eq!(created.status(), vpc::Status::Creating);
     clock.advance(delay - Duration::from_millis(1));
-    assert_eq!(
-        get(&mut stub, created.id.clone())
-            .await
-            .unwrap()
-            .into_inner()
-            .vpc
-            .unwrap()
-            .status(),
-        vpc::Status::Creating
-    );
+    assert_eq!(status(&mut stub, &created.id).await, vpc::Status::Creating);
     clock.advance(Duration::from_millis(1));
-    assert_eq!(
-        get(&mut stub, created.id.clone())
-            .await
-            .unwrap()
-            .into_inner()
-            .vpc
-            .unwrap()
-            .status(),
-        vpc::Status::Ready
-    );
+    assert_eq!(status(&mut stub, &created.id).await, vpc::Status::Ready);
 
     clock.advance(Duration::from_secs(1));
     let updated = stub
@@ -68,16 +54,7 @@ async fn vpc_lifecycle_follows_the_clock() {
         updated.updated_at.as_ref().unwrap().seconds > created.updated_at.as_ref().unwrap().seconds
     );
     clock.advance(delay);
-    assert_eq!(
-        get(&mut stub, created.id.clone())
-            .await
-            .unwrap()
-            .into_inner()
-            .vpc
-            .unwrap()
-            .status(),
-        vpc::Status::Ready
-    );
+    assert_eq!(status(&mut stub, &created.id).await, vpc::Status::Ready);
 
     let deleted = stub
         .delete_vpc(DeleteVpcRequest {
@@ -89,16 +66,7 @@ async fn vpc_lifecycle_follows_the_clock() {
         .vpc
         .unwrap();
     assert_eq!(deleted.status(), vpc::Status::Deleting);
-    assert_eq!(
-        get(&mut stub, created.id.clone())
-            .await
-            .unwrap()
-            .into_inner()
-            .vpc
-            .unwrap()
-            .status(),
-        vpc::Status::Deleting
-    );
+    assert_eq!(status(&mut stub, &created.id).await, vpc::Status::Deleting);
     assert_eq!(list_vpcs(&mut stub).await.len(), 1);
     // A second delete while deleting answers the same, without restarting the delay.
     clock.advance(delay / 2);
@@ -128,13 +96,7 @@ async fn gateway_lifecycle_endpoints_and_conditions() {
     let mut stub = gateway_stub(&mock, &unique_token("gw-life"));
     let body =
         gateway_body(json!({"endpointConfiguration": {"additionalDns": ["models.example.com"]}}));
-    let created = stub
-        .create_gateway(parse::<CreateGatewayRequest>(body.clone()))
-        .await
-        .unwrap()
-        .into_inner()
-        .gateway
-        .unwrap();
+    let created = created_gateway(&mut stub, body.clone()).await;
     let id = created.spec.as_ref().unwrap().id.clone();
     let status = created.status.unwrap();
     assert_eq!(status.status(), GatewayStatus::Creating);

@@ -23,7 +23,7 @@ async fn concurrent_calls_leave_exactly_the_acknowledged_state() {
         let mut stub = vpc_stub(&mock, &tokens[i % tokens.len()]);
         tasks.push(tokio::spawn(async move {
             let name = format!("vpc-{i}");
-            let vpc = stub.create_vpc(parse::<CreateVpcRequest>(json!({"name": name, "zone": "US-EAST-06A"}))).await.unwrap().into_inner().vpc.unwrap();
+            let vpc = created_vpc(&mut stub, json!({"name": name, "zone": "US-EAST-06A"})).await;
             if i % 3 == 0 {
                 let update = json!({"id": vpc.id, "updateMask": "dhcp.dns.servers", "dhcp": {"dns": {"servers": [format!("10.0.0.{i}")]}}});
                 stub.update_vpc(parse::<UpdateVpcRequest>(update)).await.unwrap();

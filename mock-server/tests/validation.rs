@@ -58,13 +58,7 @@ async fn vpc_create_validation_table() {
 async fn vpc_defaults_are_applied_by_the_server() {
     let mock = instant_mock().await;
     let mut stub = vpc_stub(&mock, &unique_token("defaults"));
-    let vpc = stub
-        .create_vpc(parse::<CreateVpcRequest>(vpc_body(json!({"zone": "us-west-09b", "vpcPrefixes": [{"name": "w", "value": "172.16.0.0/16"}]}))))
-        .await
-        .unwrap()
-        .into_inner()
-        .vpc
-        .unwrap();
+    let vpc = created_vpc(&mut stub, vpc_body(json!({"zone": "us-west-09b", "vpcPrefixes": [{"name": "w", "value": "172.16.0.0/16"}]}))).await;
     assert_eq!(vpc.zone, "US-WEST-09B");
     assert_eq!(vpc.host_prefixes.len(), 1);
     assert_eq!(vpc.host_prefixes[0].name, "host primary");
@@ -81,24 +75,14 @@ async fn vpc_defaults_are_applied_by_the_server() {
     assert!(vpc.vpc_prefixes[0].created_at.is_some());
 
     // A legacy host prefix becomes the named PRIMARY; a dual-stack PRIMARY reports its IPv4.
-    let legacy_vpc = stub
-        .create_vpc(parse::<CreateVpcRequest>(
-            json!({"name": "legacy", "zone": "US-EAST-04A", "hostPrefix": "10.8.0.0/16"}),
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .vpc
-        .unwrap();
+    let legacy_vpc = created_vpc(
+        &mut stub,
+        json!({"name": "legacy", "zone": "US-EAST-04A", "hostPrefix": "10.8.0.0/16"}),
+    )
+    .await;
     assert_eq!(legacy_vpc.host_prefixes[0].name, "host primary");
     assert_eq!(legacy_vpc.host_prefixes[0].prefixes, ["10.8.0.0/16"]);
-    let dual = stub
-        .create_vpc(parse::<CreateVpcRequest>(json!({"name": "dual", "zone": "US-EAST-04A", "hostPrefixes": [primary(&["fd00::/48", "10.9.0.0/16"])]})))
-        .await
-        .unwrap()
-        .into_inner()
-        .vpc
-        .unwrap();
+    let dual = created_vpc(&mut stub, json!({"name": "dual", "zone": "US-EAST-04A", "hostPrefixes": [primary(&["fd00::/48", "10.9.0.0/16"])]})).await;
     #[allow(deprecated)]
     let dual_legacy = dual.host_prefix;
     assert_eq!(dual_legacy, "10.9.0.0/16");
@@ -171,13 +155,7 @@ async fn not_found_names_the_vpc_and_carries_resource_info() {
 async fn vpc_update_follows_the_mask() {
     let mock = instant_mock().await;
     let mut stub = vpc_stub(&mock, &unique_token("update"));
-    let created = stub
-        .create_vpc(parse::<CreateVpcRequest>(vpc_body(json!({"vpcPrefixes": [{"name": "a", "value": "172.16.0.0/16"}], "dhcp": {"dns": {"servers": ["1.1.1.1"]}}}))))
-        .await
-        .unwrap()
-        .into_inner()
-        .vpc
-        .unwrap();
+    let created = created_vpc(&mut stub, vpc_body(json!({"vpcPrefixes": [{"name": "a", "value": "172.16.0.0/16"}], "dhcp": {"dns": {"servers": ["1.1.1.1"]}}}))).await;
     let id = created.id.clone();
 
     // Only the masked path changes; the unlisted path `name` changes nothing.
@@ -185,13 +163,7 @@ async fn vpc_update_follows_the_mask() {
         "id": id, "updateMask": "ingress.disablePublicServices,name",
         "ingress": {"disablePublicServices": true}, "egress": {"disablePublicAccess": true}
     }));
-    let vpc = stub
-        .update_vpc(update)
-        .await
-        .unwrap()
-        .into_inner()
-        .vpc
-        .unwrap();
+    let vpc = updated_vpc(&mut stub, update).await;
     assert!(vpc.ingress.unwrap().disable_public_services);
     assert!(!vpc.egress.unwrap().disable_public_access);
     assert_eq!(vpc.vpc_prefixes.len(), 1);
@@ -203,13 +175,7 @@ async fn vpc_update_follows_the_mask() {
     let update: UpdateVpcRequest = parse(
         json!({"id": id, "vpcPrefixes": [{"name": "a", "value": "172.16.0.0/16"}, {"name": "b", "value": "172.18.0.0/16"}]}),
     );
-    let vpc = stub
-        .update_vpc(update)
-        .await
-        .unwrap()
-        .into_inner()
-        .vpc
-        .unwrap();
+    let vpc = updated_vpc(&mut stub, update).await;
     assert_eq!(vpc.vpc_prefixes.len(), 2);
     assert_eq!(
         vpc.vpc_prefixes[0].created_at, created.vpc_prefixes[0].created_at,
@@ -351,13 +317,7 @@ async fn gateway_ids_and_secrets() {
     let body = gateway_body(
         json!({"id": id, "coreWeaveAuth": null, "weightsAndBiasesAuth": {"apiKey": "secret", "serverUrl": "https://api.wandb.ai"}, "zones": ["us-lab-01a"]}),
     );
-    let gateway = stub
-        .create_gateway(parse::<CreateGatewayRequest>(body.clone()))
-        .await
-        .unwrap()
-        .into_inner()
-        .gateway
-        .unwrap();
+    let gateway = created_gateway(&mut stub, body.clone()).await;
     let spec = gateway.spec.unwrap();
     assert_eq!(spec.id, id.to_lowercase());
     assert_eq!(spec.zones, ["US-LAB-01A"]);

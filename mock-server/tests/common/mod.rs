@@ -11,32 +11,52 @@ use coreweave_api::{
     inference::v1alpha1::{
         gateway_service_client::GatewayServiceClient, CreateGatewayRequest, Gateway,
     },
-    networking::v1beta1::{vpc_service_client::VpcServiceClient, CreateVpcRequest, Vpc},
+    networking::v1beta1::{
+        vpc_service_client::VpcServiceClient, CreateVpcRequest, UpdateVpcRequest, Vpc,
+    },
 };
 
-/// Creates the default VPC of [`bodies::vpc_body`] and returns it.
-pub async fn new_vpc(stub: &mut VpcServiceClient<Authed>) -> Vpc {
-    let request = bodies::parse::<CreateVpcRequest>(bodies::vpc_body(serde_json::json!({})));
-    let response = stub
-        .create_vpc(request)
-        .await
-        .expect("the default VPC is valid");
+/// Creates the VPC `body` describes (proto3 JSON) and returns it.
+pub async fn created_vpc(stub: &mut VpcServiceClient<Authed>, body: serde_json::Value) -> Vpc {
+    let request = bodies::parse::<CreateVpcRequest>(body);
+    let response = stub.create_vpc(request).await.expect("the VPC is created");
     response
         .into_inner()
         .vpc
         .expect("a create answers with the VPC")
 }
 
-/// Creates the default gateway of [`bodies::gateway_body`] and returns it.
-pub async fn new_gateway(stub: &mut GatewayServiceClient<Authed>) -> Gateway {
-    let body = bodies::gateway_body(serde_json::json!({}));
+/// Creates the gateway `body` describes (proto3 JSON) and returns it.
+pub async fn created_gateway(
+    stub: &mut GatewayServiceClient<Authed>,
+    body: serde_json::Value,
+) -> Gateway {
     let request = bodies::parse::<CreateGatewayRequest>(body);
     let response = stub
         .create_gateway(request)
         .await
-        .expect("the default gateway is valid");
+        .expect("the gateway is created");
     response
         .into_inner()
         .gateway
         .expect("a create answers with the gateway")
+}
+
+/// Sends an update and returns the VPC it answers with.
+pub async fn updated_vpc(stub: &mut VpcServiceClient<Authed>, request: UpdateVpcRequest) -> Vpc {
+    let response = stub.update_vpc(request).await.expect("the VPC is updated");
+    response
+        .into_inner()
+        .vpc
+        .expect("an update answers with the VPC")
+}
+
+/// Creates the default VPC of [`bodies::vpc_body`] and returns it.
+pub async fn new_vpc(stub: &mut VpcServiceClient<Authed>) -> Vpc {
+    created_vpc(stub, bodies::vpc_body(serde_json::json!({}))).await
+}
+
+/// Creates the default gateway of [`bodies::gateway_body`] and returns it.
+pub async fn new_gateway(stub: &mut GatewayServiceClient<Authed>) -> Gateway {
+    created_gateway(stub, bodies::gateway_body(serde_json::json!({}))).await
 }

@@ -80,6 +80,14 @@ pub struct MockProcess {
 }
 
 impl MockProcess {
+    /// The URL of a VPC service method, such as `ListVPCs`, for Connect and gRPC-Web.
+    pub fn vpc_method_url(&self, method: &str) -> String {
+        format!(
+            "http://{}/coreweave.networking.v1beta1.VPCService/{method}",
+            self.addr
+        )
+    }
+
     /// Starts the binary on port 0 with extra arguments and waits for its `listening` line.
     pub fn start(extra_args: &[&str]) -> Self {
         let mut child = Command::new(mock_binary())
