@@ -8,6 +8,7 @@ use axum::{
 };
 use coreweave_api::json::{self, Decoded, IgnoredKeys, JsonError, Unknown};
 
+use super::dispatch::{RequestMessage, ServiceCall};
 use crate::pipeline::journal::Protocol;
 use prost::{Message, Name};
 use tonic::{metadata::MetadataMap, Code, Status};
@@ -177,6 +178,29 @@ pub(crate) fn grpc_request<T>(
         extensions,
         message,
     )
+}
+
+/// Runs a decoded request (or its decoding error) through `call` and renders the outcome
+/// with `render`, naming the request's ignored keys in the response's warning header: the
+/// part of a call that every HTTP protocol shares.
+pub(crate) async fn answer<Req: RequestMessage, C: ServiceCall<Req>>(
+    decoded: Result<JsonRequest<Req>, Status>,
+    headers: &HeaderMap,
+    protocol: Protocol,
+    call: C,
+    render: impl FnOnce(Result<C::Response, Status>) -> Response,
+) -> Response {
+    let (outcome, ignored) = match decoded {
+        Ok(request) => {
+            let message = grpc_request(headers, request.message, protocol, &request.ignored);
+            let outcome = call.call(message).await.map(tonic::Response::into_inner);
+            (outcome, request.ignored)
+        }
+        Err(status) => (Err(status), IgnoredKeys::default()),
+    };
+    let mut response = render(outcome);
+    warn_ignored(&mut response, &ignored);
+    response
 }
 
 #[cfg(test)]

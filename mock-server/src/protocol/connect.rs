@@ -2,7 +2,7 @@
 //! `application/json` or `application/proto`), so connect-based clients such as connect-go
 //! can use the mock. Every call goes to the gRPC service itself.
 
-use std::{future::Future, time::Duration};
+use std::time::Duration;
 
 use axum::{
     body::{Body, Bytes},
@@ -19,8 +19,8 @@ use prost::{Message, Name};
 use tonic::Status;
 
 use super::{
-    body::{grpc_request, media_type, parse_json, read_limited, warn_ignored, JsonRequest},
-    dispatch::Invoke,
+    body::{answer, media_type, parse_json, read_limited, JsonRequest},
+    dispatch::{Invoke, RequestMessage, ServiceCall},
     error::connect_error,
     Apis,
 };
@@ -170,30 +170,19 @@ struct Call<'a> {
 impl Invoke for Call<'_> {
     type Output = Response;
 
-    async fn invoke<Req, Resp, Fut>(
-        self,
-        call: impl FnOnce(tonic::Request<Req>) -> Fut + Send,
-    ) -> Response
-    where
-        Req: Message + Name + Default + Send + 'static,
-        Resp: Message + Name,
-        Fut: Future<Output = Result<tonic::Response<Resp>, Status>> + Send,
-    {
-        let request = match self.codec.decode::<Req>(self.body, self.unknown).await {
-            Ok(request) => request,
-            Err(status) => return connect_error(&status),
-        };
-        let message = grpc_request(
+    async fn invoke<Req: RequestMessage>(self, call: impl ServiceCall<Req>) -> Response {
+        let codec = self.codec;
+        let decoded = codec.decode::<Req>(self.body, self.unknown).await;
+        answer(
+            decoded,
             self.headers,
-            request.message,
             Protocol::Connect,
-            &request.ignored,
-        );
-        let mut response = match call(message).await {
-            Ok(response) => self.codec.encode(response.get_ref()),
-            Err(status) => connect_error(&status),
-        };
-        warn_ignored(&mut response, &request.ignored);
-        response
+            call,
+            |outcome| match outcome {
+                Ok(response) => codec.encode(&response),
+                Err(status) => connect_error(&status),
+            },
+        )
+        .await
     }
 }

@@ -20,14 +20,40 @@ pub(crate) trait Invoke {
     type Output;
 
     /// Runs `call`, the service's implementation of the RPC.
-    fn invoke<Req, Resp, Fut>(
+    fn invoke<Req: RequestMessage>(
         self,
-        call: impl FnOnce(tonic::Request<Req>) -> Fut + Send,
-    ) -> impl Future<Output = Self::Output> + Send
-    where
-        Req: Message + Name + Default + Send + 'static,
-        Resp: Message + Name,
-        Fut: Future<Output = Result<tonic::Response<Resp>, Status>> + Send;
+        call: impl ServiceCall<Req>,
+    ) -> impl Future<Output = Self::Output> + Send;
+}
+
+/// A request message of the API, as the protocols decode it.
+pub(crate) trait RequestMessage: Message + Name + Default + Send + 'static {}
+
+impl<T: Message + Name + Default + Send + 'static> RequestMessage for T {}
+
+/// One call of an RPC's service implementation, owning what it needs.
+pub(crate) trait ServiceCall<Req>: Send {
+    /// The response message.
+    type Response: Message + Name;
+    /// The call's future.
+    type Answer: Future<Output = Result<tonic::Response<Self::Response>, Status>> + Send;
+
+    /// Makes the call.
+    fn call(self, request: tonic::Request<Req>) -> Self::Answer;
+}
+
+impl<Req, Resp, Fut, F> ServiceCall<Req> for F
+where
+    F: FnOnce(tonic::Request<Req>) -> Fut + Send,
+    Fut: Future<Output = Result<tonic::Response<Resp>, Status>> + Send,
+    Resp: Message + Name,
+{
+    type Response = Resp;
+    type Answer = Fut;
+
+    fn call(self, request: tonic::Request<Req>) -> Fut {
+        self(request)
+    }
 }
 
 /// Runs `method` by `invoke`, against the service that implements it. Each call owns a

@@ -2,8 +2,6 @@
 //! errors as `{"code", "message", "details"}`. Every route calls the gRPC service itself, so
 //! validation, state, lifecycle and auth are exactly those of gRPC.
 
-use std::future::Future;
-
 use axum::{
     body::{Body, Bytes},
     extract::{Path, RawQuery, State},
@@ -13,7 +11,7 @@ use axum::{
     Router,
 };
 use coreweave_api::{
-    json::{self, IgnoredKeys, Output, Unknown},
+    json::{self, Output, Unknown},
     proto::snake_case_path,
     rpc::{HttpRule, Method},
 };
@@ -25,10 +23,9 @@ use tonic::Status;
 
 use super::{
     body::{
-        grpc_request, json_error, off_the_workers, read_limited, reported, require_json,
-        warn_ignored, JsonRequest,
+        answer, json_error, off_the_workers, read_limited, reported, require_json, JsonRequest,
     },
-    dispatch::{dispatch, Invoke},
+    dispatch::{dispatch, Invoke, RequestMessage, ServiceCall},
     error::rest_error,
     method_not_allowed, Apis,
 };
@@ -210,36 +207,21 @@ impl Invoke for RestCall<'_> {
     /// Runs the call and renders its response as JSON with every field written (as the REST
     /// transcoders write it), or its error as the REST error body. The ignored keys of the
     /// request, if any, are named in the `x-mock-warning` header.
-    async fn invoke<Req, Resp, Fut>(
-        self,
-        call: impl FnOnce(tonic::Request<Req>) -> Fut + Send,
-    ) -> Response
-    where
-        Req: Message + Name + Default + Send + 'static,
-        Resp: Message + Name,
-        Fut: Future<Output = Result<tonic::Response<Resp>, Status>> + Send,
-    {
+    async fn invoke<Req: RequestMessage>(self, call: impl ServiceCall<Req>) -> Response {
         let (json, unknown) = (self.json, self.unknown);
         let size = json.body.len();
         let decoded = off_the_workers(size, move || json.decode::<Req>(unknown)).await;
-        let (outcome, ignored) = match decoded {
-            Ok(request) => {
-                let message = grpc_request(
-                    self.headers,
-                    request.message,
-                    Protocol::Rest,
-                    &request.ignored,
-                );
-                (call(message).await, request.ignored)
-            }
-            Err(status) => (Err(status), IgnoredKeys::default()),
-        };
-        let mut response = match outcome {
-            Ok(response) => json_ok(response.get_ref()),
-            Err(status) => rest_error(&status),
-        };
-        warn_ignored(&mut response, &ignored);
-        response
+        answer(
+            decoded,
+            self.headers,
+            Protocol::Rest,
+            call,
+            |outcome| match outcome {
+                Ok(response) => json_ok(&response),
+                Err(status) => rest_error(&status),
+            },
+        )
+        .await
     }
 }
 
