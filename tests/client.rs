@@ -752,16 +752,7 @@ async fn bad_configuration_is_an_error_not_a_panic() {
 
 async fn a_list_of_ten_thousand_vpcs_fits(transport: Transport) {
     // Ten times the default quota of 1,000.
-    let limits = Limits {
-        max_vpcs_per_org: Some(10_000),
-        ..Limits::default()
-    };
-    let mock = start(
-        MockServer::builder()
-            .transition_delay(Duration::ZERO)
-            .limits(limits),
-    )
-    .await;
+    let mock = mock_with_vpc_quota(10_000).await;
     let token = unique_token("big-list");
     let client = client(&mock, transport, &token);
     let mut tasks = Vec::new();

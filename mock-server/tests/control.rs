@@ -658,13 +658,7 @@ async fn healthz_turns_503_once_shutdown_begins() {
 
 #[tokio::test]
 async fn a_held_resource_stays_in_transition_until_released() {
-    let clock = coreweave_mock::ManualClock::new();
-    let mock = start(
-        MockServer::builder()
-            .clock(clock.clone())
-            .transition_delay(Duration::from_secs(10)),
-    )
-    .await;
+    let (mock, clock) = clocked_mock(Duration::from_secs(10)).await;
     let token = unique_token("hold");
     let mut stub = vpc_stub(&mock, &token);
     let vpc = stub

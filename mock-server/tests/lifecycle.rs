@@ -87,6 +87,9 @@ async fn vpc_lifecycle_follows_the_clock() {
         .unwrap();
 }
 
+type GatewayStub =
+    coreweave_api::inference::v1alpha1::gateway_service_client::GatewayServiceClient<Authed>;
+
 type VpcStubRef = coreweave_api::networking::v1beta1::vpc_service_client::VpcServiceClient<Authed>;
 
 #[tokio::test]
@@ -134,25 +137,23 @@ async fn gateway_lifecycle_endpoints_and_conditions() {
 
     // updated_after sees only gateways changed later.
     let checkpoint = ready.updated_at;
-    let listed = stub
-        .list_gateways(ListGatewaysRequest {
-            updated_after: checkpoint,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .items;
+    let changed_after = |stub: &mut GatewayStub, updated_after| {
+        let mut stub = stub.clone();
+        let request = ListGatewaysRequest { updated_after };
+        async move {
+            stub.list_gateways(request)
+                .await
+                .unwrap()
+                .into_inner()
+                .items
+        }
+    };
+    let listed = changed_after(&mut stub, checkpoint).await;
     assert!(listed.is_empty());
     clock.advance(Duration::from_secs(1));
     let mut update: UpdateGatewayRequest = parse(gateway_body(json!({"name": "renamed"})));
     update.id = id.clone();
-    let updated = stub
-        .update_gateway(update)
-        .await
-        .unwrap()
-        .into_inner()
-        .gateway
-        .unwrap();
+    let updated = updated_gateway(&mut stub, update).await;
     assert_eq!(
         updated.status.as_ref().unwrap().status(),
         GatewayStatus::Updating
@@ -161,14 +162,7 @@ async fn gateway_lifecycle_endpoints_and_conditions() {
         updated.status.as_ref().unwrap().endpoints.len() == 1,
         "endpoints stay while updating; additional DNS was removed"
     );
-    let listed = stub
-        .list_gateways(ListGatewaysRequest {
-            updated_after: checkpoint,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .items;
+    let listed = changed_after(&mut stub, checkpoint).await;
     assert_eq!(listed.len(), 1);
     clock.advance(delay);
 

@@ -9,7 +9,7 @@ use common::{bodies::*, *};
 use coreweave_api::networking::v1beta1::{
     CreateVpcRequest, DeleteVpcRequest, GetVpcRequest, ListVpCsRequest, UpdateVpcRequest,
 };
-use coreweave_mock::{Fault, Limits, Method, MockServer};
+use coreweave_mock::{Fault, Method, MockServer};
 use serde_json::json;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -77,16 +77,7 @@ async fn concurrent_calls_leave_exactly_the_acknowledged_state() {
 
 #[tokio::test]
 async fn oversized_requests_and_quotas_are_resource_exhausted() {
-    let limits = Limits {
-        max_vpcs_per_org: Some(2),
-        ..Limits::default()
-    };
-    let mock = start(
-        MockServer::builder()
-            .transition_delay(Duration::ZERO)
-            .limits(limits),
-    )
-    .await;
+    let mock = mock_with_vpc_quota(2).await;
     let mut stub = vpc_stub(&mock, &unique_token("limits"));
     let huge = CreateVpcRequest {
         name: "x".repeat(5 * 1024 * 1024),

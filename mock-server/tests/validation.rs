@@ -16,7 +16,6 @@ use coreweave_api::{
         prefix, CreateVpcRequest, DeleteVpcRequest, GetVpcRequest, UpdateVpcRequest,
     },
 };
-use coreweave_mock::{ManualClock, MockServer};
 use serde_json::json;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -193,25 +192,13 @@ async fn vpc_update_follows_the_mask() {
         violated_fields(&status),
         ["dhcp.dns.servers[0]", "vpc_prefixes[0].value"]
     );
-    let after = stub
-        .get_vpc(GetVpcRequest { id: id.clone() })
-        .await
-        .unwrap()
-        .into_inner()
-        .vpc
-        .unwrap();
+    let after = fetched_vpc(&mut stub, id.clone()).await;
     assert_eq!(after.vpc_prefixes.len(), 2);
 }
 
 #[tokio::test]
 async fn deleting_resources_cannot_be_updated() {
-    let clock = ManualClock::new();
-    let mock = start(
-        MockServer::builder()
-            .clock(clock.clone())
-            .transition_delay(Duration::from_secs(5)),
-    )
-    .await;
+    let (mock, _clock) = clocked_mock(Duration::from_secs(5)).await;
     let token = unique_token("deleting");
     let mut vpcs = vpc_stub(&mock, &token);
     let mut gateways = gateway_stub(&mock, &token);

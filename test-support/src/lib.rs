@@ -13,7 +13,7 @@ use coreweave_api::{
     inference::v1alpha1::gateway_service_client::GatewayServiceClient,
     networking::v1beta1::{vpc_service_client::VpcServiceClient, ListVpCsRequest, Vpc},
 };
-use coreweave_mock::{ManualClock, MockServer, MockServerBuilder};
+use coreweave_mock::{Limits, ManualClock, MockServer, MockServerBuilder};
 use tonic::{
     metadata::MetadataValue,
     service::interceptor::{InterceptedService, Interceptor},
@@ -35,6 +35,20 @@ pub fn unique_token(label: &str) -> String {
 /// A mock with no transition delay.
 pub async fn instant_mock() -> MockServer {
     start(MockServer::builder().transition_delay(Duration::ZERO)).await
+}
+
+/// A mock with no transition delay where an organization may hold at most `quota` VPCs.
+pub async fn mock_with_vpc_quota(quota: usize) -> MockServer {
+    let limits = Limits {
+        max_vpcs_per_org: Some(quota),
+        ..Limits::default()
+    };
+    start(
+        MockServer::builder()
+            .transition_delay(Duration::ZERO)
+            .limits(limits),
+    )
+    .await
 }
 
 /// Starts a mock from a builder.

@@ -10,9 +10,11 @@ pub use coreweave_test_support::*;
 use coreweave_api::{
     inference::v1alpha1::{
         gateway_service_client::GatewayServiceClient, CreateGatewayRequest, Gateway,
+        UpdateGatewayRequest,
     },
     networking::v1beta1::{
-        vpc_service_client::VpcServiceClient, CreateVpcRequest, UpdateVpcRequest, Vpc,
+        vpc_service_client::VpcServiceClient, CreateVpcRequest, GetVpcRequest, UpdateVpcRequest,
+        Vpc,
     },
 };
 
@@ -49,6 +51,33 @@ pub async fn updated_vpc(stub: &mut VpcServiceClient<Authed>, request: UpdateVpc
         .into_inner()
         .vpc
         .expect("an update answers with the VPC")
+}
+
+/// Reads VPC `id`.
+pub async fn fetched_vpc(stub: &mut VpcServiceClient<Authed>, id: String) -> Vpc {
+    let response = stub
+        .get_vpc(GetVpcRequest { id })
+        .await
+        .expect("the VPC is read");
+    response
+        .into_inner()
+        .vpc
+        .expect("a get answers with the VPC")
+}
+
+/// Sends a gateway update and returns the gateway it answers with.
+pub async fn updated_gateway(
+    stub: &mut GatewayServiceClient<Authed>,
+    request: UpdateGatewayRequest,
+) -> Gateway {
+    let response = stub
+        .update_gateway(request)
+        .await
+        .expect("the gateway is updated");
+    response
+        .into_inner()
+        .gateway
+        .expect("an update answers with the gateway")
 }
 
 /// Creates the default VPC of [`bodies::vpc_body`] and returns it.
