@@ -51,17 +51,14 @@ async fn organizations_are_isolated() {
     let mut bob = vpc_stub(&mock, &unique_token("bob"));
     let vpc = new_vpc(&mut alice).await;
     assert_eq!(
-        bob.get_vpc(GetVpcRequest { id: vpc.id.clone() })
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(bob.get_vpc(GetVpcRequest { id: vpc.id.clone() }).await),
         Code::NotFound
     );
     assert_eq!(
-        bob.delete_vpc(DeleteVpcRequest { id: vpc.id.clone() })
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(
+            bob.delete_vpc(DeleteVpcRequest { id: vpc.id.clone() })
+                .await
+        ),
         Code::NotFound
     );
     assert!(list_vpcs(&mut bob).await.is_empty());

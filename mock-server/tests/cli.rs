@@ -13,7 +13,18 @@ use coreweave_api::{
     },
     networking::v1beta1::{vpc_service_client::VpcServiceClient, CreateVpcRequest},
 };
+use coreweave_test_support::answered;
 use tonic::{metadata::MetadataValue, Code, Request};
+
+/// The zones a running mock offers, through `GetGatewayParameters`.
+async fn offered_zones(addr: &str, token: &str) -> Vec<String> {
+    let mut gateways = GatewayServiceClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let request = authorized(GetGatewayParametersRequest {}, token);
+    let response = gateways.get_gateway_parameters(request).await.unwrap();
+    response.into_inner().zones
+}
 
 fn spawn(args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_coreweave-mock"))
@@ -87,15 +98,7 @@ async fn flags_configure_zones_tokens_and_delay() {
         &[],
     );
     let endpoint = format!("http://{addr}");
-    let mut gateways = GatewayServiceClient::connect(endpoint.clone())
-        .await
-        .unwrap();
-    let zones = gateways
-        .get_gateway_parameters(authorized(GetGatewayParametersRequest {}, "CW-SECRET-cli"))
-        .await
-        .unwrap()
-        .into_inner()
-        .zones;
+    let zones = offered_zones(&addr, "CW-SECRET-cli").await;
     assert_eq!(zones, ["US-TEST-01A", "US-TEST-02B"]);
 
     let mut vpcs = VpcServiceClient::connect(endpoint).await.unwrap();
@@ -104,20 +107,17 @@ async fn flags_configure_zones_tokens_and_delay() {
         zone: "us-test-01a".into(),
         ..Default::default()
     };
-    let vpc = vpcs
-        .create_vpc(authorized(request.clone(), "CW-SECRET-cli"))
-        .await
-        .unwrap()
-        .into_inner()
-        .vpc
-        .unwrap();
+    let vpc = answered(
+        vpcs.create_vpc(authorized(request.clone(), "CW-SECRET-cli"))
+            .await,
+    );
     assert_eq!(vpc.host_prefixes[0].prefixes, ["10.200.0.0/18"]);
     let status = vpcs
         .create_vpc(authorized(request, "CW-SECRET-other"))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
-    drop((vpcs, gateways));
+    drop(vpcs);
     terminate(child);
 }
 
@@ -182,17 +182,8 @@ async fn environment_variables_work_like_flags() {
             ("COREWEAVE_MOCK_TRANSITION_DELAY", "0s"),
         ],
     );
-    let mut gateways = GatewayServiceClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap();
-    let zones = gateways
-        .get_gateway_parameters(authorized(GetGatewayParametersRequest {}, "any"))
-        .await
-        .unwrap()
-        .into_inner()
-        .zones;
+    let zones = offered_zones(&addr, "any").await;
     assert_eq!(zones, ["EU-ONE-01A", "EU-TWO-01A"]);
-    drop(gateways);
     terminate(child);
 }
 

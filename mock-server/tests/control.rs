@@ -28,20 +28,8 @@ async fn two_organizations_never_touch_each_other() {
     let mock = start(MockServer::builder().transition_delay(Duration::from_secs(3600))).await;
     let (a, b) = (unique_token("org-a"), unique_token("org-b"));
     let (mut stub_a, mut stub_b) = (vpc_stub(&mock, &a), vpc_stub(&mock, &b));
-    let vpc_a = stub_a
-        .create_vpc(create("a"))
-        .await
-        .unwrap()
-        .into_inner()
-        .vpc
-        .unwrap();
-    let vpc_b = stub_b
-        .create_vpc(create("b"))
-        .await
-        .unwrap()
-        .into_inner()
-        .vpc
-        .unwrap();
+    let vpc_a = answered(stub_a.create_vpc(create("a")).await);
+    let vpc_b = answered(stub_b.create_vpc(create("b")).await);
 
     // A fault for A's organization: B's calls pass.
     mock.faults()
@@ -661,13 +649,7 @@ async fn a_held_resource_stays_in_transition_until_released() {
     let (mock, clock) = clocked_mock(Duration::from_secs(10)).await;
     let token = unique_token("hold");
     let mut stub = vpc_stub(&mock, &token);
-    let vpc = stub
-        .create_vpc(create("held"))
-        .await
-        .unwrap()
-        .into_inner()
-        .vpc
-        .unwrap();
+    let vpc = answered(stub.create_vpc(create("held")).await);
     let status_url = format!(
         "http://{}/_mock/v1/resources/{}/status",
         mock.addr(),
@@ -727,13 +709,7 @@ async fn the_handle_exports_and_loads_state() {
     let token = unique_token("handle-state");
     let scope = Scope::token(&token);
     let mut stub = vpc_stub(&mock, &token);
-    let vpc = stub
-        .create_vpc(create("kept"))
-        .await
-        .unwrap()
-        .into_inner()
-        .vpc
-        .unwrap();
+    let vpc = answered(stub.create_vpc(create("kept")).await);
     let snapshot = mock.state(&scope);
     mock.reset(&scope);
     assert!(list_vpcs(&mut stub).await.is_empty());

@@ -41,13 +41,7 @@ async fn vpc_lifecycle_follows_the_clock() {
     assert_eq!(status(&mut stub, &created.id).await, vpc::Status::Ready);
 
     clock.advance(Duration::from_secs(1));
-    let updated = stub
-        .update_vpc(parse::<UpdateVpcRequest>(json!({"id": created.id, "updateMask": "egress.disablePublicAccess", "egress": {"disablePublicAccess": true}})))
-        .await
-        .unwrap()
-        .into_inner()
-        .vpc
-        .unwrap();
+    let updated = answered(stub.update_vpc(parse::<UpdateVpcRequest>(json!({"id": created.id, "updateMask": "egress.disablePublicAccess", "egress": {"disablePublicAccess": true}}))).await);
     assert_eq!(updated.status(), vpc::Status::Updating);
     assert_eq!(updated.created_at, created.created_at);
     assert!(
@@ -56,15 +50,12 @@ async fn vpc_lifecycle_follows_the_clock() {
     clock.advance(delay);
     assert_eq!(status(&mut stub, &created.id).await, vpc::Status::Ready);
 
-    let deleted = stub
-        .delete_vpc(DeleteVpcRequest {
+    let deleted = answered(
+        stub.delete_vpc(DeleteVpcRequest {
             id: created.id.clone(),
         })
-        .await
-        .unwrap()
-        .into_inner()
-        .vpc
-        .unwrap();
+        .await,
+    );
     assert_eq!(deleted.status(), vpc::Status::Deleting);
     assert_eq!(status(&mut stub, &created.id).await, vpc::Status::Deleting);
     assert_eq!(list_vpcs(&mut stub).await.len(), 1);
@@ -110,13 +101,7 @@ async fn gateway_lifecycle_endpoints_and_conditions() {
         .any(|c| c.r#type == "Progressing" && c.status() == condition::Status::True));
 
     clock.advance(delay);
-    let ready = stub
-        .get_gateway(GetGatewayRequest { id: id.clone() })
-        .await
-        .unwrap()
-        .into_inner()
-        .gateway
-        .unwrap()
+    let ready = answered(stub.get_gateway(GetGatewayRequest { id: id.clone() }).await)
         .status
         .unwrap();
     assert_eq!(ready.status(), GatewayStatus::Ready);
@@ -153,7 +138,7 @@ async fn gateway_lifecycle_endpoints_and_conditions() {
     clock.advance(Duration::from_secs(1));
     let mut update: UpdateGatewayRequest = parse(gateway_body(json!({"name": "renamed"})));
     update.id = id.clone();
-    let updated = updated_gateway(&mut stub, update).await;
+    let updated = answered(stub.update_gateway(update).await);
     assert_eq!(
         updated.status.as_ref().unwrap().status(),
         GatewayStatus::Updating
@@ -169,13 +154,7 @@ async fn gateway_lifecycle_endpoints_and_conditions() {
     stub.delete_gateway(DeleteGatewayRequest { id: id.clone() })
         .await
         .unwrap();
-    let deleting = stub
-        .get_gateway(GetGatewayRequest { id: id.clone() })
-        .await
-        .unwrap()
-        .into_inner()
-        .gateway
-        .unwrap();
+    let deleting = answered(stub.get_gateway(GetGatewayRequest { id: id.clone() }).await);
     assert_eq!(deleting.status.unwrap().status(), GatewayStatus::Deleting);
     clock.advance(delay);
     let status = stub

@@ -162,7 +162,7 @@ async fn vpc_update_follows_the_mask() {
         "id": id, "updateMask": "ingress.disablePublicServices,name",
         "ingress": {"disablePublicServices": true}, "egress": {"disablePublicAccess": true}
     }));
-    let vpc = updated_vpc(&mut stub, update).await;
+    let vpc = answered(stub.update_vpc(update).await);
     assert!(vpc.ingress.unwrap().disable_public_services);
     assert!(!vpc.egress.unwrap().disable_public_access);
     assert_eq!(vpc.vpc_prefixes.len(), 1);
@@ -174,7 +174,7 @@ async fn vpc_update_follows_the_mask() {
     let update: UpdateVpcRequest = parse(
         json!({"id": id, "vpcPrefixes": [{"name": "a", "value": "172.16.0.0/16"}, {"name": "b", "value": "172.18.0.0/16"}]}),
     );
-    let vpc = updated_vpc(&mut stub, update).await;
+    let vpc = answered(stub.update_vpc(update).await);
     assert_eq!(vpc.vpc_prefixes.len(), 2);
     assert_eq!(
         vpc.vpc_prefixes[0].created_at, created.vpc_prefixes[0].created_at,
@@ -192,7 +192,7 @@ async fn vpc_update_follows_the_mask() {
         violated_fields(&status),
         ["dhcp.dns.servers[0]", "vpc_prefixes[0].value"]
     );
-    let after = fetched_vpc(&mut stub, id.clone()).await;
+    let after = answered(stub.get_vpc(GetVpcRequest { id: id.clone() }).await);
     assert_eq!(after.vpc_prefixes.len(), 2);
 }
 

@@ -296,6 +296,11 @@ fn tls(
 mod tests {
     use super::*;
 
+    /// The error for a `GetVPC` answered with `status` and `body`.
+    fn get_error(status: StatusCode, body: &[u8]) -> Error {
+        http_error(Method::GetVpc, status, &HeaderMap::new(), body)
+    }
+
     #[test]
     fn retry_after_reads_seconds_and_dates() {
         let mut headers = HeaderMap::new();
@@ -312,35 +317,20 @@ mod tests {
     #[test]
     fn bodies_that_are_not_a_status_keep_the_http_status() {
         let html = b"<html><body><h1>502 Bad Gateway</h1></body></html>";
-        let error = http_error(
-            Method::GetVpc,
-            StatusCode::BAD_GATEWAY,
-            &HeaderMap::new(),
-            html,
-        );
+        let error = get_error(StatusCode::BAD_GATEWAY, html);
         assert_eq!(error.kind(), ErrorKind::Unavailable);
         assert_eq!(error.http_status(), Some(502));
         assert!(error.is_retryable());
         assert!(error.message().contains("502 Bad Gateway"), "{error}");
 
-        let error = http_error(
-            Method::GetVpc,
-            StatusCode::SERVICE_UNAVAILABLE,
-            &HeaderMap::new(),
-            b"",
-        );
+        let error = get_error(StatusCode::SERVICE_UNAVAILABLE, b"");
         assert_eq!(
             error.message(),
             "GetVPC: HTTP 503 Service Unavailable with an empty body"
         );
         assert!(error.is_retryable());
 
-        let error = http_error(
-            Method::GetVpc,
-            StatusCode::UNAUTHORIZED,
-            &HeaderMap::new(),
-            b"nope",
-        );
+        let error = get_error(StatusCode::UNAUTHORIZED, b"nope");
         assert_eq!(error.kind(), ErrorKind::Unauthenticated);
         assert!(!error.is_retryable());
     }
@@ -351,12 +341,7 @@ mod tests {
             {"@type": "type.googleapis.com/google.rpc.ResourceInfo", "resourceType": "VPC",
              "resourceName": "v", "owner": "", "description": "", "futureField": 1}],
             "extra": true}"#;
-        let error = http_error(
-            Method::GetVpc,
-            StatusCode::NOT_FOUND,
-            &HeaderMap::new(),
-            body,
-        );
+        let error = get_error(StatusCode::NOT_FOUND, body);
         assert_eq!(error.kind(), ErrorKind::NotFound);
         assert_eq!(error.message(), "VPC v not found");
         assert_eq!(error.resource_info().unwrap().resource_name, "v");

@@ -10,8 +10,14 @@ use std::{
 };
 
 use coreweave_api::{
-    inference::v1alpha1::gateway_service_client::GatewayServiceClient,
-    networking::v1beta1::{vpc_service_client::VpcServiceClient, ListVpCsRequest, Vpc},
+    inference::v1alpha1::{
+        gateway_service_client::GatewayServiceClient, CreateGatewayResponse, DeleteGatewayResponse,
+        Gateway, GetGatewayResponse, UpdateGatewayResponse,
+    },
+    networking::v1beta1::{
+        vpc_service_client::VpcServiceClient, CreateVpcResponse, DeleteVpcResponse, GetVpcResponse,
+        ListVpCsRequest, UpdateVpcResponse, Vpc,
+    },
 };
 use coreweave_mock::{Limits, ManualClock, MockServer, MockServerBuilder};
 use tonic::{
@@ -94,6 +100,11 @@ pub fn gateway_stub(mock: &MockServer, token: &str) -> GatewayServiceClient<Auth
     GatewayServiceClient::with_interceptor(channel(mock), Header(Some(format!("Bearer {token}"))))
 }
 
+/// The code a call failed with; a success fails the test.
+pub fn error_code<T: std::fmt::Debug>(result: Result<T, Status>) -> tonic::Code {
+    result.expect_err("the call must fail").code()
+}
+
 /// The field paths of a status's BadRequest detail, sorted.
 pub fn violated_fields(status: &Status) -> Vec<String> {
     let mut fields: Vec<String> = status
@@ -144,4 +155,38 @@ pub fn json_keys(value: &serde_json::Value) -> BTreeSet<&str> {
         .as_object()
         .map(|object| object.keys().map(String::as_str).collect())
         .unwrap_or_default()
+}
+
+/// A response message that carries one resource (a VPC or a gateway).
+pub trait Carries<T> {
+    /// The resource, if the message has it.
+    fn resource(self) -> Option<T>;
+}
+
+macro_rules! carries {
+    ($($response:ty => $field:ident: $resource:ty),* $(,)?) => {
+        $(impl Carries<$resource> for $response {
+            fn resource(self) -> Option<$resource> {
+                self.$field
+            }
+        })*
+    };
+}
+
+carries!(
+    CreateVpcResponse => vpc: Vpc,
+    GetVpcResponse => vpc: Vpc,
+    UpdateVpcResponse => vpc: Vpc,
+    DeleteVpcResponse => vpc: Vpc,
+    CreateGatewayResponse => gateway: Gateway,
+    GetGatewayResponse => gateway: Gateway,
+    UpdateGatewayResponse => gateway: Gateway,
+    DeleteGatewayResponse => gateway: Gateway,
+);
+
+/// The resource a call answered with; a failure, or an answer without it, fails the test.
+pub fn answered<T, R: Carries<T>>(result: Result<tonic::Response<R>, Status>) -> T {
+    let response = result.unwrap_or_else(|status| panic!("the call failed: {status:?}"));
+    let resource = response.into_inner().resource();
+    resource.expect("the answer carries the resource")
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    control::{ClockView, FaultSpec, FaultView, Scope},
+    control::{parse_duration, ClockView, FaultSpec, FaultView, Scope},
     model::lifecycle::ForcedGatewayState,
     persist::snapshot,
     pipeline::faults::{code_from_name, code_name, code_names},
@@ -128,12 +128,7 @@ impl ControlService for ControlGrpc {
         request: Request<pb::AdvanceClockRequest>,
     ) -> Result<Response<pb::AdvanceClockResponse>, Status> {
         let scope = self.scope(&request)?;
-        let text = &request.get_ref().by;
-        let by = humantime::parse_duration(text).map_err(|e| {
-            Status::invalid_argument(format!(
-                "by: {text:?} is not a duration such as 250ms, 90s or 5m: {e}"
-            ))
-        })?;
+        let by = parse_duration("by", &request.get_ref().by)?;
         let view = self.state.advance_clock(&scope, by);
         Ok(Response::new(pb::AdvanceClockResponse {
             clock: Some(clock(view)),

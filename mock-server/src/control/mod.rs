@@ -8,7 +8,7 @@ mod faults;
 pub(crate) mod grpc;
 pub(crate) mod http;
 
-pub(crate) use faults::{FaultSpec, FaultView};
+pub(crate) use faults::{parse_duration, FaultSpec, FaultView};
 
 use std::time::{Duration, SystemTime};
 

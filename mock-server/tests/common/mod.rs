@@ -10,22 +10,16 @@ pub use coreweave_test_support::*;
 use coreweave_api::{
     inference::v1alpha1::{
         gateway_service_client::GatewayServiceClient, CreateGatewayRequest, Gateway,
-        UpdateGatewayRequest,
     },
-    networking::v1beta1::{
-        vpc_service_client::VpcServiceClient, CreateVpcRequest, GetVpcRequest, UpdateVpcRequest,
-        Vpc,
-    },
+    networking::v1beta1::{vpc_service_client::VpcServiceClient, CreateVpcRequest, Vpc},
 };
 
 /// Creates the VPC `body` describes (proto3 JSON) and returns it.
 pub async fn created_vpc(stub: &mut VpcServiceClient<Authed>, body: serde_json::Value) -> Vpc {
-    let request = bodies::parse::<CreateVpcRequest>(body);
-    let response = stub.create_vpc(request).await.expect("the VPC is created");
-    response
-        .into_inner()
-        .vpc
-        .expect("a create answers with the VPC")
+    answered(
+        stub.create_vpc(bodies::parse::<CreateVpcRequest>(body))
+            .await,
+    )
 }
 
 /// Creates the gateway `body` describes (proto3 JSON) and returns it.
@@ -33,51 +27,10 @@ pub async fn created_gateway(
     stub: &mut GatewayServiceClient<Authed>,
     body: serde_json::Value,
 ) -> Gateway {
-    let request = bodies::parse::<CreateGatewayRequest>(body);
-    let response = stub
-        .create_gateway(request)
-        .await
-        .expect("the gateway is created");
-    response
-        .into_inner()
-        .gateway
-        .expect("a create answers with the gateway")
-}
-
-/// Sends an update and returns the VPC it answers with.
-pub async fn updated_vpc(stub: &mut VpcServiceClient<Authed>, request: UpdateVpcRequest) -> Vpc {
-    let response = stub.update_vpc(request).await.expect("the VPC is updated");
-    response
-        .into_inner()
-        .vpc
-        .expect("an update answers with the VPC")
-}
-
-/// Reads VPC `id`.
-pub async fn fetched_vpc(stub: &mut VpcServiceClient<Authed>, id: String) -> Vpc {
-    let response = stub
-        .get_vpc(GetVpcRequest { id })
-        .await
-        .expect("the VPC is read");
-    response
-        .into_inner()
-        .vpc
-        .expect("a get answers with the VPC")
-}
-
-/// Sends a gateway update and returns the gateway it answers with.
-pub async fn updated_gateway(
-    stub: &mut GatewayServiceClient<Authed>,
-    request: UpdateGatewayRequest,
-) -> Gateway {
-    let response = stub
-        .update_gateway(request)
-        .await
-        .expect("the gateway is updated");
-    response
-        .into_inner()
-        .gateway
-        .expect("an update answers with the gateway")
+    answered(
+        stub.create_gateway(bodies::parse::<CreateGatewayRequest>(body))
+            .await,
+    )
 }
 
 /// Creates the default VPC of [`bodies::vpc_body`] and returns it.
