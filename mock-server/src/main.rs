@@ -40,6 +40,12 @@ struct Args {
     )]
     tokens: Vec<String>,
 
+    /// A token that grants the whole-server scope on the control API. With --token it is the
+    /// only way to act on every organization; without, the header `x-mock-scope: server` also
+    /// asks for it.
+    #[arg(long, env = "COREWEAVE_MOCK_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+
     /// How long CREATING, UPDATING and DELETING last, such as 0s, 250ms or 1s.
     #[arg(long, env = "COREWEAVE_MOCK_TRANSITION_DELAY", default_value = "1s", value_parser = parse_duration)]
     transition_delay: Duration,
@@ -150,6 +156,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             ..ConnectionLimits::default()
         })
         .tokens(args.tokens);
+    if let Some(admin) = args.admin_token {
+        builder = builder.admin_token(admin);
+    }
     if !args.zones.is_empty() {
         builder = builder.zones(args.zones);
     }

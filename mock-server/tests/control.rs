@@ -90,7 +90,8 @@ async fn two_organizations_never_touch_each_other() {
     );
 }
 
-/// Runs curl against the control API; returns the HTTP status and the JSON body.
+/// Runs curl against the control API, in a token's organization or (for `None`) the whole
+/// server; returns the HTTP status and the JSON body.
 fn control(
     mock: &MockProcess,
     method: &str,
@@ -98,12 +99,26 @@ fn control(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
+    let scope = match token {
+        Some(token) => format!("Authorization: Bearer {token}"),
+        None => "x-mock-scope: server".to_owned(),
+    };
+    control_with(mock, method, path, &[&scope], body)
+}
+
+/// Runs curl against the control API with exactly these headers.
+fn control_with(
+    mock: &MockProcess,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: Option<Value>,
+) -> (u16, Value) {
     let url = format!("http://{}{path}", mock.addr);
-    let auth = token.map(|t| format!("Authorization: Bearer {t}"));
     let data = body.map(|b| b.to_string());
     let mut args = vec!["--silent", "--write-out", "\n%{http_code}", "-X", method];
-    if let Some(auth) = &auth {
-        args.extend(["-H", auth.as_str()]);
+    for header in headers {
+        args.extend(["-H", header]);
     }
     if let Some(data) = &data {
         args.extend(["-H", "content-type: application/json", "-d", data.as_str()]);
@@ -113,6 +128,61 @@ fn control(
     let (body, status) = output.rsplit_once('\n').unwrap();
     let body = serde_json::from_str(body).unwrap_or(Value::Null);
     (status.parse().unwrap(), body)
+}
+
+#[test]
+fn the_whole_server_scope_is_only_had_by_asking() {
+    let open = MockProcess::start(&[]);
+    let reset = |mock: &MockProcess, headers: &[&str]| {
+        control_with(mock, "POST", "/_mock/v1/reset", headers, None)
+    };
+    let (status, refused) = reset(&open, &[]);
+    assert_eq!(status, 401, "{refused}");
+    let message = refused["message"].as_str().unwrap();
+    assert!(
+        message.contains("Authorization: Bearer <token>")
+            && message.contains("x-mock-scope: server"),
+        "names both ways: {message}"
+    );
+    assert_eq!(reset(&open, &["x-mock-scope: everything"]).0, 400);
+    let both = ["x-mock-scope: server", "Authorization: Bearer CW-SECRET-x"];
+    assert_eq!(reset(&open, &both).0, 400, "one scope at a time");
+    let (status, done) = reset(&open, &["x-mock-scope: server"]);
+    assert_eq!((status, &done["reset"]), (200, &json!("server")));
+
+    let guarded = MockProcess::start(&["--token", "CW-SECRET-t1", "--admin-token", "CW-ADMIN"]);
+    let (status, refused) = reset(&guarded, &[]);
+    assert_eq!(status, 401);
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("--admin-token"),
+        "{refused}"
+    );
+    let (status, refused) = reset(&guarded, &["x-mock-scope: server"]);
+    assert_eq!(
+        status, 401,
+        "with --token the header is not enough: {refused}"
+    );
+    assert_eq!(
+        reset(&guarded, &["Authorization: Bearer CW-SECRET-wrong"]).0,
+        401
+    );
+    let (status, tenant) = reset(&guarded, &["Authorization: Bearer CW-SECRET-t1"]);
+    assert_eq!(status, 200);
+    assert!(tenant["reset"]["organizationId"].is_string(), "{tenant}");
+    let (status, admin) = reset(&guarded, &["Authorization: Bearer CW-ADMIN"]);
+    assert_eq!((status, &admin["reset"]), (200, &json!("server")));
+    let (status, _) = rest(
+        &guarded,
+        "GET",
+        "/v1beta1/networking/vpcs",
+        "CW-ADMIN",
+        &[],
+        None,
+    );
+    assert_eq!(status, 401, "the admin token is for the control API only");
 }
 
 /// A REST call with a token and extra headers; returns status and body.

@@ -40,16 +40,7 @@ impl ControlGrpc {
     }
 
     fn scope<T>(&self, request: &Request<T>) -> Result<Scope, Status> {
-        let header = request
-            .metadata()
-            .get("authorization")
-            .map(|value| {
-                value.to_str().map_err(|_| {
-                    Status::unauthenticated("the authorization header is not printable ASCII")
-                })
-            })
-            .transpose()?;
-        self.state.scope_for(header)
+        self.state.scope_of(request.metadata().as_ref())
     }
 }
 

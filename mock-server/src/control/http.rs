@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use axum::{
     body::Body,
     extract::{Path, Query, State},
-    http::{header, HeaderMap},
+    http::HeaderMap,
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -70,17 +70,9 @@ async fn put_state(State(apis): State<Apis>, headers: HeaderMap, body: Body) -> 
     respond(result.await)
 }
 
-/// The scope of a control call: the bearer token's organization, or the whole server.
+/// The scope of a control call (see [`MockState::scope_of`](crate::pipeline::MockState)).
 fn scope(apis: &Apis, headers: &HeaderMap) -> Result<Scope, Status> {
-    let header = headers
-        .get(header::AUTHORIZATION)
-        .map(|value| {
-            value.to_str().map_err(|_| {
-                Status::unauthenticated("the authorization header is not printable ASCII")
-            })
-        })
-        .transpose()?;
-    apis.state.scope_for(header)
+    apis.state.scope_of(headers)
 }
 
 fn scope_json(scope: &Scope) -> Value {

@@ -23,6 +23,21 @@ use crate::{
     pipeline::MockState,
 };
 
+/// The header that asks for the whole-server scope on a mock without `--token`.
+pub(crate) const SCOPE_HEADER: &str = "x-mock-scope";
+
+/// A header's value as text; absent when missing, 400 when not printable ASCII.
+fn header_text<'a>(headers: &'a ::http::HeaderMap, name: &str) -> Result<Option<&'a str>, Status> {
+    headers
+        .get(name)
+        .map(|value| {
+            value.to_str().map_err(|_| {
+                Status::invalid_argument(format!("the {name} header is not printable ASCII"))
+            })
+        })
+        .transpose()
+}
+
 /// Whose state a control operation acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -115,13 +130,51 @@ impl MockState {
 }
 
 impl MockState {
-    /// The scope an `authorization` header value names: its token's organization, or the
-    /// whole server when there is none.
-    pub(crate) fn scope_for(&self, header: Option<&str>) -> Result<Scope, Status> {
-        match header {
-            None => Ok(Scope::All),
-            Some(header) => Ok(Scope::Org(self.auth.authenticate(Some(header))?)),
+    /// The scope a control call asks for with its headers: a token's organization
+    /// (`Authorization: Bearer <token>`), or the whole server, which must be asked for
+    /// explicitly: with the admin token, or (on a mock without `--token`) with
+    /// `x-mock-scope: server`. A call that asks for neither is refused, so that a forgotten
+    /// header never acts on every organization.
+    pub(crate) fn scope_of(&self, headers: &::http::HeaderMap) -> Result<Scope, Status> {
+        let authorization = header_text(headers, ::http::header::AUTHORIZATION.as_str())?;
+        let server = match header_text(headers, SCOPE_HEADER)? {
+            None => false,
+            Some("server") => true,
+            Some(other) => {
+                let shown: String = other.chars().take(64).collect();
+                return Err(Status::invalid_argument(format!(
+                    "{SCOPE_HEADER}: {shown:?} is not a scope; the only one is `server`"
+                )));
+            }
+        };
+        let auth = &self.auth;
+        match (authorization, server) {
+            (Some(header), _) if auth.is_admin(header) => Ok(Scope::All),
+            (Some(header), false) => Ok(Scope::Org(auth.authenticate(Some(header))?)),
+            (Some(_), true) => Err(Status::invalid_argument(format!(
+                "ask for one scope: a token's organization (authorization) or the whole \
+                 server ({SCOPE_HEADER}: server), not both"
+            ))),
+            (None, true) if !auth.restricts_tokens() => Ok(Scope::All),
+            (None, true) => Err(Status::unauthenticated(
+                "this mock runs with --token: the whole-server scope needs the admin token \
+                 (--admin-token) as `Authorization: Bearer <admin token>`",
+            )),
+            (None, false) => Err(Status::unauthenticated(self.missing_scope())),
         }
+    }
+
+    /// What a control call without a scope is told.
+    fn missing_scope(&self) -> String {
+        let server = if self.auth.restricts_tokens() {
+            "the admin token (--admin-token) for the whole server"
+        } else {
+            "`x-mock-scope: server` for the whole server"
+        };
+        format!(
+            "a control call needs a scope: `Authorization: Bearer <token>` for that token's \
+             organization, or {server}"
+        )
     }
 
     /// Holds the transition of resource `id` in `scope` (CREATING, UPDATING or DELETING)

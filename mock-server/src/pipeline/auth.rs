@@ -11,6 +11,8 @@ use crate::model::{error::ApiError, org_for_token, Map, OrgId};
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Authenticator {
     accepted: Option<HashSet<String>>,
+    /// The token that grants the whole-server scope on the control API (`--admin-token`).
+    admin: Option<Arc<str>>,
     /// The organizations of recently accepted `authorization` headers, so that a call does
     /// not parse and hash its token again. Only accepted headers are remembered.
     known: Arc<Mutex<Map<String, OrgId>>>,
@@ -33,8 +35,25 @@ impl Authenticator {
     {
         Self {
             accepted: Some(tokens.into_iter().map(Into::into).collect()),
-            known: Arc::default(),
+            ..Self::default()
         }
+    }
+
+    /// Also grants the whole-server scope on the control API to `token`.
+    pub(crate) fn with_admin(mut self, token: impl Into<Arc<str>>) -> Self {
+        self.admin = Some(token.into());
+        self
+    }
+
+    /// Whether only listed tokens are accepted (`--token`).
+    pub(crate) fn restricts_tokens(&self) -> bool {
+        self.accepted.is_some()
+    }
+
+    /// Whether an `authorization` header carries the admin token.
+    pub(crate) fn is_admin(&self, header: &str) -> bool {
+        let admin = self.admin.as_deref();
+        admin.is_some() && parse_bearer(header).ok() == admin
     }
 
     /// Checks an `authorization` header value and returns the caller's organization.

@@ -103,6 +103,7 @@ pub struct MockServerBuilder {
     addr: SocketAddr,
     zones: Zones,
     tokens: Vec<String>,
+    admin_token: Option<String>,
     transition_delay: Duration,
     clock: Arc<dyn Clock>,
     limits: Limits,
@@ -121,6 +122,7 @@ impl Default for MockServerBuilder {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             zones: Zones::default(),
             tokens: Vec::new(),
+            admin_token: None,
             transition_delay: DEFAULT_TRANSITION_DELAY,
             clock: Arc::new(SystemClock),
             limits: Limits::default(),
@@ -152,6 +154,14 @@ impl MockServerBuilder {
     /// otherwise any well-formed bearer token is.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.tokens.push(token.into());
+        self
+    }
+
+    /// Grants the whole-server scope on the control API to calls that carry this token as
+    /// `Authorization: Bearer <token>`. With [`token`](Self::token), that is the only way to
+    /// act on every organization; without, `x-mock-scope: server` also asks for it.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(token.into());
         self
     }
 
@@ -284,11 +294,14 @@ impl MockServerBuilder {
     /// Builds the state and every service: the two APIs, health and reflection over gRPC, and
     /// the router for REST and Connect.
     async fn into_services(self) -> Result<Services, MockError> {
-        let auth = if self.tokens.is_empty() {
+        let mut auth = if self.tokens.is_empty() {
             Authenticator::any_token()
         } else {
             Authenticator::only(self.tokens)
         };
+        if let Some(admin) = self.admin_token {
+            auth = auth.with_admin(admin);
+        }
         let mut state = MockState::new(
             self.clock,
             self.transition_delay,
