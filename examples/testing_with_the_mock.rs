@@ -76,7 +76,8 @@ mod tests {
         let token = "CW-SECRET-test-clock";
         let client = client_for(&mock, token).unwrap();
         let id = ensure_vpc(&client, "app").await.unwrap();
-        mock.advance_clock(&Scope::token(token), Duration::from_secs(3600));
+        mock.advance_clock(&Scope::token(token), Duration::from_secs(3600))
+            .unwrap();
         let vpc = client
             .vpcs()
             .wait_until_ready(&id, Duration::from_secs(5))

@@ -40,7 +40,8 @@ async fn two_organizations_never_touch_each_other() {
 
     // Advancing A's clock settles A's VPC only.
     let before = mock.clock(&Scope::token(&b)).now;
-    mock.advance_clock(&Scope::token(&a), Duration::from_secs(7200));
+    mock.advance_clock(&Scope::token(&a), Duration::from_secs(7200))
+        .unwrap();
     let status_of = |vpc: Option<coreweave_api::networking::v1beta1::Vpc>| vpc.unwrap().status();
     let read_a = stub_a
         .get_vpc(GetVpcRequest {
@@ -790,4 +791,52 @@ async fn the_handle_exports_and_loads_state() {
     assert_eq!(mock.state(&scope), snapshot);
     // Nothing to hold once settled.
     assert!(mock.hold(&scope, &vpc.id, true).is_err());
+}
+
+#[test]
+fn time_is_never_moved_past_what_a_timestamp_holds() {
+    let mock = MockProcess::start(&["--transition-delay", "0s"]);
+    let token = "CW-SECRET-far-future";
+    let advance = |scope: Option<&str>, by: &str| {
+        let body = json!({ "by": by });
+        control(&mock, "POST", "/_mock/v1/clock/advance", scope, Some(body))
+    };
+    for by in ["500000000000years", "9000years", "18446744073709551615s"] {
+        for scope in [None, Some(token)] {
+            let (status, refused) = advance(scope, by);
+            assert_eq!(status, 400, "{by}: {refused}");
+            let message = refused["message"].as_str().unwrap();
+            assert!(message.contains("9999-12-31T23:59:59Z"), "{message}");
+        }
+    }
+    // Close to the end is allowed once, and every call still answers, with readable times.
+    let (status, moved) = advance(Some(token), "7000years");
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(
+        advance(Some(token), "1000years").0,
+        400,
+        "past 9999 from there"
+    );
+    let vpcs = "/v1beta1/networking/vpcs";
+    let body = r#"{"name":"late","zone":"US-EAST-04A"}"#;
+    let (status, created) = rest(&mock, "POST", vpcs, token, &[], Some(body));
+    assert_eq!(status, 200, "{created}");
+    assert!(
+        created["vpc"]["createdAt"]
+            .as_str()
+            .unwrap()
+            .starts_with("90"),
+        "{created}"
+    );
+    assert_eq!(rest(&mock, "GET", vpcs, token, &[], None).0, 200);
+    assert_eq!(control(&mock, "GET", "/metrics", None, None).0, 200);
+
+    // Delays are bounded too, so that none can overflow a deadline.
+    let huge = json!({"method": "*", "kind": "delay", "delay": "1000000years"});
+    let (status, refused) = control(&mock, "POST", "/_mock/v1/faults", Some(token), Some(huge));
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().starts_with("delay: "),
+        "{refused}"
+    );
 }

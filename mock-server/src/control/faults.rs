@@ -10,7 +10,7 @@ use tonic::Status;
 
 use super::Scope;
 use crate::pipeline::{
-    faults::{code_from_name, code_name, code_names, Fault, FaultAction, Methods},
+    faults::{code_from_name, code_name, code_names, Fault, FaultAction, Methods, MAX_DELAY},
     MockState,
 };
 
@@ -55,7 +55,15 @@ impl FaultSpec {
                 let delay = self
                     .delay
                     .ok_or_else(|| Status::invalid_argument("delay: required for kind delay"))?;
-                FaultAction::Delay(parse_duration("delay", &delay)?)
+                let delay = parse_duration("delay", &delay)?;
+                if delay > MAX_DELAY {
+                    return Err(Status::invalid_argument(format!(
+                        "delay: {} is longer than the most a call is delayed, {}",
+                        humantime::format_duration(delay),
+                        humantime::format_duration(MAX_DELAY)
+                    )));
+                }
+                FaultAction::Delay(delay)
             }
             "lose_reply" => FaultAction::LoseReply,
             other => {

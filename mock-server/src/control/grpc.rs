@@ -120,7 +120,7 @@ impl ControlService for ControlGrpc {
     ) -> Result<Response<pb::AdvanceClockResponse>, Status> {
         let scope = self.scope(&request)?;
         let by = parse_duration("by", &request.get_ref().by)?;
-        let view = self.state.advance_clock(&scope, by);
+        let view = self.state.advance_clock(&scope, by)?;
         Ok(Response::new(pb::AdvanceClockResponse {
             clock: Some(clock(view)),
         }))

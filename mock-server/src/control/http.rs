@@ -135,7 +135,7 @@ async fn advance(State(apis): State<Apis>, headers: HeaderMap, body: Body) -> Re
         let body = object(body).await?;
         let by = duration_field(&body, "by")?
             .ok_or_else(|| Status::invalid_argument("by: required, such as {\"by\": \"90s\"}"))?;
-        Ok(clock_json(apis.state.advance_clock(&scope, by)))
+        Ok(clock_json(apis.state.advance_clock(&scope, by)?))
     };
     respond(result.await)
 }

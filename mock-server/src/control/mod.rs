@@ -16,6 +16,7 @@ use serde_json::Value;
 use tonic::Status;
 
 use crate::{
+    model::clock::ahead,
     model::lifecycle::ForcedGatewayState,
     model::store::OrgState,
     model::{org_for_token, OrgId},
@@ -108,7 +109,7 @@ impl MockState {
     pub(crate) fn clock_view(&self, scope: &Scope) -> ClockView {
         let now = match scope.org() {
             Some(org) => self.now(org),
-            None => self.clock.now() + self.offsets.all(),
+            None => ahead(self.clock.now(), self.offsets.all()),
         };
         ClockView {
             now,
@@ -118,9 +119,14 @@ impl MockState {
 
     /// Moves `scope`'s time forward: its CREATING, UPDATING and DELETING resources settle as
     /// if that time had passed. Other organizations' time does not move.
-    pub(crate) fn advance_clock(&self, scope: &Scope, by: Duration) -> ClockView {
-        self.offsets.advance(scope.org(), by);
-        self.clock_view(scope)
+    /// An advance that would move any time in scope past 9999-12-31T23:59:59Z (the latest a
+    /// timestamp holds) is INVALID_ARGUMENT and moves nothing.
+    pub(crate) fn advance_clock(&self, scope: &Scope, by: Duration) -> Result<ClockView, Status> {
+        let now = self.clock.now();
+        self.offsets
+            .advance(scope.org(), by, now)
+            .map_err(|e| Status::invalid_argument(format!("by: {e}")))?;
+        Ok(self.clock_view(scope))
     }
 
     /// The calls made in `scope` that pass `filter`, oldest first.

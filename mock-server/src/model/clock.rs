@@ -80,6 +80,26 @@ impl Clock for ManualClock {
     }
 }
 
+/// The latest time the API can show: 9999-12-31T23:59:59Z, the end of what a protobuf
+/// `Timestamp` (and RFC 3339) holds. No organization's time is moved past it.
+pub(crate) fn latest() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799)
+}
+
+/// `time` moved ahead by `by`, or [`latest`] if that would pass it.
+pub(crate) fn ahead(time: SystemTime, by: Duration) -> SystemTime {
+    time.checked_add(by)
+        .map_or_else(latest, |later| later.min(latest()))
+}
+
+/// An advance that would move time past [`latest`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("moving time ahead by {by:?} would pass 9999-12-31T23:59:59Z, the latest time a timestamp can hold")]
+pub(crate) struct PastTheLatestTime {
+    /// The advance asked for.
+    pub(crate) by: Duration,
+}
+
 /// Converts a time to the protobuf well-known `Timestamp`.
 pub(crate) fn to_timestamp(time: SystemTime) -> Timestamp {
     Timestamp::from(time)
@@ -101,11 +121,18 @@ struct OffsetTable {
     orgs: crate::model::Map<crate::model::OrgId, Duration>,
 }
 
+impl OffsetTable {
+    fn of(&self, org: &crate::model::OrgId) -> Duration {
+        let own = self.orgs.get(org).copied().unwrap_or_default();
+        self.all.saturating_add(own)
+    }
+}
+
 impl Offsets {
     /// The offset in force for `org`: the server's plus its own.
     pub(crate) fn of(&self, org: &crate::model::OrgId) -> Duration {
         let table = self.lock();
-        table.all + table.orgs.get(org).copied().unwrap_or_default()
+        table.of(org)
     }
 
     /// The server-wide offset.
@@ -113,13 +140,34 @@ impl Offsets {
         self.lock().all
     }
 
-    /// Moves `org`'s time (or, for `None`, everyone's) forward by `by`.
-    pub(crate) fn advance(&self, org: Option<&crate::model::OrgId>, by: Duration) {
+    /// Moves `org`'s time (or, for `None`, everyone's) forward by `by`, unless that would
+    /// move anyone's time, seen from the server's `now`, past [`latest`].
+    pub(crate) fn advance(
+        &self,
+        org: Option<&crate::model::OrgId>,
+        by: Duration,
+        now: SystemTime,
+    ) -> Result<(), PastTheLatestTime> {
         let mut table = self.lock();
-        match org {
-            Some(org) => *table.orgs.entry(org.clone()).or_default() += by,
-            None => table.all += by,
+        let furthest = match org {
+            Some(org) => table.of(org),
+            None => {
+                let own = table.orgs.values().max().copied().unwrap_or_default();
+                table.all.saturating_add(own)
+            }
+        };
+        let reaches = furthest
+            .checked_add(by)
+            .and_then(|ahead| now.checked_add(ahead));
+        if reaches.is_none_or(|time| time > latest()) {
+            return Err(PastTheLatestTime { by });
         }
+        let offset = match org {
+            Some(org) => table.orgs.entry(org.clone()).or_default(),
+            None => &mut table.all,
+        };
+        *offset = offset.saturating_add(by);
+        Ok(())
     }
 
     /// Forgets `org`'s offset (or, for `None`, every offset).

@@ -150,9 +150,13 @@ impl Lifecycle {
 
     /// When the last change settles (never, while it is held).
     pub fn settles_at(&self, delay: Duration) -> SystemTime {
+        let never = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::MAX / 4);
         match self.held_since {
-            Some(_) => SystemTime::UNIX_EPOCH + Duration::from_secs(u64::MAX / 4),
-            None => self.changed_at + delay + self.held_for,
+            Some(_) => never,
+            None => delay
+                .checked_add(self.held_for)
+                .and_then(|wait| self.changed_at.checked_add(wait))
+                .unwrap_or(never),
         }
     }
 

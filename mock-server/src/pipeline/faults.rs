@@ -202,7 +202,9 @@ impl FaultPlan {
                 continue;
             }
             match &fault.action {
-                FaultAction::Delay(delay) => call.delay += *delay,
+                FaultAction::Delay(delay) => {
+                    call.delay = call.delay.saturating_add(*delay).min(MAX_DELAY);
+                }
                 FaultAction::Fail { .. } | FaultAction::LoseReply
                     if call.fail.is_some() || call.lose_reply =>
                 {
@@ -353,7 +355,7 @@ pub(crate) fn steer(
                 "header {DELAY_HEADER}: {delay:?} is not a duration such as 250ms or 2s: {e}"
             ))
         })?;
-        call.delay += delay.min(MAX_STEERED_DELAY);
+        call.delay = call.delay.saturating_add(delay).min(MAX_DELAY);
     }
     if let Some(flag) = text(LOSE_REPLY_HEADER)? {
         call.lose_reply |= match flag.to_ascii_lowercase().as_str() {
@@ -369,8 +371,9 @@ pub(crate) fn steer(
     Ok(())
 }
 
-/// The longest delay one header may ask for.
-const MAX_STEERED_DELAY: Duration = Duration::from_secs(600);
+/// The longest one call is delayed, by faults and headers together: a header or a fault
+/// may ask for more, and gets this.
+pub(crate) const MAX_DELAY: Duration = Duration::from_secs(600);
 
 /// The status a lost reply is answered with.
 pub(crate) fn lost_reply_status() -> Status {

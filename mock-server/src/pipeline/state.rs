@@ -114,7 +114,7 @@ impl MockState {
     /// "Now" as `org` sees it: the server's clock plus how far the organization's time has
     /// been advanced.
     pub(crate) fn now(&self, org: &OrgId) -> SystemTime {
-        self.clock.now() + self.offsets.of(org)
+        crate::model::clock::ahead(self.clock.now(), self.offsets.of(org))
     }
 
     /// Runs one unary call: checks size and credentials, applies scripted faults, runs `op`

@@ -16,6 +16,7 @@ pub(crate) mod connect;
 mod connect_stream;
 mod dispatch;
 pub(crate) mod error;
+mod guard;
 pub(crate) mod rest;
 
 use std::{
@@ -346,7 +347,7 @@ where
 {
     type Response = Response<tonic::body::Body>;
     type Error = BoxError;
-    type Future = Routed<S>;
+    type Future = guard::Guarded<Routed<S>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         // Each call drives a clone to readiness itself.
@@ -361,9 +362,8 @@ where
         let limit = self.max_request_bytes;
         let other: BoxFuture<Self::Response> = match wire {
             Wire::Grpc if request.version() >= Version::HTTP_2 => {
-                return Routed::Grpc {
-                    call: call_grpc(self.grpc.clone(), request, limit),
-                };
+                let call = call_grpc(self.grpc.clone(), request, limit);
+                return guard::Guarded::new(wire, Routed::Grpc { call });
             }
             Wire::Grpc => {
                 let response = grpc_needs_http2(&request);
@@ -387,6 +387,6 @@ where
                 })
             }
         };
-        Routed::Other { call: other }
+        guard::Guarded::new(wire, Routed::Other { call: other })
     }
 }

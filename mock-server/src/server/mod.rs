@@ -459,13 +459,13 @@ impl MockServer {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), coreweave_mock::MockError> {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::time::Duration;
     /// use coreweave_mock::{MockServer, Scope};
     ///
     /// let mock = MockServer::builder().start().await?;
     /// let mine = Scope::token("CW-SECRET-my-test");
-    /// mock.advance_clock(&mine, Duration::from_secs(90)); // my CREATING resources settle
+    /// mock.advance_clock(&mine, Duration::from_secs(90))?; // my CREATING resources settle
     /// mock.reset(&mine); // and now my organization is empty again
     /// # Ok(())
     /// # }
@@ -481,8 +481,10 @@ impl MockServer {
         self.state.clock_view(scope)
     }
 
-    /// Moves `scope`'s time forward by `by`; other organizations' time does not move.
-    pub fn advance_clock(&self, scope: &Scope, by: Duration) -> ClockView {
+    /// Moves `scope`'s time forward by `by`; other organizations' time does not move. Fails
+    /// (and moves nothing) when that would move a time in scope past
+    /// 9999-12-31T23:59:59Z, the latest time a timestamp can hold.
+    pub fn advance_clock(&self, scope: &Scope, by: Duration) -> Result<ClockView, tonic::Status> {
         self.state.advance_clock(scope, by)
     }
 
