@@ -45,6 +45,9 @@ use serde_json::Value;
 
 /// The most ignored keys a [`Decoded`] lists by name; the rest are only counted.
 pub const MAX_LISTED_KEYS: usize = 20;
+/// The most characters of an ignored key's path that [`IgnoredKeys`] keeps; a longer one is
+/// cut and ends with `…`.
+pub const MAX_KEY_CHARS: usize = 64;
 
 /// How JSON is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +85,8 @@ pub struct Decoded<T> {
 /// Unknown keys a reader skipped: the first [`MAX_LISTED_KEYS`] by path, and how many in all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IgnoredKeys {
-    /// The paths of the first keys, such as `host_prefixes[0].colour`.
+    /// The paths of the first keys, such as `host_prefixes[0].colour`, each cut to
+    /// [`MAX_KEY_CHARS`].
     pub keys: Vec<String>,
     /// How many keys were skipped in all.
     pub total: usize,
@@ -94,9 +98,13 @@ impl IgnoredKeys {
         self.total == 0
     }
 
-    fn push(&mut self, path: String) {
+    fn push(&mut self, mut path: String) {
         self.total += 1;
         if self.keys.len() < MAX_LISTED_KEYS {
+            if let Some((cut, _)) = path.char_indices().nth(MAX_KEY_CHARS) {
+                path.truncate(cut);
+                path.push('…');
+            }
             self.keys.push(path);
         }
     }
@@ -576,6 +584,12 @@ mod tests {
         assert_eq!(read.ignored.total, 1000);
         assert_eq!(read.ignored.keys.len(), MAX_LISTED_KEYS);
         assert!(read.ignored.to_string().ends_with(" and 980 more"));
+
+        let long = "k".repeat(10_000);
+        let body = format!("{{\"{long}\": 1}}");
+        let read = from_slice::<Vpc>(body.as_bytes(), Unknown::Report).unwrap();
+        assert_eq!(read.ignored.keys[0].chars().count(), MAX_KEY_CHARS + 1);
+        assert!(read.ignored.keys[0].ends_with('…'));
     }
 
     #[test]

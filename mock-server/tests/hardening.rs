@@ -697,3 +697,27 @@ async fn a_client_that_never_reads_is_cut_off() {
     assert!(drained.is_ok(), "the connection was never closed");
     assert!(received < 25 * 1_000_000, "received {received} bytes");
 }
+
+#[tokio::test]
+async fn a_huge_id_is_quoted_cut_in_errors_and_in_the_journal() {
+    let mock = instant_mock().await;
+    let token = unique_token("huge-id");
+    let mut stub = vpc_stub(&mock, &token);
+    let huge = "x".repeat(8_000);
+    let status = stub
+        .get_vpc(coreweave_api::networking::v1beta1::GetVpcRequest { id: huge.clone() })
+        .await
+        .unwrap_err();
+    // Whole, the id made a grpc-message too large for gRPC clients to read.
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    assert!(status.message().len() < 200, "{}", status.message());
+    assert!(status.message().contains("xxx…"), "{}", status.message());
+    let scope = coreweave_mock::Scope::token(&token);
+    let calls = mock.calls(&scope, &coreweave_mock::CallFilter::default());
+    let resource = &calls.last().unwrap().resource;
+    assert_eq!(
+        resource.chars().count(),
+        101,
+        "at most 100 characters and `…`"
+    );
+}

@@ -201,7 +201,7 @@ fn plan_update(id: RequestedId<'_>, request: &UpdateVpcRequest) -> UpdatePlan {
         tracing::warn!(
             %id,
             count = ignored.len(),
-            first = %first,
+            first = %crate::model::quoted(first),
             updatable = ?VPC_UPDATABLE_PATHS,
             "update_mask names paths that cannot be updated; they change nothing"
         );

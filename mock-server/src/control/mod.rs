@@ -199,9 +199,13 @@ impl MockState {
                 }
             });
         match held {
-            None => Err(Status::not_found(format!("no resource {id} in scope"))),
+            None => Err(Status::not_found(format!(
+                "no resource {} in scope",
+                crate::model::quoted(id)
+            ))),
             Some(false) => Err(Status::failed_precondition(format!(
-                "{id} has settled: only a resource that is CREATING, UPDATING or DELETING can be held"
+                "{} has settled: only a resource that is CREATING, UPDATING or DELETING can be held",
+                crate::model::quoted(id)
             ))),
             Some(true) => self.persist_scope(scope),
         }
@@ -223,10 +227,10 @@ impl MockState {
             });
         match found {
             Some(()) => self.persist_scope(scope),
-            None => {
-                let shown: String = id.chars().take(100).collect();
-                Err(Status::not_found(format!("no gateway {shown} in scope")))
-            }
+            None => Err(Status::not_found(format!(
+                "no gateway {} in scope",
+                crate::model::quoted(id)
+            ))),
         }
     }
 }

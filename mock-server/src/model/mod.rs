@@ -20,9 +20,36 @@ pub use org::OrgId;
 /// in number (quotas, the token memory) and mostly made by the server.
 pub(crate) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
+/// The most characters of any caller's text (an id, a name, a key) that a message, a log
+/// line or the journal quotes; the rest is cut and marked with `…`.
+pub(crate) const MAX_QUOTED_CHARS: usize = 100;
+
+/// `text` as messages quote it: whole when short, else its first [`MAX_QUOTED_CHARS`]
+/// characters and `…`.
+pub(crate) fn quoted(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_QUOTED_CHARS) {
+        None => text.into(),
+        Some((cut, _)) => format!("{}…", &text[..cut]).into(),
+    }
+}
+
 /// A UUID as the API spells every id: lowercase and hyphenated.
 pub(crate) fn uuid_text(id: uuid::Uuid) -> String {
     id.hyphenated()
         .encode_lower(&mut uuid::Uuid::encode_buffer())
         .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_text_is_cut_at_a_character_boundary() {
+        assert_eq!(quoted("short"), "short");
+        let long = "é".repeat(MAX_QUOTED_CHARS + 5);
+        let shown = quoted(&long);
+        assert_eq!(shown.chars().count(), MAX_QUOTED_CHARS + 1);
+        assert!(shown.ends_with('…'));
+    }
 }

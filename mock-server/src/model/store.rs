@@ -58,11 +58,12 @@ impl<'a> RequestedId<'a> {
 }
 
 impl fmt::Display for RequestedId<'_> {
-    /// A UUID as the server spells it (lowercase, hyphenated); anything else as sent.
+    /// A UUID as the server spells it (lowercase, hyphenated); anything else as sent, cut to
+    /// [`MAX_QUOTED_CHARS`](super::MAX_QUOTED_CHARS).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.key {
             Some(key) => key.hyphenated().fmt(f),
-            None => f.write_str(self.text),
+            None => f.write_str(&super::quoted(self.text)),
         }
     }
 }

@@ -116,7 +116,10 @@ impl Entry {
             started_ns: u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX),
             latency_ms,
             resource,
-            ignored_keys: ignored_keys.into_boxed_slice(),
+            ignored_keys: ignored_keys
+                .iter()
+                .map(|key| crate::model::quoted(key).into_owned())
+                .collect(),
             code,
             method,
             protocol,
@@ -153,7 +156,7 @@ pub(crate) enum Resource {
     None,
     /// A UUID, spelled lowercase with hyphens.
     Uuid(uuid::Uuid),
-    /// Anything else, as sent.
+    /// Anything else, as sent, cut to `MAX_QUOTED_CHARS` characters.
     Text(Box<str>),
 }
 
@@ -169,7 +172,7 @@ impl Resource {
                 return Self::Uuid(uuid);
             }
         }
-        Self::Text(text.into())
+        Self::Text(crate::model::quoted(text).into())
     }
 
     fn to_text(&self) -> String {
