@@ -8,15 +8,32 @@ use std::{
 use crate::model::{error::ApiError, org_for_token, Map, OrgId};
 
 /// Decides which `authorization` headers are accepted and whose organization they name.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Authenticator {
     accepted: Option<HashSet<String>>,
     /// The token that grants the whole-server scope on the control API (`--admin-token`).
     admin: Option<Arc<str>>,
-    /// The organizations of recently accepted `authorization` headers, so that a call does
-    /// not parse and hash its token again. Only accepted headers are remembered.
-    known: Arc<Mutex<Map<String, OrgId>>>,
+    /// The organizations of recently accepted `authorization` headers, by a 128-bit keyed
+    /// hash of the header, so that a call does not parse and hash its token again, and the
+    /// memory holds no token. Only accepted headers are remembered.
+    known: Arc<Mutex<Map<u128, OrgId>>>,
+    /// The keys of that hash, drawn per server.
+    seeds: [u64; 2],
 }
+
+impl Default for Authenticator {
+    fn default() -> Self {
+        Self {
+            accepted: None,
+            admin: None,
+            known: Arc::default(),
+            seeds: [fastrand::u64(..), fastrand::u64(..)],
+        }
+    }
+}
+
+/// The longest `authorization` header accepted, in bytes; a longer one is UNAUTHENTICATED.
+pub(crate) const MAX_AUTHORIZATION_BYTES: usize = 4096;
 
 /// How many tokens' organizations are remembered; the memory is emptied when full.
 const KNOWN_TOKENS: usize = 4096;
@@ -63,7 +80,13 @@ impl Authenticator {
                 "missing authorization header: send `authorization: Bearer <token>`".into(),
             )
         })?;
-        if let Some(org) = self.lock_known().get(header) {
+        if header.len() > MAX_AUTHORIZATION_BYTES {
+            return Err(ApiError::Unauthenticated(format!(
+                "the authorization header is longer than {MAX_AUTHORIZATION_BYTES} bytes"
+            )));
+        }
+        let key = self.key(header);
+        if let Some(org) = self.lock_known().get(&key) {
             return Ok(org.clone());
         }
         let token = parse_bearer(header)?;
@@ -79,11 +102,20 @@ impl Authenticator {
         if known.len() >= KNOWN_TOKENS {
             known.clear();
         }
-        known.insert(header.to_owned(), org.clone());
+        known.insert(key, org.clone());
         Ok(org)
     }
 
-    fn lock_known(&self) -> std::sync::MutexGuard<'_, Map<String, OrgId>> {
+    /// The memory's key for a header.
+    fn key(&self, header: &str) -> u128 {
+        use std::hash::BuildHasher;
+        let [a, b] = self
+            .seeds
+            .map(|seed| foldhash::quality::FixedState::with_seed(seed).hash_one(header));
+        (u128::from(a) << 64) | u128::from(b)
+    }
+
+    fn lock_known(&self) -> std::sync::MutexGuard<'_, Map<u128, OrgId>> {
         self.known.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -137,6 +169,26 @@ mod tests {
                 Err(ApiError::Unauthenticated(_))
             ));
         }
+    }
+
+    #[test]
+    fn headers_are_bounded_and_remembered_by_hash_alone() {
+        let auth = Authenticator::any_token();
+        let long = format!("Bearer {}", "t".repeat(MAX_AUTHORIZATION_BYTES));
+        assert!(matches!(
+            auth.authenticate(Some(&long)),
+            Err(ApiError::Unauthenticated(message)) if message.contains("4096 bytes")
+        ));
+        let org = auth
+            .authenticate(Some("Bearer CW-SECRET-remembered"))
+            .unwrap();
+        assert_eq!(auth.lock_known().len(), 1);
+        assert_eq!(auth.lock_known().values().next(), Some(&org));
+        assert_eq!(
+            auth.authenticate(Some("Bearer CW-SECRET-remembered"))
+                .unwrap(),
+            org
+        );
     }
 
     #[test]
