@@ -794,6 +794,45 @@ async fn the_handle_exports_and_loads_state() {
 }
 
 #[test]
+fn control_bodies_are_strict_json() {
+    let mock = MockProcess::start(&[]);
+    let token = "CW-SECRET-strict";
+    let typo = json!({"method": "GetVPC", "kind": "fail", "count": 3});
+    let (status, refused) = control(&mock, "POST", "/_mock/v1/faults", Some(token), Some(typo));
+    assert_eq!(status, 400, "{refused}");
+    let message = refused["message"].as_str().unwrap();
+    assert!(message.starts_with("unknown key \"count\""), "{message}");
+    assert!(
+        message.contains("times"),
+        "names the keys it takes: {message}"
+    );
+    let (_, faults) = control(&mock, "GET", "/_mock/v1/faults", Some(token), None);
+    assert_eq!(
+        faults["faults"],
+        json!([]),
+        "the refused fault was not added"
+    );
+
+    // A body a browser could send without a preflight is refused.
+    let auth = format!("Authorization: Bearer {token}");
+    let url = format!("http://{}/_mock/v1/clock/advance", mock.addr);
+    let args = ["--silent", "--write-out", "\n%{http_code}", "-H", &auth];
+    let plain = [
+        &args[..],
+        &[
+            "-H",
+            "content-type: text/plain",
+            "-d",
+            r#"{"by":"1s"}"#,
+            &url,
+        ],
+    ];
+    let output = run_ok(&tool("curl"), &plain.concat());
+    assert!(output.ends_with("\n400"), "{output}");
+    assert!(output.contains("application/json"), "{output}");
+}
+
+#[test]
 fn time_is_never_moved_past_what_a_timestamp_holds() {
     let mock = MockProcess::start(&["--transition-delay", "0s"]);
     let token = "CW-SECRET-far-future";

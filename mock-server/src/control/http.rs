@@ -17,7 +17,11 @@ use coreweave_api::rpc::Method;
 use serde_json::{json, Value};
 use tonic::Status;
 
-use crate::protocol::{body::read_limited, error::rest_error, Apis};
+use crate::protocol::{
+    body::{read_limited, require_json},
+    error::rest_error,
+    Apis,
+};
 use crate::{
     control::{duration_field, string_field, FaultSpec, FaultView},
     control::{ClockView, Scope},
@@ -59,6 +63,7 @@ async fn put_state(State(apis): State<Apis>, headers: HeaderMap, body: Body) -> 
     let result = async {
         let scope = scope(&apis, &headers)?;
         let bytes = read_limited(body, MAX_SNAPSHOT_BYTES).await?;
+        require_json(&headers, &bytes)?;
         let value: Value = serde_json::from_slice(&bytes)
             .map_err(|e| Status::invalid_argument(format!("malformed JSON: {e}")))?;
         let orgs = snapshot::import(&value, scope.org())
@@ -89,17 +94,32 @@ fn respond(result: Result<Value, Status>) -> Response {
     }
 }
 
-/// Reads a JSON object body.
-async fn object(body: Body) -> Result<serde_json::Map<String, Value>, Status> {
+/// Reads a JSON object body (sent as `application/json`) whose keys are among `keys`: an
+/// unknown key is a 400 that names it, so that a typo (`"count"` for `"times"`) is not
+/// silently ignored.
+async fn object(
+    headers: &HeaderMap,
+    body: Body,
+    keys: &[&str],
+) -> Result<serde_json::Map<String, Value>, Status> {
     let bytes = read_limited(body, MAX_CONTROL_BODY).await?;
+    require_json(headers, &bytes)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(serde_json::Map::new());
     }
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(Status::invalid_argument("the body must be a JSON object")),
-        Err(e) => Err(Status::invalid_argument(format!("malformed JSON: {e}"))),
+    let map = match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) => return Err(Status::invalid_argument("the body must be a JSON object")),
+        Err(e) => return Err(Status::invalid_argument(format!("malformed JSON: {e}"))),
+    };
+    if let Some(unknown) = map.keys().find(|key| !keys.contains(&key.as_str())) {
+        return Err(Status::invalid_argument(format!(
+            "unknown key {:?}: this call takes {}",
+            crate::model::quoted(unknown),
+            keys.join(", ")
+        )));
     }
+    Ok(map)
 }
 
 fn clock_json(view: ClockView) -> Value {
@@ -132,7 +152,7 @@ async fn clock(State(apis): State<Apis>, headers: HeaderMap) -> Response {
 async fn advance(State(apis): State<Apis>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
         let scope = scope(&apis, &headers)?;
-        let body = object(body).await?;
+        let body = object(&headers, body, &["by"]).await?;
         let by = duration_field(&body, "by")?
             .ok_or_else(|| Status::invalid_argument("by: required, such as {\"by\": \"90s\"}"))?;
         Ok(clock_json(apis.state.advance_clock(&scope, by)?))
@@ -143,7 +163,8 @@ async fn advance(State(apis): State<Apis>, headers: HeaderMap, body: Body) -> Re
 async fn add_fault(State(apis): State<Apis>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
         let scope = scope(&apis, &headers)?;
-        let body = object(body).await?;
+        let keys = ["method", "kind", "code", "times", "delay", "message"];
+        let body = object(&headers, body, &keys).await?;
         let view = apis.state.add_fault(&scope, fault_spec(&body)?)?;
         Ok(json!({"fault": fault_json(&view)}))
     };
@@ -177,7 +198,7 @@ async fn force_status(
 ) -> Response {
     let result = async {
         let scope = scope(&apis, &headers)?;
-        let body = object(body).await?;
+        let body = object(&headers, body, &["status", "message", "hold"]).await?;
         match body.get("hold") {
             None | Some(Value::Null) => {}
             Some(Value::Bool(hold)) => {
