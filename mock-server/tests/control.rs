@@ -503,8 +503,48 @@ fn healthz_and_no_control() {
         &["--silent", "--write-out", "%{http_code}", &url],
     );
     assert_eq!(output, "SERVING\n200");
-    let (status, _) = control(&mock, "POST", "/_mock/v1/reset", None, None);
+    let (status, off) = control(&mock, "POST", "/_mock/v1/reset", None, None);
     assert_eq!(status, 404);
+    assert!(
+        off["message"].as_str().unwrap().contains("--no-control"),
+        "{off}"
+    );
+    let (status, refused) = control(&mock, "POST", "/healthz", None, None);
+    assert_eq!(status, 405, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("POST"),
+        "{refused}"
+    );
+}
+
+#[test]
+fn every_control_route_is_listed_and_every_wrong_method_is_a_json_405() {
+    let mock = MockProcess::start(&[]);
+    let (status, listing) = control(&mock, "GET", "/_mock/v1/nope", None, None);
+    assert_eq!(status, 404, "{listing}");
+    let message = listing["message"].as_str().unwrap().to_owned();
+    let routes = message.split_once("the control routes are: ").unwrap().1;
+    let mut checked = 0;
+    for route in routes.split("; ") {
+        let (methods_and_path, _) = route.split_once(" (").unwrap();
+        let (methods, path) = methods_and_path.rsplit_once(' ').unwrap();
+        let path = path.replace("{id}", "6f2c51d4-93a1-4b1e-8d57-2a0ec3f19b44");
+        for method in methods.split(", ") {
+            let (status, answer) = control(&mock, method, &path, Some("CW-SECRET-r"), None);
+            assert!(
+                ![404, 405].contains(&status),
+                "{method} {path}: {status} {answer}"
+            );
+            checked += 1;
+        }
+        let (status, refused) = control(&mock, "PATCH", &path, Some("CW-SECRET-r"), None);
+        assert_eq!(status, 405, "PATCH {path}: {refused}");
+        assert!(
+            refused["message"].as_str().unwrap().contains("PATCH"),
+            "{refused}"
+        );
+    }
+    assert!(checked >= 11, "{message}");
 }
 
 #[test]

@@ -10,7 +10,7 @@ use axum::{
     extract::{Path, Query, State},
     http::HeaderMap,
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{get, post, MethodRouter},
     Json, Router,
 };
 use coreweave_api::rpc::Method;
@@ -20,7 +20,7 @@ use tonic::Status;
 use crate::protocol::{
     body::{read_limited, require_json},
     error::rest_error,
-    Apis,
+    method_not_allowed, Apis,
 };
 use crate::{
     control::{duration_field, string_field, FaultSpec, FaultView},
@@ -34,20 +34,93 @@ use crate::{
 /// The largest control request body.
 const MAX_CONTROL_BODY: usize = 64 * 1024;
 
-/// The control routes.
+/// One control route: its path, the methods it takes, what it does, and its handlers.
+pub(crate) struct ControlRoute {
+    /// The path, under `/_mock/v1/`.
+    pub(crate) path: &'static str,
+    /// The methods it takes, such as `GET, POST`.
+    pub(crate) methods: &'static str,
+    /// What it does, in one line.
+    pub(crate) what: &'static str,
+    handlers: fn() -> MethodRouter<Apis>,
+}
+
+/// Every control route, once: the router is made from it, and a 404 under `/_mock/` lists it.
+pub(crate) const ROUTES: &[ControlRoute] = &[
+    ControlRoute {
+        path: "/_mock/v1/reset",
+        methods: "POST",
+        what: "delete every resource, fault and journal entry in scope, and reset its clock",
+        handlers: || post(reset),
+    },
+    ControlRoute {
+        path: "/_mock/v1/whoami",
+        methods: "GET",
+        what: "the bearer token's organization id",
+        handlers: || get(whoami),
+    },
+    ControlRoute {
+        path: "/_mock/v1/clock",
+        methods: "GET",
+        what: "now, as the scope sees it, and whether the clock is frozen",
+        handlers: || get(clock),
+    },
+    ControlRoute {
+        path: "/_mock/v1/clock/advance",
+        methods: "POST",
+        what: "move the scope's time forward: {\"by\": \"90s\"}",
+        handlers: || post(advance),
+    },
+    ControlRoute {
+        path: "/_mock/v1/faults",
+        methods: "GET, POST, DELETE",
+        what: "list, add or clear the scope's faults",
+        handlers: || get(list_faults).post(add_fault).delete(clear_faults),
+    },
+    ControlRoute {
+        path: "/_mock/v1/resources/{id}/status",
+        methods: "POST",
+        what: "force a gateway FAILED or ERROR, or hold a resource in its transition",
+        handlers: || post(force_status),
+    },
+    ControlRoute {
+        path: "/_mock/v1/calls",
+        methods: "GET",
+        what: "the scope's journal of calls, filtered by ?method= and ?code=",
+        handlers: || get(calls),
+    },
+    ControlRoute {
+        path: "/_mock/v1/state",
+        methods: "GET, PUT",
+        what: "a snapshot of the scope's state, or replace it with one",
+        handlers: || get(get_state).put(put_state),
+    },
+];
+
+/// The control routes, each answering a method it does not take with a JSON 405.
 pub(crate) fn routes() -> Router<Apis> {
-    Router::new()
-        .route("/_mock/v1/reset", post(reset))
-        .route("/_mock/v1/whoami", get(whoami))
-        .route("/_mock/v1/clock", get(clock))
-        .route("/_mock/v1/clock/advance", post(advance))
-        .route(
-            "/_mock/v1/faults",
-            get(list_faults).post(add_fault).delete(clear_faults),
+    ROUTES.iter().fold(Router::new(), |router, route| {
+        router.route(route.path, (route.handlers)().fallback(method_not_allowed))
+    })
+}
+
+/// The 404 for a path under `/_mock/`: the control routes there are, or that the control
+/// API is off.
+pub(crate) fn no_control_route(path: &str, enabled: bool) -> Response {
+    let message = if enabled {
+        let listed: Vec<String> = ROUTES
+            .iter()
+            .map(|route| format!("{} {} ({})", route.methods, route.path, route.what))
+            .collect();
+        format!(
+            "no control route {}; the control routes are: {}",
+            crate::model::quoted(path),
+            listed.join("; ")
         )
-        .route("/_mock/v1/resources/{id}/status", post(force_status))
-        .route("/_mock/v1/calls", get(calls))
-        .route("/_mock/v1/state", get(get_state).put(put_state))
+    } else {
+        "the control API is off (--no-control)".to_owned()
+    };
+    rest_error(&Status::not_found(message))
 }
 
 /// The largest snapshot `PUT /_mock/v1/state` reads.

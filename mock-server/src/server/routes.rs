@@ -14,7 +14,7 @@ use axum::{
 
 use crate::{
     control,
-    protocol::{connect, no_route, rest, Apis},
+    protocol::{connect, method_not_allowed, no_route, rest, Apis},
 };
 
 /// The router for REST, Connect, `/healthz` and (with `control`) the control API under
@@ -22,13 +22,19 @@ use crate::{
 pub(crate) fn router(apis: Apis, control: bool) -> Router {
     let mut router = rest::routes()
         .merge(connect::routes())
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics));
+        .route("/healthz", get(healthz).fallback(method_not_allowed))
+        .route("/metrics", get(metrics).fallback(method_not_allowed));
     if control {
         router = router.merge(control::http::routes());
     }
     router
-        .fallback(|request: Request<axum::body::Body>| async move { no_route(&request) })
+        .fallback(move |request: Request<axum::body::Body>| async move {
+            let path = request.uri().path();
+            match path.strip_prefix("/_mock/") {
+                Some(_) => control::http::no_control_route(path, control),
+                None => no_route(&request),
+            }
+        })
         .with_state(apis)
 }
 
