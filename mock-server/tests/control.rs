@@ -919,3 +919,37 @@ fn time_is_never_moved_past_what_a_timestamp_holds() {
         "{refused}"
     );
 }
+
+#[test]
+fn the_journal_is_read_in_pages() {
+    let mock = MockProcess::start(&[]);
+    let token = "CW-SECRET-pages";
+    for _ in 0..5 {
+        rest(&mock, "GET", "/v1beta1/networking/vpcs", token, &[], None);
+    }
+    let page = |query: &str| {
+        control(
+            &mock,
+            "GET",
+            &format!("/_mock/v1/calls{query}"),
+            Some(token),
+            None,
+        )
+    };
+    let (status, first) = page("?limit=2");
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["calls"].as_array().unwrap().len(), 2);
+    let next = first["next"].as_u64().expect("more calls follow");
+    assert_eq!(next, first["calls"][1]["sequence"].as_u64().unwrap());
+    let (_, rest_of_it) = page(&format!("?after={next}&limit=10"));
+    assert_eq!(
+        rest_of_it["calls"].as_array().unwrap().len(),
+        3,
+        "{rest_of_it}"
+    );
+    assert_eq!(rest_of_it["next"], Value::Null, "the last page");
+    for bad in ["?limit=0", "?limit=10001", "?after=soon", "?colour=red"] {
+        let (status, refused) = page(bad);
+        assert_eq!(status, 400, "{bad}: {refused}");
+    }
+}

@@ -7,11 +7,11 @@ use serde_json::Value;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    control::{parse_duration, ClockView, FaultSpec, FaultView, Scope},
+    control::{parse_duration, CallQuery, ClockView, FaultSpec, FaultView, Scope},
     model::lifecycle::ForcedGatewayState,
     persist::snapshot,
-    pipeline::faults::{code_from_name, code_name, code_names},
-    pipeline::journal::{CallFilter, JOURNAL_CAPACITY},
+    pipeline::faults::code_name,
+    pipeline::journal::JOURNAL_CAPACITY,
     pipeline::MockState,
 };
 
@@ -185,25 +185,17 @@ impl ControlService for ControlGrpc {
         request: Request<pb::ListCallsRequest>,
     ) -> Result<Response<pb::ListCallsResponse>, Status> {
         let scope = self.scope(&request)?;
-        let wanted = request.get_ref();
-        let method = (!wanted.method.is_empty())
-            .then(|| wanted.method.parse())
-            .transpose()
-            .map_err(|e| Status::invalid_argument(format!("method: {e}")))?;
-        let code = (!wanted.code.is_empty())
-            .then(|| {
-                code_from_name(&wanted.code).ok_or_else(|| {
-                    Status::invalid_argument(format!(
-                        "code: {:?} is not a gRPC code; use one of {}",
-                        wanted.code,
-                        code_names()
-                    ))
-                })
-            })
-            .transpose()?;
-        let calls = self
-            .state
-            .calls(&scope, &CallFilter { method, code })
+        let wanted = request.into_inner();
+        let given = |text: String| (!text.is_empty()).then_some(text);
+        let query = CallQuery {
+            method: given(wanted.method),
+            code: given(wanted.code),
+            after: wanted.after,
+            limit: wanted.limit.map(u64::from),
+        };
+        let page = self.state.call_page(&scope, &query)?;
+        let calls = page
+            .calls
             .into_iter()
             .map(|call| pb::Call {
                 time: humantime::format_rfc3339_millis(call.time).to_string(),
@@ -213,11 +205,13 @@ impl ControlService for ControlGrpc {
                 resource: call.resource,
                 code: code_name(call.code),
                 latency_ms: call.latency_ms,
+                sequence: call.sequence,
             })
             .collect();
         Ok(Response::new(pb::ListCallsResponse {
             calls,
             capacity: u32::try_from(JOURNAL_CAPACITY).unwrap_or(u32::MAX),
+            next: page.next,
         }))
     }
 

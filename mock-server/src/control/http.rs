@@ -13,7 +13,6 @@ use axum::{
     routing::{get, post, MethodRouter},
     Json, Router,
 };
-use coreweave_api::rpc::Method;
 use serde_json::{json, Value};
 use tonic::Status;
 
@@ -23,12 +22,12 @@ use crate::protocol::{
     method_not_allowed, Apis,
 };
 use crate::{
-    control::{duration_field, string_field, FaultSpec, FaultView},
+    control::{duration_field, string_field, CallQuery, FaultSpec, FaultView},
     control::{ClockView, Scope},
     model::lifecycle::ForcedGatewayState,
     persist::snapshot,
-    pipeline::faults::{code_from_name, code_name, code_names},
-    pipeline::journal::{CallFilter, JOURNAL_CAPACITY},
+    pipeline::faults::code_name,
+    pipeline::journal::JOURNAL_CAPACITY,
 };
 
 /// The largest control request body.
@@ -304,43 +303,55 @@ async fn calls(
 ) -> Response {
     let result = (|| {
         let scope = scope(&apis, &headers)?;
-        let method = query
-            .get("method")
-            .map(|name| name.parse::<Method>())
-            .transpose()
-            .map_err(|e| Status::invalid_argument(format!("method: {e}")))?;
-        let code = query
-            .get("code")
-            .map(|name| {
-                code_from_name(name).ok_or_else(|| {
-                    Status::invalid_argument(format!(
-                        "code: {name:?} is not a gRPC code; use one of {}",
-                        code_names()
-                    ))
-                })
-            })
-            .transpose()?;
-        let filter = CallFilter { method, code };
-        let calls: Vec<Value> = apis
-            .state
-            .calls(&scope, &filter)
-            .into_iter()
-            .map(|call| {
-                json!({
-                    "time": humantime::format_rfc3339_millis(call.time).to_string(),
-                    "organizationId": call.org.as_str(),
-                    "protocol": call.protocol.as_str(),
-                    "method": call.method.name(),
-                    "resource": call.resource,
-                    "code": code_name(call.code),
-                    "latencyMs": call.latency_ms,
-                    "ignoredKeys": call.ignored_keys,
-                })
-            })
-            .collect();
-        Ok(json!({"calls": calls, "capacity": JOURNAL_CAPACITY}))
+        let page = apis.state.call_page(&scope, &call_query(&query)?)?;
+        let calls: Vec<Value> = page.calls.iter().map(call_json).collect();
+        Ok(json!({"calls": calls, "next": page.next, "capacity": JOURNAL_CAPACITY}))
     })();
     respond(result)
+}
+
+/// `?method=&code=&after=&limit=`; any other parameter is a 400 that names it.
+fn call_query(query: &HashMap<String, String>) -> Result<CallQuery, Status> {
+    const KEYS: [&str; 4] = ["method", "code", "after", "limit"];
+    if let Some(unknown) = query.keys().find(|key| !KEYS.contains(&key.as_str())) {
+        return Err(Status::invalid_argument(format!(
+            "unknown query parameter {:?}: the journal takes {}",
+            crate::model::quoted(unknown),
+            KEYS.join(", ")
+        )));
+    }
+    let number = |key: &str| {
+        query
+            .get(key)
+            .map(|text| {
+                text.parse::<u64>().map_err(|_| {
+                    let shown = crate::model::quoted(text);
+                    Status::invalid_argument(format!("{key}: {shown:?} is not a whole number"))
+                })
+            })
+            .transpose()
+    };
+    Ok(CallQuery {
+        method: query.get("method").cloned(),
+        code: query.get("code").cloned(),
+        after: number("after")?,
+        limit: number("limit")?,
+    })
+}
+
+/// A journal entry as JSON.
+fn call_json(call: &crate::pipeline::journal::Call) -> Value {
+    json!({
+        "sequence": call.sequence,
+        "time": humantime::format_rfc3339_millis(call.time).to_string(),
+        "organizationId": call.org.as_str(),
+        "protocol": call.protocol.as_str(),
+        "method": call.method.name(),
+        "resource": call.resource,
+        "code": code_name(call.code),
+        "latencyMs": call.latency_ms,
+        "ignoredKeys": call.ignored_keys,
+    })
 }
 
 /// A fault from `{"method", "kind", "code", "times", "delay", "message"}`.

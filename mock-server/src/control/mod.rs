@@ -4,10 +4,12 @@
 //! under `/_mock/v1/` ([`http`]) and the gRPC `coreweave.mock.v1.ControlService` ([`grpc`]).
 //! The in-process [`MockServer`](crate::MockServer) handle calls the operations directly.
 
+mod calls;
 mod faults;
 pub(crate) mod grpc;
 pub(crate) mod http;
 
+pub(crate) use calls::CallQuery;
 pub(crate) use faults::{parse_duration, FaultSpec, FaultView};
 
 use std::time::{Duration, SystemTime};
@@ -129,9 +131,9 @@ impl MockState {
         Ok(self.clock_view(scope))
     }
 
-    /// The calls made in `scope` that pass `filter`, oldest first.
+    /// Every call made in `scope` that passes `filter`, oldest first.
     pub(crate) fn calls(&self, scope: &Scope, filter: &CallFilter) -> Vec<Call> {
-        self.journal.calls(scope.org(), filter)
+        self.journal.calls(scope.org(), filter, None, usize::MAX).0
     }
 }
 

@@ -289,24 +289,40 @@ impl Journal {
         }
     }
 
-    /// The calls of `org` (or of every organization, for `None`) that pass `filter`, oldest
-    /// first.
-    pub(crate) fn calls(&self, org: Option<&OrgId>, filter: &CallFilter) -> Vec<Call> {
+    /// The calls of `org` (every organization's, for `None`) that pass `filter` and come
+    /// after sequence number `after`, oldest first: at most `limit` of them, and whether
+    /// more follow. Only the calls returned are copied out of the rings.
+    pub(crate) fn calls(
+        &self,
+        org: Option<&OrgId>,
+        filter: &CallFilter,
+        after: Option<u64>,
+        limit: usize,
+    ) -> (Vec<Call>, bool) {
         let orgs = self.lock();
         let keep = |entry: &&Entry| {
-            filter.method.is_none_or(|m| m == entry.method)
+            after.is_none_or(|after| entry.sequence > after)
+                && filter.method.is_none_or(|m| m == entry.method)
                 && filter.code.is_none_or(|c| c == entry.code)
         };
         let rings: Vec<(&OrgId, &Ring)> = match org {
             Some(org) => orgs.get_key_value(org).into_iter().collect(),
             None => orgs.iter().collect(),
         };
-        let mut calls: Vec<Call> = rings
+        // Each ring is in sequence order, so the first `limit + 1` of each are enough.
+        let wanted = limit.saturating_add(1);
+        let mut found: Vec<(&OrgId, &Entry)> = rings
             .into_iter()
-            .flat_map(|(org, ring)| ring.iter().filter(keep).map(|entry| entry.to_call(org)))
+            .flat_map(|(org, ring)| ring.iter().filter(keep).take(wanted).map(move |e| (org, e)))
             .collect();
-        calls.sort_by_key(|call| call.sequence);
-        calls
+        found.sort_unstable_by_key(|(_, entry)| entry.sequence);
+        let more = found.len() > limit;
+        let calls = found
+            .into_iter()
+            .take(limit)
+            .map(|(org, entry)| entry.to_call(org))
+            .collect();
+        (calls, more)
     }
 
     /// Forgets the calls of `org` (or every call, for `None`).
@@ -354,22 +370,33 @@ mod tests {
         journal.record(&b, call(Method::ListVpcs, Code::NotFound));
         let all = CallFilter::default();
         // The newest calls, oldest first: the first five were overwritten.
-        let kept: Vec<u64> = journal
-            .calls(Some(&a), &all)
-            .iter()
-            .map(|c| c.sequence)
-            .collect();
+        let every = |org, filter| journal.calls(org, filter, None, usize::MAX).0;
+        let kept: Vec<u64> = every(Some(&a), &all).iter().map(|c| c.sequence).collect();
         let newest: Vec<u64> = (5..JOURNAL_CAPACITY as u64 + 5).collect();
         assert_eq!(kept, newest);
         assert!(journal.lock()[&a].entries.capacity() <= JOURNAL_CAPACITY);
-        assert_eq!(journal.calls(Some(&b), &all).len(), 1);
+        assert_eq!(every(Some(&b), &all).len(), 1);
         let not_found = CallFilter {
             code: Some(Code::NotFound),
             ..CallFilter::default()
         };
-        assert_eq!(journal.calls(None, &not_found).len(), 1);
+        assert_eq!(every(None, &not_found).len(), 1);
+
+        // Pages across organizations, in sequence order, with whether more follow.
+        let (first, more) = journal.calls(None, &all, None, 3);
+        let sequences: Vec<u64> = first.iter().map(|c| c.sequence).collect();
+        assert_eq!((sequences, more), (vec![5, 6, 7], true));
+        let last = journal.calls(None, &all, Some(JOURNAL_CAPACITY as u64 + 3), 3);
+        let sequences: Vec<u64> = last.0.iter().map(|c| c.sequence).collect();
+        let end = JOURNAL_CAPACITY as u64 + 4;
+        assert_eq!(
+            (sequences, last.1),
+            (vec![end, end + 1], false),
+            "a's last, then b's"
+        );
+
         journal.clear(Some(&a));
-        assert_eq!(journal.calls(None, &all).len(), 1);
+        assert_eq!(every(None, &all).len(), 1);
     }
 
     #[test]
