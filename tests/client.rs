@@ -912,7 +912,8 @@ async fn a_lost_reply_scripted_for_one_organization_makes_no_duplicate(transport
     let mock = instant_mock().await;
     let (token, other) = (unique_token("scoped-lose"), unique_token("scoped-other"));
     mock.faults()
-        .add(Fault::lose_reply(Method::CreateVpc, 1).for_token(&token));
+        .add(Fault::lose_reply(Method::CreateVpc, 1).for_token(&token))
+        .unwrap();
     let client = client_with(
         &mock,
         transport,

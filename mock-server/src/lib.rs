@@ -40,7 +40,9 @@ pub use model::{
 };
 pub use persist::{snapshot, PersistError};
 pub use pipeline::{
-    faults::{Fault, FaultAction, FaultPlan, Methods},
+    faults::{
+        Fault, FaultAction, FaultPlan, Methods, TooManyFaults, MAX_FAULTS, MAX_FAULTS_PER_ORG,
+    },
     journal::{Call, CallFilter, Protocol, JOURNAL_CAPACITY},
     Limits, DEFAULT_QUOTA,
 };

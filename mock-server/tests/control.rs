@@ -33,7 +33,8 @@ async fn two_organizations_never_touch_each_other() {
 
     // A fault for A's organization: B's calls pass.
     mock.faults()
-        .add(Fault::fail(Method::ListVpcs, 5, Code::Unavailable).for_token(&a));
+        .add(Fault::fail(Method::ListVpcs, 5, Code::Unavailable).for_token(&a))
+        .unwrap();
     assert!(stub_b.list_vp_cs(ListVpCsRequest {}).await.is_ok());
     let status = stub_a.list_vp_cs(ListVpCsRequest {}).await.unwrap_err();
     assert_eq!(status.code(), Code::Unavailable);
@@ -952,4 +953,36 @@ fn the_journal_is_read_in_pages() {
         let (status, refused) = page(bad);
         assert_eq!(status, 400, "{bad}: {refused}");
     }
+}
+
+#[test]
+fn one_organization_cannot_fill_the_fault_plan() {
+    let mock = MockProcess::start(&[]);
+    let fault = json!({"method": "GetVPC", "kind": "delay", "delay": "1ms"});
+    let add = |token| {
+        control(
+            &mock,
+            "POST",
+            "/_mock/v1/faults",
+            Some(token),
+            Some(fault.clone()),
+        )
+    };
+    for _ in 0..coreweave_mock::MAX_FAULTS_PER_ORG {
+        assert_eq!(add("CW-SECRET-greedy").0, 200);
+    }
+    let (status, refused) = add("CW-SECRET-greedy");
+    assert_eq!(status, 429, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("DELETE /_mock/v1/faults"),
+        "{refused}"
+    );
+    assert_eq!(
+        add("CW-SECRET-modest").0,
+        200,
+        "another organization is not affected"
+    );
 }

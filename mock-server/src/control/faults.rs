@@ -163,7 +163,9 @@ impl MockState {
             fault = fault.in_org(org.clone());
         }
         let view = FaultView::of(&fault);
-        self.faults.add(fault);
+        self.faults
+            .add(fault)
+            .map_err(|too_many| Status::resource_exhausted(too_many.to_string()))?;
         Ok(view)
     }
 

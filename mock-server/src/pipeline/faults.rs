@@ -11,7 +11,7 @@ use std::{
 
 use coreweave_api::rpc::Method;
 
-use crate::model::{org_for_token, OrgId};
+use crate::model::{org_for_token, Map, OrgId};
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -141,6 +141,37 @@ impl Fault {
         &self.action
     }
 
+    /// Adds what this fault does to `call`, unless it is used up or a failure already
+    /// decides the call; whether it fired.
+    fn apply_to(&self, call: &mut CallFaults) -> bool {
+        if self.remaining == Some(0) {
+            return false;
+        }
+        match &self.action {
+            FaultAction::Delay(delay) => {
+                call.delay = call.delay.saturating_add(*delay).min(MAX_DELAY);
+            }
+            FaultAction::Fail { .. } | FaultAction::LoseReply
+                if call.fail.is_some() || call.lose_reply =>
+            {
+                return false;
+            }
+            FaultAction::Fail {
+                code,
+                message,
+                details,
+            } => {
+                call.fail = Some(Status::with_error_details(
+                    *code,
+                    message.clone(),
+                    (**details).clone(),
+                ));
+            }
+            FaultAction::LoseReply => call.lose_reply = true,
+        }
+        true
+    }
+
     fn matches(&self, method: Method, org: &OrgId) -> bool {
         let method_matches = match self.methods {
             Methods::All => true,
@@ -161,78 +192,154 @@ pub struct CallFaults {
     pub lose_reply: bool,
 }
 
+/// The most faults one organization may hold.
+pub const MAX_FAULTS_PER_ORG: usize = 100;
+/// The most faults one server may hold, every organization's and the server-wide ones.
+pub const MAX_FAULTS: usize = 1000;
+
+/// A fault that would take a scope past its limit ([`MAX_FAULTS_PER_ORG`], [`MAX_FAULTS`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{holder} holds {limit} faults already, the most it may; clear some first (DELETE /_mock/v1/faults)")]
+pub struct TooManyFaults {
+    /// Whose limit: `this organization` or `this server`.
+    pub holder: &'static str,
+    /// The limit.
+    pub limit: usize,
+}
+
 /// The faults scripted on a server; cheap to clone, shared by every call.
+///
+/// Faults are kept by the organization they are limited to, so that a call looks only at
+/// its own organization's faults and the server-wide ones, never at other tenants'.
 #[derive(Debug, Clone, Default)]
 pub struct FaultPlan {
-    faults: Arc<Mutex<Vec<Fault>>>,
+    faults: Arc<Mutex<Faults>>,
+}
+
+/// Faults by whom they apply to, each with the order it was added in.
+#[derive(Debug, Default)]
+struct Faults {
+    added: u64,
+    count: usize,
+    server: Vec<(u64, Fault)>,
+    orgs: Map<OrgId, Vec<(u64, Fault)>>,
 }
 
 impl FaultPlan {
-    /// Adds a fault; later calls of its method are affected.
-    pub fn add(&self, fault: Fault) {
-        self.lock().push(fault);
+    /// Adds a fault; later calls of its method are affected. Fails when its organization
+    /// holds [`MAX_FAULTS_PER_ORG`] already, or the server [`MAX_FAULTS`].
+    pub fn add(&self, fault: Fault) -> Result<(), TooManyFaults> {
+        let mut faults = self.lock();
+        if faults.count >= MAX_FAULTS {
+            return Err(TooManyFaults {
+                holder: "this server",
+                limit: MAX_FAULTS,
+            });
+        }
+        let order = faults.added;
+        let list = match &fault.org {
+            None => &mut faults.server,
+            Some(org) => {
+                let list = faults.orgs.entry(org.clone()).or_default();
+                if list.len() >= MAX_FAULTS_PER_ORG {
+                    return Err(TooManyFaults {
+                        holder: "this organization",
+                        limit: MAX_FAULTS_PER_ORG,
+                    });
+                }
+                list
+            }
+        };
+        list.push((order, fault));
+        faults.added += 1;
+        faults.count += 1;
+        Ok(())
     }
 
     /// Removes every fault.
     pub fn clear(&self) {
-        self.lock().clear();
+        let mut faults = self.lock();
+        let added = faults.added;
+        *faults = Faults {
+            added,
+            ..Faults::default()
+        };
     }
 
     /// Removes the faults limited to `org`.
     pub fn clear_org(&self, org: &OrgId) {
-        self.lock().retain(|f| f.org.as_ref() != Some(org));
-    }
-
-    /// The faults that apply to `org`'s calls (every fault, for `None`), with their counts
-    /// as they stand.
-    pub fn list(&self, org: Option<&OrgId>) -> Vec<Fault> {
-        self.lock()
-            .iter()
-            .filter(|f| org.is_none() || f.org.is_none() || f.org.as_ref() == org)
-            .cloned()
-            .collect()
-    }
-
-    /// Takes the faults that apply to one call of `method` by `org`, using up counted ones.
-    pub fn take(&self, method: Method, org: &OrgId) -> CallFaults {
         let mut faults = self.lock();
+        let removed = faults.orgs.remove(org).map_or(0, |list| list.len());
+        faults.count -= removed;
+    }
+
+    /// The faults that apply to `org`'s calls (every fault, for `None`), in the order they
+    /// were added, with their counts as they stand.
+    pub fn list(&self, org: Option<&OrgId>) -> Vec<Fault> {
+        let faults = self.lock();
+        let mut listed: Vec<&(u64, Fault)> = match org {
+            Some(org) => faults
+                .server
+                .iter()
+                .chain(faults.orgs.get(org).into_iter().flatten())
+                .collect(),
+            None => faults
+                .server
+                .iter()
+                .chain(faults.orgs.values().flatten())
+                .collect(),
+        };
+        listed.sort_unstable_by_key(|(order, _)| *order);
+        listed.into_iter().map(|(_, fault)| fault.clone()).collect()
+    }
+
+    /// Takes the faults that apply to one call of `method` by `org`, using up counted ones:
+    /// the server-wide ones and `org`'s, in the order they were added.
+    pub fn take(&self, method: Method, org: &OrgId) -> CallFaults {
         let mut call = CallFaults::default();
-        for fault in faults.iter_mut().filter(|f| f.matches(method, org)) {
-            if fault.remaining == Some(0) {
-                continue;
-            }
-            match &fault.action {
-                FaultAction::Delay(delay) => {
-                    call.delay = call.delay.saturating_add(*delay).min(MAX_DELAY);
+        let mut guard = self.lock();
+        if guard.count == 0 {
+            return call;
+        }
+        let faults = &mut *guard;
+        let own = faults.orgs.get_mut(org);
+        let mut applicable: Vec<&mut (u64, Fault)> = faults
+            .server
+            .iter_mut()
+            .chain(own.into_iter().flatten())
+            .filter(|(_, fault)| fault.matches(method, org))
+            .collect();
+        applicable.sort_unstable_by_key(|(order, _)| *order);
+        for (_, fault) in applicable {
+            if fault.apply_to(&mut call) {
+                if let Some(remaining) = &mut fault.remaining {
+                    *remaining = remaining.saturating_sub(1);
                 }
-                FaultAction::Fail { .. } | FaultAction::LoseReply
-                    if call.fail.is_some() || call.lose_reply =>
-                {
-                    continue
-                }
-                FaultAction::Fail {
-                    code,
-                    message,
-                    details,
-                } => {
-                    call.fail = Some(Status::with_error_details(
-                        *code,
-                        message.clone(),
-                        (**details).clone(),
-                    ));
-                }
-                FaultAction::LoseReply => call.lose_reply = true,
-            }
-            if let Some(remaining) = &mut fault.remaining {
-                *remaining -= 1;
             }
         }
-        faults.retain(|f| f.remaining != Some(0));
+        faults.prune(org);
         call
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Fault>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Faults> {
         self.faults.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Faults {
+    /// Drops the used-up faults that apply to `org`.
+    fn prune(&mut self, org: &OrgId) {
+        let before = self.server.len() + self.orgs.get(org).map_or(0, Vec::len);
+        let live = |(_, fault): &(u64, Fault)| fault.remaining != Some(0);
+        self.server.retain(live);
+        if let Some(list) = self.orgs.get_mut(org) {
+            list.retain(live);
+            if list.is_empty() {
+                self.orgs.remove(org);
+            }
+        }
+        let after = self.server.len() + self.orgs.get(org).map_or(0, Vec::len);
+        self.count -= before - after;
     }
 }
 
@@ -407,8 +514,10 @@ mod tests {
     #[test]
     fn counted_faults_run_out_and_others_stay() {
         let plan = FaultPlan::default();
-        plan.add(Fault::fail(Method::GetVpc, 2, Code::Unavailable));
-        plan.add(Fault::delay(Methods::All, Duration::from_millis(5)));
+        plan.add(Fault::fail(Method::GetVpc, 2, Code::Unavailable))
+            .unwrap();
+        plan.add(Fault::delay(Methods::All, Duration::from_millis(5)))
+            .unwrap();
         for _ in 0..2 {
             let call = plan.take(Method::GetVpc, &org());
             assert_eq!(call.fail.unwrap().code(), Code::Unavailable);
@@ -425,7 +534,7 @@ mod tests {
     #[test]
     fn lose_reply_applies_once_per_count() {
         let plan = FaultPlan::default();
-        plan.add(Fault::lose_reply(Method::CreateVpc, 1));
+        plan.add(Fault::lose_reply(Method::CreateVpc, 1)).unwrap();
         assert!(plan.take(Method::CreateVpc, &org()).lose_reply);
         assert!(!plan.take(Method::CreateVpc, &org()).lose_reply);
     }
@@ -433,13 +542,62 @@ mod tests {
     #[test]
     fn a_fault_for_one_organization_leaves_the_others_alone() {
         let plan = FaultPlan::default();
-        plan.add(Fault::fail(Method::GetVpc, 5, Code::Unavailable).for_token("CW-SECRET-a"));
+        plan.add(Fault::fail(Method::GetVpc, 5, Code::Unavailable).for_token("CW-SECRET-a"))
+            .unwrap();
         let other = org_for_token("CW-SECRET-b");
         assert!(plan.take(Method::GetVpc, &other).fail.is_none());
         assert!(plan.take(Method::GetVpc, &org()).fail.is_some());
         assert_eq!(plan.list(Some(&other)).len(), 0);
         assert_eq!(plan.list(Some(&org()))[0].remaining(), Some(4));
         plan.clear_org(&org());
+        assert!(plan.list(None).is_empty());
+    }
+
+    #[test]
+    fn faults_are_bounded_per_organization_and_per_server_and_counted_down() {
+        let plan = FaultPlan::default();
+        let mine =
+            |n| Fault::delay(Methods::All, Duration::from_millis(n)).for_token("CW-SECRET-a");
+        for n in 0..MAX_FAULTS_PER_ORG as u64 {
+            plan.add(mine(n)).unwrap();
+        }
+        let refused = plan.add(mine(0)).unwrap_err();
+        assert_eq!(refused.limit, MAX_FAULTS_PER_ORG);
+        assert!(
+            refused.to_string().contains("this organization"),
+            "{refused}"
+        );
+        // Another organization still has room, until the server is full.
+        for n in 0..(MAX_FAULTS - MAX_FAULTS_PER_ORG) {
+            let token = format!("CW-SECRET-{}", n % 50);
+            plan.add(Fault::lose_reply(Method::GetVpc, 1).for_token(&token))
+                .unwrap();
+        }
+        let refused = plan.add(Fault::lose_reply(Method::GetVpc, 1)).unwrap_err();
+        assert_eq!(refused.limit, MAX_FAULTS);
+        // A used-up fault frees its place.
+        assert!(
+            plan.take(Method::GetVpc, &org_for_token("CW-SECRET-7"))
+                .lose_reply
+        );
+        plan.add(Fault::lose_reply(Method::GetVpc, 1)).unwrap();
+        plan.clear();
+        assert!(plan.list(None).is_empty());
+        plan.add(mine(1)).unwrap();
+    }
+
+    #[test]
+    fn the_first_added_failure_decides_across_server_and_organization_faults() {
+        let plan = FaultPlan::default();
+        let code = |code| Fault::fail(Method::GetVpc, 1, code);
+        plan.add(code(Code::Aborted).for_token("CW-SECRET-a"))
+            .unwrap();
+        plan.add(code(Code::Unavailable)).unwrap();
+        let call = plan.take(Method::GetVpc, &org());
+        assert_eq!(call.fail.unwrap().code(), Code::Aborted);
+        // The server-wide one did not fire, so it is still there for the next call.
+        let call = plan.take(Method::GetVpc, &org());
+        assert_eq!(call.fail.unwrap().code(), Code::Unavailable);
         assert!(plan.list(None).is_empty());
     }
 }

@@ -41,7 +41,7 @@ use crate::{
     model::lifecycle::ForcedGatewayState,
     model::zones::{Zone, Zones},
     pipeline::auth::Authenticator,
-    pipeline::faults::{Fault, FaultPlan},
+    pipeline::faults::{Fault, FaultPlan, TooManyFaults},
     pipeline::journal::{Call, CallFilter},
     pipeline::{Limits, MockState},
     protocol::{Apis, ProtocolLayer},
@@ -76,6 +76,9 @@ pub enum MockError {
     #[error("{0}")]
     StateFile(#[from] crate::persist::PersistError),
     /// The server task panicked or was cancelled.
+    #[error("cannot script the builder's faults: {0}")]
+    Faults(#[from] TooManyFaults),
+    /// The server task ended abnormally.
     #[error("server task ended abnormally: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
@@ -108,6 +111,7 @@ pub struct MockServerBuilder {
     clock: Arc<dyn Clock>,
     limits: Limits,
     faults: FaultPlan,
+    fault_error: Option<TooManyFaults>,
     strict_json: bool,
     connections: ConnectionLimits,
     control: bool,
@@ -127,6 +131,7 @@ impl Default for MockServerBuilder {
             clock: Arc::new(SystemClock),
             limits: Limits::default(),
             faults: FaultPlan::default(),
+            fault_error: None,
             strict_json: false,
             connections: ConnectionLimits::default(),
             control: true,
@@ -241,9 +246,13 @@ impl MockServerBuilder {
         self
     }
 
-    /// Scripts a fault from the start.
-    pub fn fault(self, fault: Fault) -> Self {
-        self.faults.add(fault);
+    /// Scripts a fault from the start. [`start`](Self::start) fails if the builder was
+    /// given more than a server holds ([`MAX_FAULTS`](crate::MAX_FAULTS), and
+    /// [`MAX_FAULTS_PER_ORG`](crate::MAX_FAULTS_PER_ORG) for one organization).
+    pub fn fault(mut self, fault: Fault) -> Self {
+        if let Err(too_many) = self.faults.add(fault) {
+            self.fault_error.get_or_insert(too_many);
+        }
         self
     }
 
@@ -258,6 +267,9 @@ impl MockServerBuilder {
 
     /// Serves on a listener the caller already holds, in a background task.
     pub async fn start_on(self, listener: TcpListener) -> Result<MockServer, MockError> {
+        if let Some(too_many) = self.fault_error.clone() {
+            return Err(too_many.into());
+        }
         let addr = listener.local_addr().map_err(|source| MockError::Bind {
             addr: self.addr,
             source,
