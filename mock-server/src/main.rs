@@ -40,6 +40,25 @@ struct Args {
     )]
     tokens: Vec<String>,
 
+    /// A name (or address) that control requests from browsers' protocols may be addressed to,
+    /// besides loopback ones and the bound address, such as a docker-compose service name.
+    /// Repeatable.
+    #[arg(
+        long = "allowed-host",
+        env = "COREWEAVE_MOCK_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    allowed_hosts: Vec<String>,
+
+    /// An origin whose pages may call the control API (CORS), such as
+    /// http://localhost:3000. Repeatable; by default no page may.
+    #[arg(
+        long = "cors-origin",
+        env = "COREWEAVE_MOCK_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    cors_origins: Vec<String>,
+
     /// A token that grants the whole-server scope on the control API. With --token it is the
     /// only way to act on every organization; without, the header `x-mock-scope: server` also
     /// asks for it.
@@ -156,6 +175,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             ..ConnectionLimits::default()
         })
         .tokens(args.tokens);
+    for host in args.allowed_hosts {
+        builder = builder.allowed_host(host);
+    }
+    for origin in args.cors_origins {
+        builder = builder.cors_origin(origin);
+    }
     if let Some(admin) = args.admin_token {
         builder = builder.admin_token(admin);
     }

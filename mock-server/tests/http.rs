@@ -654,6 +654,91 @@ fn browsers_may_call_from_another_origin() {
 /// The header that lets the test page's origin read a response.
 const ALLOWED_ORIGIN: &str = "access-control-allow-origin: http://localhost:3000";
 
+#[test]
+fn no_web_page_can_drive_the_control_plane() {
+    let mock = MockProcess::start(&[]);
+    let auth = auth();
+    let clock = format!("http://{}/_mock/v1/clock", mock.addr);
+    // No CORS for the control API: a page's preflight and its reads get no allow-origin.
+    let preflight = [
+        "-H",
+        "Access-Control-Request-Method: POST",
+        "-H",
+        "Access-Control-Request-Headers: authorization",
+    ];
+    let headers = from_origin("OPTIONS", &clock, &preflight);
+    assert!(
+        !headers.contains("access-control-allow-origin"),
+        "{headers}"
+    );
+    let headers = from_origin("GET", &clock, &["-H", &auth]);
+    assert!(headers.starts_with("http/1.1 200"), "{headers}");
+    assert!(
+        !headers.contains("access-control-allow-origin"),
+        "{headers}"
+    );
+    // Nor for the control service over gRPC-Web.
+    let control = format!(
+        "http://{}/coreweave.mock.v1.ControlService/GetClock",
+        mock.addr
+    );
+    let headers = from_origin("OPTIONS", &control, &preflight);
+    assert!(
+        !headers.contains("access-control-allow-origin"),
+        "{headers}"
+    );
+
+    // A request addressed to another name (DNS rebinding) is refused, naming the flag; the
+    // API itself serves any Host.
+    let rebound = ["-H", "Host: evil.example:80", "-H", &auth];
+    let reply = curl(&rebound, &clock);
+    assert_eq!(reply.status, 403, "{reply:?}");
+    let message = reply.body["message"].as_str().unwrap();
+    assert!(
+        message.contains("--allowed-host evil.example:80"),
+        "{message}"
+    );
+    let web = [
+        &rebound[..],
+        &["-H", "Content-Type: application/grpc-web+proto", "-d", ""],
+    ];
+    assert_eq!(curl(&web.concat(), &control).status, 403);
+    let vpcs = format!("http://{}/v1beta1/networking/vpcs", mock.addr);
+    assert_eq!(curl(&rebound, &vpcs).status, 200);
+
+    // The flags open exactly what they name.
+    let open = MockProcess::start(&[
+        "--cors-origin",
+        "http://localhost:3000",
+        "--allowed-host",
+        "mock",
+    ]);
+    let clock = format!("http://{}/_mock/v1/clock", open.addr);
+    let headers = from_origin("GET", &clock, &["-H", &auth]);
+    assert!(headers.contains(ALLOWED_ORIGIN), "{headers}");
+    let evil = [
+        "-H",
+        "Origin: http://evil.example",
+        "--include",
+        "-H",
+        &auth,
+    ];
+    let output = run_ok(
+        &tool("curl"),
+        &[&["--silent"][..], &evil, &[clock.as_str()]].concat(),
+    );
+    assert!(
+        !output
+            .to_ascii_lowercase()
+            .contains("access-control-allow-origin"),
+        "{output}"
+    );
+    assert_eq!(
+        curl(&["-H", "Host: mock:50051", "-H", &auth], &clock).status,
+        200
+    );
+}
+
 /// Calls `url` as a page on `http://localhost:3000` would, and returns the status line and
 /// headers, lowercased.
 fn from_origin(method: &str, url: &str, extra: &[&str]) -> String {
@@ -664,7 +749,6 @@ fn from_origin(method: &str, url: &str, extra: &[&str]) -> String {
     run_ok(&tool("curl"), &args).to_ascii_lowercase()
 }
 
-/// Posts `body` as JSON to `url` with the test token.
 /// A POST with the long flags the documentation's curl commands use.
 fn documented_post(url: &str, body: &str) -> Reply {
     let auth = auth();
@@ -677,6 +761,7 @@ fn documented_post(url: &str, body: &str) -> Reply {
     curl(&args, url)
 }
 
+/// Posts `body` as JSON to `url` with the test token.
 fn post_json(url: &str, body: &str) -> Reply {
     let auth = auth();
     curl(

@@ -240,3 +240,14 @@ impl ControlService for ControlGrpc {
         Ok(Response::new(pb::PutStateResponse { organizations }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::pb::control_service_server::SERVICE_NAME;
+
+    #[test]
+    fn the_access_policy_knows_the_control_service() {
+        let prefix = format!("/{SERVICE_NAME}/");
+        assert_eq!(prefix, crate::protocol::CONTROL_SERVICE_PREFIX);
+    }
+}

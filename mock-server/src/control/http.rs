@@ -399,3 +399,20 @@ fn fault_json(view: &FaultView) -> Value {
     }
     json
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_control_route_is_under_the_control_prefix() {
+        for route in ROUTES {
+            let prefix = crate::protocol::CONTROL_PATH_PREFIX;
+            assert!(route.path.starts_with(prefix), "{}", route.path);
+            assert!(
+                !route.what.contains("; "),
+                "the 404 separates routes with `; `"
+            );
+        }
+    }
+}

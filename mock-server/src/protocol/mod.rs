@@ -11,6 +11,7 @@
 //! | `POST /<package>.<Service>/<Method>`, other content types | Connect unary |
 //! | anything else | REST |
 
+mod access;
 pub(crate) mod body;
 pub(crate) mod connect;
 mod connect_stream;
@@ -34,6 +35,10 @@ use axum::{
 use tonic_web::GrpcWebService;
 use tower::{Layer, Service, ServiceExt};
 use tower_http::cors::Cors;
+
+#[cfg(test)]
+pub(crate) use access::CONTROL_SERVICE_PREFIX;
+pub(crate) use access::{ControlAccess, CONTROL_PATH_PREFIX};
 
 use crate::{
     api::gateway::GatewayApi, api::vpc::VpcApi, pipeline::journal::Protocol, pipeline::MockState,
@@ -289,15 +294,18 @@ where
 pub(crate) struct ProtocolLayer {
     http: Router,
     max_request_bytes: usize,
+    access: Arc<ControlAccess>,
 }
 
 impl ProtocolLayer {
     /// Routes non-gRPC requests to `http`; `max_request_bytes` is the request size limit
-    /// that a too-large gRPC message is reported against.
-    pub(crate) fn new(http: Router, max_request_bytes: usize) -> Self {
+    /// that a too-large gRPC message is reported against; `access` says who may reach the
+    /// control plane through a browser's protocols.
+    pub(crate) fn new(http: Router, max_request_bytes: usize, access: ControlAccess) -> Self {
         Self {
             http,
             max_request_bytes,
+            access: Arc::new(access),
         }
     }
 }
@@ -310,6 +318,10 @@ impl<S: Clone> Layer<S> for ProtocolLayer {
             browser: Arc::new(Browser {
                 grpc: cors().layer(tonic_web::GrpcWebLayer::new().layer(grpc.clone())),
                 http: cors().layer(self.http.clone()),
+                control_grpc: (self.access.cors())
+                    .layer(tonic_web::GrpcWebLayer::new().layer(grpc.clone())),
+                control_http: self.access.cors().layer(self.http.clone()),
+                access: Arc::clone(&self.access),
             }),
             grpc,
             max_request_bytes: self.max_request_bytes,
@@ -326,11 +338,15 @@ pub(crate) struct ProtocolRouter<S> {
     max_request_bytes: usize,
 }
 
-/// The services of the protocols a browser can speak, with CORS.
+/// The services of the protocols a browser can speak, with CORS: open for the API, as the
+/// control access policy says for the control plane.
 #[derive(Debug)]
 struct Browser<S> {
     grpc: Cors<GrpcWebService<S>>,
     http: Cors<Router>,
+    control_grpc: Cors<GrpcWebService<S>>,
+    control_http: Cors<Router>,
+    access: Arc<ControlAccess>,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -360,6 +376,19 @@ where
             request.extensions_mut().insert(protocol);
         }
         let limit = self.max_request_bytes;
+        let control = wire != Wire::Grpc && access::is_control(&request);
+        if control {
+            if let Some(refused) = self.browser.access.refusal(&request) {
+                let refused = refused.map(tonic::body::Body::new);
+                let call: BoxFuture<Self::Response> = Box::pin(async move { Ok(refused) });
+                return guard::Guarded::new(wire, Routed::Other { call });
+            }
+        }
+        let browser = &self.browser;
+        let (grpc_web, http) = match control {
+            true => (&browser.control_grpc, &browser.control_http),
+            false => (&browser.grpc, &browser.http),
+        };
         let other: BoxFuture<Self::Response> = match wire {
             Wire::Grpc if request.version() >= Version::HTTP_2 => {
                 let call = call_grpc(self.grpc.clone(), request, limit);
@@ -369,9 +398,9 @@ where
                 let response = grpc_needs_http2(&request);
                 Box::pin(async move { Ok(response) })
             }
-            Wire::GrpcWeb => Box::pin(call_grpc(self.browser.grpc.clone(), request, limit)),
+            Wire::GrpcWeb => Box::pin(call_grpc(grpc_web.clone(), request, limit)),
             Wire::ConnectStream => {
-                let grpc = self.browser.grpc.clone();
+                let grpc = grpc_web.clone();
                 Box::pin(async move {
                     let request = connect_stream::to_grpc(request);
                     let response = grpc.oneshot(request).await.map_err(Into::into)?;
@@ -379,7 +408,7 @@ where
                 })
             }
             Wire::Http => {
-                let http = self.browser.http.clone();
+                let http = http.clone();
                 Box::pin(async move {
                     let response: Result<_, Infallible> = http.oneshot(request).await;
                     let Ok(response) = response;

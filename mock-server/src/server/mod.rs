@@ -44,7 +44,7 @@ use crate::{
     pipeline::faults::{Fault, FaultPlan, TooManyFaults},
     pipeline::journal::{Call, CallFilter},
     pipeline::{Limits, MockState},
-    protocol::{Apis, ProtocolLayer},
+    protocol::{Apis, ControlAccess, ProtocolLayer},
 };
 
 /// How long a graceful shutdown waits for open connections before closing them.
@@ -75,10 +75,13 @@ pub enum MockError {
     /// The state file cannot be used.
     #[error("{0}")]
     StateFile(#[from] crate::persist::PersistError),
-    /// The server task panicked or was cancelled.
+    /// The builder was given more faults than a server holds.
     #[error("cannot script the builder's faults: {0}")]
     Faults(#[from] TooManyFaults),
-    /// The server task ended abnormally.
+    /// A CORS origin that cannot be a header value.
+    #[error("the CORS origin {0:?} is not a valid header value, such as http://localhost:3000")]
+    Origin(String),
+    /// The server task panicked or was cancelled.
     #[error("server task ended abnormally: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
@@ -112,6 +115,8 @@ pub struct MockServerBuilder {
     limits: Limits,
     faults: FaultPlan,
     fault_error: Option<TooManyFaults>,
+    allowed_hosts: Vec<String>,
+    cors_origins: Vec<String>,
     strict_json: bool,
     connections: ConnectionLimits,
     control: bool,
@@ -132,6 +137,8 @@ impl Default for MockServerBuilder {
             limits: Limits::default(),
             faults: FaultPlan::default(),
             fault_error: None,
+            allowed_hosts: Vec::new(),
+            cors_origins: Vec::new(),
             strict_json: false,
             connections: ConnectionLimits::default(),
             control: true,
@@ -246,6 +253,21 @@ impl MockServerBuilder {
         self
     }
 
+    /// Lets control requests from browsers' protocols be addressed to `host` (a name, such
+    /// as a docker-compose service's, or an address), besides loopback names and addresses
+    /// and the address the mock is bound to, which are always allowed.
+    pub fn allowed_host(mut self, host: impl Into<String>) -> Self {
+        self.allowed_hosts.push(host.into());
+        self
+    }
+
+    /// Lets pages from `origin` (such as `http://localhost:3000`) call the control plane
+    /// (CORS); by default no page may. The API itself is open to every origin.
+    pub fn cors_origin(mut self, origin: impl Into<String>) -> Self {
+        self.cors_origins.push(origin.into());
+        self
+    }
+
     /// Scripts a fault from the start. [`start`](Self::start) fails if the builder was
     /// given more than a server holds ([`MAX_FAULTS`](crate::MAX_FAULTS), and
     /// [`MAX_FAULTS_PER_ORG`](crate::MAX_FAULTS_PER_ORG) for one organization).
@@ -278,6 +300,11 @@ impl MockServerBuilder {
         let shutdown_notice = self.shutdown_notice;
         let connections = self.connections;
         let max_request_bytes = self.limits.max_request_bytes;
+        let access = ControlAccess {
+            allowed_hosts: self.allowed_hosts.clone(),
+            cors_origins: cors_origins(&self.cors_origins)?,
+            bound: Some(addr),
+        };
         let Services {
             health,
             routes,
@@ -286,7 +313,7 @@ impl MockServerBuilder {
             serving,
         } = self.into_services().await?;
         let (shutdown, signal) = oneshot::channel::<()>();
-        let router = ProtocolLayer::new(http, max_request_bytes);
+        let router = ProtocolLayer::new(http, max_request_bytes, access);
         let task = tokio::spawn(serve(listener, connections, routes, router, async {
             // Either an explicit shutdown or the handle being dropped stops the server.
             let _ = signal.await;
@@ -410,6 +437,16 @@ struct Services {
     http: axum::Router,
     state: Arc<MockState>,
     serving: Arc<AtomicBool>,
+}
+
+/// The `--cors-origin` values as headers; one that cannot be a header is an error.
+fn cors_origins(origins: &[String]) -> Result<Vec<axum::http::HeaderValue>, MockError> {
+    origins
+        .iter()
+        .map(|origin| {
+            axum::http::HeaderValue::from_str(origin).map_err(|_| MockError::Origin(origin.clone()))
+        })
+        .collect()
 }
 
 /// Serves gRPC, gRPC-Web, Connect and REST on one listener until `signal` completes.

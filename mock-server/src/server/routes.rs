@@ -14,7 +14,7 @@ use axum::{
 
 use crate::{
     control,
-    protocol::{connect, method_not_allowed, no_route, rest, Apis},
+    protocol::{connect, method_not_allowed, no_route, rest, Apis, CONTROL_PATH_PREFIX},
 };
 
 /// The router for REST, Connect, `/healthz` and (with `control`) the control API under
@@ -30,9 +30,10 @@ pub(crate) fn router(apis: Apis, control: bool) -> Router {
     router
         .fallback(move |request: Request<axum::body::Body>| async move {
             let path = request.uri().path();
-            match path.strip_prefix("/_mock/") {
-                Some(_) => control::http::no_control_route(path, control),
-                None => no_route(&request),
+            if path.starts_with(CONTROL_PATH_PREFIX) {
+                control::http::no_control_route(path, control)
+            } else {
+                no_route(&request)
             }
         })
         .with_state(apis)
