@@ -3,7 +3,9 @@
 use std::{io::IsTerminal, net::SocketAddr, process::ExitCode, time::Duration};
 
 use clap::{Parser, ValueEnum};
-use coreweave_mock::{ConnectionLimits, Limits, ManualClock, MockServer, Zone, DEFAULT_QUOTA};
+use coreweave_mock::{
+    ConnectionLimits, Limits, ManualClock, MockError, MockServer, Zone, DEFAULT_QUOTA,
+};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -199,7 +201,17 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if args.clock == ClockKind::Frozen {
         builder = builder.clock(ManualClock::new());
     }
-    let server = builder.start_on(listener).await?;
+    let server = builder
+        .start_on(listener)
+        .await
+        .map_err(|error| match (error, &args.seed) {
+            (MockError::Seed(error), Some(path)) => format!(
+                "the seed file {} is not a valid snapshot: {error}",
+                path.display()
+            )
+            .into(),
+            (error, _) => Box::<dyn std::error::Error>::from(error),
+        })?;
     let stop = shutdown_signal()?;
     let line = serde_json::json!({ "event": "listening", "addr": server.addr().to_string() });
     println!("{line}");

@@ -691,6 +691,30 @@ fn a_seed_file_preloads_state_and_a_bad_one_stops_the_start() {
         stderr.contains("bad.json") && stderr.contains("not-a-uuid"),
         "{stderr}"
     );
+
+    // A seed whose VPC no create would accept stops the start too, naming the file.
+    let unruly = dir.join("unruly.json");
+    let org = "6f2c51d4-93a1-4b1e-8d57-2a0ec3f19b44";
+    let snapshot = json!({"version": 1, "organizations": {org: {"vpcs": [{
+        "vpc": {"id": "0b6f6f43-3d6e-4c55-8f9c-0d5e2e2b8a11", "name": "Bad_Name", "zone": "US-EAST-04A"},
+        "lifecycle": {"createdAt": "2025-01-01T00:00:00Z", "phase": "CREATING"}
+    }]}}});
+    std::fs::write(&unruly, snapshot.to_string()).unwrap();
+    let output = std::process::Command::new(common::process::mock_binary())
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--seed",
+            unruly.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unruly.json") && stderr.contains("name"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -985,4 +1009,79 @@ fn one_organization_cannot_fill_the_fault_plan() {
         200,
         "another organization is not affected"
     );
+}
+
+#[test]
+fn a_snapshot_is_held_to_the_api_s_rules_and_quota() {
+    let mock = MockProcess::start(&["--transition-delay", "0s", "--quota", "2"]);
+    let token = "CW-SECRET-rules";
+    let vpcs = "/v1beta1/networking/vpcs";
+    let body = r#"{"name":"good","zone":"US-EAST-04A"}"#;
+    assert_eq!(rest(&mock, "POST", vpcs, token, &[], Some(body)).0, 200);
+    let (_, exported) = control(&mock, "GET", "/_mock/v1/state", Some(token), None);
+    let org = exported["organizations"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    let load =
+        |snapshot: Value| control(&mock, "PUT", "/_mock/v1/state", Some(token), Some(snapshot));
+
+    // A name no create would accept.
+    let mut bad = exported.clone();
+    bad["organizations"][&org]["vpcs"][0]["vpc"]["name"] = json!("Not_A_Name");
+    let (status, refused) = load(bad);
+    assert_eq!(status, 400, "{refused}");
+    let message = refused["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("organizations.{org}.vpcs[id=")),
+        "{message}"
+    );
+    assert!(message.contains("name"), "names the rule: {message}");
+
+    // A gateway in a zone that does not exist.
+    let mut bad = exported.clone();
+    bad["organizations"][&org]["gateways"] = json!([{
+        "spec": {"id": "6f2c51d4-93a1-4b1e-8d57-2a0ec3f19b44", "name": "g", "zones": ["MARS-01A"],
+                 "coreWeaveAuth": {}, "pathBasedRouting": {}},
+        "lifecycle": {"createdAt": "2025-01-01T00:00:00Z", "phase": "CREATING"}
+    }]);
+    let (status, refused) = load(bad);
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("gateways[id="),
+        "{refused}"
+    );
+
+    // More VPCs than the quota: refused before any is read.
+    let mut over = exported.clone();
+    let one = exported["organizations"][&org]["vpcs"][0].clone();
+    let many: Vec<Value> = (0..3)
+        .map(|i| {
+            let mut vpc = one.clone();
+            vpc["vpc"]["id"] = json!(format!("6f2c51d4-93a1-4b1e-8d57-2a0ec3f19b4{i}"));
+            vpc["vpc"]["name"] = json!(format!("v{i}"));
+            vpc
+        })
+        .collect();
+    over["organizations"][&org]["vpcs"] = json!(many);
+    let (status, refused) = load(over);
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("over the quota of 2"),
+        "{refused}"
+    );
+
+    // Nothing changed, and the good snapshot still loads.
+    let (_, listed) = rest(&mock, "GET", vpcs, token, &[], None);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    assert_eq!(load(exported).0, 200);
 }

@@ -233,10 +233,8 @@ impl ControlService for ControlGrpc {
         let scope = self.scope(&request)?;
         let value: Value = serde_json::from_str(&request.get_ref().snapshot_json)
             .map_err(|e| Status::invalid_argument(format!("snapshot_json: malformed JSON: {e}")))?;
-        let orgs = snapshot::import(&value, scope.org())
-            .map_err(|e| Status::invalid_argument(format!("invalid snapshot: {e}")))?;
-        let organizations = u32::try_from(orgs.len()).unwrap_or(u32::MAX);
-        self.state.replace_state(&scope, orgs)?;
+        let count = self.state.load_snapshot(&scope, &value)?;
+        let organizations = u32::try_from(count).unwrap_or(u32::MAX);
         Ok(Response::new(pb::PutStateResponse { organizations }))
     }
 }

@@ -138,10 +138,7 @@ async fn put_state(State(apis): State<Apis>, headers: HeaderMap, body: Body) -> 
         require_json(&headers, &bytes)?;
         let value: Value = serde_json::from_slice(&bytes)
             .map_err(|e| Status::invalid_argument(format!("malformed JSON: {e}")))?;
-        let orgs = snapshot::import(&value, scope.org())
-            .map_err(|e| Status::invalid_argument(format!("invalid snapshot: {e}")))?;
-        let count = orgs.len();
-        apis.state.replace_state(&scope, orgs)?;
+        let count = apis.state.load_snapshot(&scope, &value)?;
         Ok(json!({"loaded": {"organizations": count}, "scope": scope_json(&scope)}))
     };
     respond(result.await)

@@ -22,6 +22,7 @@ use crate::{
     model::lifecycle::ForcedGatewayState,
     model::store::OrgState,
     model::{org_for_token, OrgId},
+    persist::snapshot::{self, Quota, SnapshotError},
     pipeline::journal::{Call, CallFilter},
     pipeline::MockState,
 };
@@ -88,17 +89,37 @@ impl MockState {
         self.persist_scope(scope)
     }
 
-    /// Replaces the state in `scope` with `orgs` (from a snapshot).
-    pub(crate) fn replace_state(
+    /// Reads `snapshot` for `scope`, checked like API input: its structure, each
+    /// organization's quota, and every VPC and gateway against the rules a create follows.
+    /// Changes nothing.
+    pub(crate) fn read_snapshot(
         &self,
         scope: &Scope,
-        orgs: Vec<(OrgId, OrgState)>,
-    ) -> Result<(), Status> {
-        self.store.replace(scope.org(), orgs);
-        self.persist_scope(scope)
+        snapshot: &Value,
+    ) -> Result<Vec<(OrgId, OrgState)>, SnapshotError> {
+        let quota = Quota {
+            vpcs: self.limits.max_vpcs_per_org,
+            gateways: self.limits.max_gateways_per_org,
+        };
+        let orgs = snapshot::import_within(snapshot, scope.org(), quota)?;
+        crate::api::snapshot::check_resources(&orgs, &self.zones)?;
+        Ok(orgs)
     }
 
-    fn persist_scope(&self, scope: &Scope) -> Result<(), Status> {
+    /// Replaces the state in `scope` with `snapshot`, checked whole first (see
+    /// [`read_snapshot`](Self::read_snapshot)): a bad one is INVALID_ARGUMENT naming where it
+    /// is wrong, and changes nothing. Returns how many organizations it held.
+    pub(crate) fn load_snapshot(&self, scope: &Scope, snapshot: &Value) -> Result<usize, Status> {
+        let orgs = self
+            .read_snapshot(scope, snapshot)
+            .map_err(|e| Status::invalid_argument(format!("invalid snapshot: {e}")))?;
+        let count = orgs.len();
+        self.store.replace(scope.org(), orgs);
+        self.persist_scope(scope)?;
+        Ok(count)
+    }
+
+    pub(crate) fn persist_scope(&self, scope: &Scope) -> Result<(), Status> {
         match (&self.state_file, scope.org()) {
             (None, _) => Ok(()),
             (Some(file), org) => file.save_scope(&self.store, org).map_err(|e| {

@@ -113,11 +113,34 @@ fn rfc3339(time: SystemTime) -> String {
     humantime::format_rfc3339_nanos(time).to_string()
 }
 
-/// Reads a snapshot into the organizations' states, checking all of it. When `only` is
-/// given, the snapshot may name no organization but that one.
+/// Reads a snapshot into the organizations' states, checking all of its structure. When
+/// `only` is given, the snapshot may name no organization but that one.
+///
+/// The API's rules for each VPC and gateway, and the quota, are checked where the snapshot is
+/// loaded into a server (`PUT /_mock/v1/state`, `--seed`, [`MockServer::load_state`]).
+///
+/// [`MockServer::load_state`]: crate::MockServer::load_state
 pub fn import(
     snapshot: &Value,
     only: Option<&OrgId>,
+) -> Result<Vec<(OrgId, OrgState)>, SnapshotError> {
+    import_within(snapshot, only, Quota::default())
+}
+
+/// The most VPCs and gateways one organization of a snapshot may hold; `None` for no limit.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Quota {
+    /// VPCs.
+    pub(crate) vpcs: Option<usize>,
+    /// Gateways.
+    pub(crate) gateways: Option<usize>,
+}
+
+/// [`import`], refusing an organization over `quota` before any of its resources is read.
+pub(crate) fn import_within(
+    snapshot: &Value,
+    only: Option<&OrgId>,
+    quota: Quota,
 ) -> Result<Vec<(OrgId, OrgState)>, SnapshotError> {
     let object = snapshot
         .as_object()
@@ -157,14 +180,27 @@ pub fn import(
                     format!("a token's scope may load only its own organization, {only}"),
                 ));
             }
-            Ok((org, org_state(&path, state)?))
+            Ok((org, org_state(&path, state, quota)?))
         })
         .collect()
 }
 
-fn org_state(path: &str, value: &Value) -> Result<OrgState, SnapshotError> {
+fn org_state(path: &str, value: &Value, quota: Quota) -> Result<OrgState, SnapshotError> {
     let mut state = OrgState::default();
-    for (i, entry) in list(value, "vpcs", path)?.iter().enumerate() {
+    let vpcs = list(value, "vpcs", path)?;
+    let gateways = list(value, "gateways", path)?;
+    for (key, count, limit) in [
+        ("vpcs", vpcs.len(), quota.vpcs),
+        ("gateways", gateways.len(), quota.gateways),
+    ] {
+        if let Some(limit) = limit.filter(|limit| count > *limit) {
+            return Err(error(
+                format!("{path}.{key}"),
+                format!("{count} {key}, over the quota of {limit} per organization"),
+            ));
+        }
+    }
+    for (i, entry) in vpcs.iter().enumerate() {
         let path = format!("{path}.vpcs[{i}]");
         let vpc: Vpc = read_message(entry, "vpc", &path)?;
         let id = read_id(&vpc.id, &path, "vpc")?;
@@ -177,7 +213,7 @@ fn org_state(path: &str, value: &Value) -> Result<OrgState, SnapshotError> {
         let lifecycle = read_lifecycle(entry, &path)?;
         restore(&mut state.vpcs, id, vpc, lifecycle, &path, "vpc")?;
     }
-    for (i, entry) in list(value, "gateways", path)?.iter().enumerate() {
+    for (i, entry) in gateways.iter().enumerate() {
         let path = format!("{path}.gateways[{i}]");
         let spec: GatewaySpec = read_message(entry, "spec", &path)?;
         let id = read_id(&spec.id, &path, "spec")?;

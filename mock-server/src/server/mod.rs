@@ -357,7 +357,7 @@ impl MockServerBuilder {
         }
         match (&self.seed, saved.is_empty()) {
             (Some(seed), true) => {
-                let orgs = crate::persist::snapshot::import(seed, None)?;
+                let orgs = state.read_snapshot(&Scope::All, seed)?;
                 state.store.replace(None, orgs);
                 if let Some(file) = &state.state_file {
                     file.save_scope(&state.store, None)?;
@@ -548,15 +548,17 @@ impl MockServer {
         crate::persist::snapshot::export(&self.state.store, scope.org())
     }
 
-    /// Replaces the state in `scope` with `snapshot`, checked whole first: on error nothing
-    /// changes.
+    /// Replaces the state in `scope` with `snapshot`, checked whole first, like API input (its
+    /// structure, the quota, and every resource against the rules a create follows): on error
+    /// nothing changes.
     pub fn load_state(
         &self,
         scope: &Scope,
         snapshot: &serde_json::Value,
     ) -> Result<(), crate::persist::snapshot::SnapshotError> {
-        let orgs = crate::persist::snapshot::import(snapshot, scope.org())?;
-        if let Err(status) = self.state.replace_state(scope, orgs) {
+        let orgs = self.state.read_snapshot(scope, snapshot)?;
+        self.state.store.replace(scope.org(), orgs);
+        if let Err(status) = self.state.persist_scope(scope) {
             tracing::error!(error = %status.message(), "loaded state could not be saved");
         }
         Ok(())
