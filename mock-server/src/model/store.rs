@@ -257,6 +257,11 @@ pub struct OrgState {
 }
 
 impl OrgState {
+    /// Whether it holds no resource, live or being purged.
+    pub fn is_empty(&self) -> bool {
+        self.vpcs.len() == 0 && self.gateways.len() == 0
+    }
+
     /// The id of the live VPC named `name`, if there is one. A name whose VPC is gone is
     /// freed.
     pub fn live_vpc_named(&mut self, name: &str, now: SystemTime, delay: Duration) -> Option<Uuid> {
@@ -284,11 +289,37 @@ impl Store {
     /// Locks one organization's state, creating it on first use.
     ///
     /// The returned guard must not be held across an `.await`.
+    ///
+    /// An organization left holding nothing is forgotten, so that callers who only read, or
+    /// whose resources are gone, leave no state behind.
     pub fn with_org<R>(&self, org: &OrgId, f: impl FnOnce(&mut OrgState) -> R) -> R {
         let state = self.org_state(org);
         let mut guard: MutexGuard<'_, OrgState> =
             state.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&mut guard)
+        let result = f(&mut guard);
+        let empty = guard.is_empty();
+        drop(guard);
+        if empty {
+            self.forget_if_empty(org, state);
+        }
+        result
+    }
+
+    /// Removes `org` if it holds nothing and no other call holds its state: with the map
+    /// locked for writing, no call can take the state anew, and one that already holds it
+    /// keeps it alive (so its change is never made to a forgotten state).
+    fn forget_if_empty(&self, org: &OrgId, state: Arc<Mutex<OrgState>>) {
+        let mut orgs = self.orgs.write().unwrap_or_else(PoisonError::into_inner);
+        let only_ours = Arc::strong_count(&state) == 2;
+        let still_empty = state.lock().unwrap_or_else(PoisonError::into_inner).is_empty();
+        if only_ours && still_empty {
+            orgs.remove(org);
+        }
+    }
+
+    /// How many organizations hold state.
+    pub fn org_count(&self) -> usize {
+        self.orgs.read().unwrap_or_else(PoisonError::into_inner).len()
     }
 
     /// Deletes everything `org` owns (or, for `None`, everything).
@@ -411,6 +442,27 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_organization_that_holds_nothing_is_forgotten() {
+        let store = Store::new();
+        for n in 0..100 {
+            let org = crate::model::org_for_token(&format!("reader-{n}"));
+            store.with_org(&org, |state| state.vpcs.len());
+        }
+        assert_eq!(store.org_count(), 0, "readers leave nothing behind");
+        let owner = crate::model::org_for_token("owner");
+        store.with_org(&owner, |state| {
+            let id = state.vpcs.unused_id();
+            state.vpcs.insert(id, Vpc::default(), SystemTime::UNIX_EPOCH);
+        });
+        assert_eq!(store.org_count(), 1);
+        // A call still holding the state keeps it, so its change is not lost.
+        let held = store.org_state(&crate::model::org_for_token("busy"));
+        store.with_org(&crate::model::org_for_token("busy"), |_| ());
+        assert_eq!(store.org_count(), 2);
+        drop(held);
+    }
 
     #[test]
     fn new_ids_are_random_uuids_no_resource_has() {

@@ -118,12 +118,27 @@ impl Entry {
             resource,
             ignored_keys: ignored_keys
                 .iter()
+                .take(MAX_JOURNAL_KEYS)
                 .map(|key| crate::model::quoted(key).into_owned())
                 .collect(),
             code,
             method,
             protocol,
         }
+    }
+
+    /// The bytes it holds: its slot and its text.
+    fn bytes(&self) -> usize {
+        let text = match &self.resource {
+            Resource::Text(text) => text.len(),
+            Resource::None | Resource::Uuid(_) => 0,
+        };
+        let keys: usize = self
+            .ignored_keys
+            .iter()
+            .map(|key| key.capacity() + 24)
+            .sum();
+        std::mem::size_of::<Self>() + text + keys
     }
 
     fn to_call(&self, org: &OrgId) -> Call {
@@ -228,7 +243,55 @@ no_subject!(
 #[derive(Debug, Default)]
 pub(crate) struct Journal {
     next: AtomicU64,
-    orgs: Mutex<Map<OrgId, Ring>>,
+    orgs: Mutex<Rings>,
+}
+
+/// The most bytes every organization's journal holds together. Past it, the journals of the
+/// organizations that called least recently are dropped whole, down to nine tenths of it.
+/// One ring holds at most [`JOURNAL_CAPACITY`] entries of at most about 2.5 KB (ids, names
+/// and ignored keys are kept cut), so no single organization can reach it.
+pub(crate) const JOURNAL_BUDGET_BYTES: usize = 128 * 1024 * 1024;
+/// The most ignored keys one journal entry keeps.
+pub(crate) const MAX_JOURNAL_KEYS: usize = 8;
+
+/// Every organization's ring, and the bytes they hold together.
+#[derive(Debug, Default)]
+struct Rings {
+    by_org: Map<OrgId, Ring>,
+    bytes: usize,
+}
+
+impl std::ops::Deref for Rings {
+    type Target = Map<OrgId, Ring>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.by_org
+    }
+}
+
+impl Rings {
+    /// Drops the rings of the organizations that called least recently until the journals
+    /// hold at most nine tenths of `budget` bytes.
+    fn evict_to(&mut self, budget: usize) {
+        if self.bytes <= budget {
+            return;
+        }
+        let mut by_age: Vec<(u64, OrgId)> = self
+            .by_org
+            .iter()
+            .map(|(org, ring)| (ring.newest, org.clone()))
+            .collect();
+        by_age.sort_unstable_by_key(|(newest, _)| *newest);
+        let target = budget / 10 * 9;
+        for (_, org) in by_age {
+            if self.bytes <= target {
+                break;
+            }
+            if let Some(ring) = self.by_org.remove(&org) {
+                self.bytes -= ring.bytes;
+            }
+        }
+    }
 }
 
 /// The newest [`JOURNAL_CAPACITY`] calls of one organization. Once full, each new entry
@@ -240,10 +303,24 @@ struct Ring {
     entries: Vec<Entry>,
     /// The slot of the oldest entry once the ring is full; 0 until then.
     oldest: usize,
+    /// The bytes its entries hold, their slots and their text.
+    bytes: usize,
+    /// The sequence number of its newest entry.
+    newest: u64,
 }
 
 impl Ring {
-    fn push(&mut self, entry: Entry) {
+    /// Adds `entry`, overwriting the oldest once full; returns the bytes added and freed.
+    fn push(&mut self, entry: Entry) -> (usize, usize) {
+        let added = entry.bytes();
+        self.newest = entry.sequence;
+        let freed = self.put(entry);
+        self.bytes = self.bytes + added - freed;
+        (added, freed)
+    }
+
+    /// Stores `entry`; returns the bytes of the entry it overwrote.
+    fn put(&mut self, entry: Entry) -> usize {
         if self.entries.len() < JOURNAL_CAPACITY {
             if self.entries.len() == self.entries.capacity() {
                 // Doubling, but never past the capacity (`clamp` would panic once the room
@@ -253,12 +330,14 @@ impl Ring {
                     .reserve_exact(self.entries.len().max(8).min(room));
             }
             self.entries.push(entry);
-            return;
+            return 0;
         }
-        if let Some(slot) = self.entries.get_mut(self.oldest) {
-            *slot = entry;
-        }
+        let freed = match self.entries.get_mut(self.oldest) {
+            Some(slot) => std::mem::replace(slot, entry).bytes(),
+            None => 0,
+        };
         self.oldest = (self.oldest + 1) % JOURNAL_CAPACITY;
+        freed
     }
 
     /// The entries, oldest first.
@@ -281,12 +360,14 @@ impl Journal {
     /// Records a call of `org`; the sequence number is assigned here.
     pub(crate) fn record(&self, org: &OrgId, mut entry: Entry) {
         entry.sequence = self.next.fetch_add(1, Ordering::Relaxed);
-        let mut orgs = self.lock();
+        let mut rings = self.lock();
         // Looked up by reference: the organization's id is cloned only into a new ring.
-        match orgs.get_mut(org) {
+        let (added, freed) = match rings.by_org.get_mut(org) {
             Some(ring) => ring.push(entry),
-            None => orgs.entry(org.clone()).or_default().push(entry),
-        }
+            None => rings.by_org.entry(org.clone()).or_default().push(entry),
+        };
+        rings.bytes = rings.bytes + added - freed;
+        rings.evict_to(JOURNAL_BUDGET_BYTES);
     }
 
     /// The calls of `org` (every organization's, for `None`) that pass `filter` and come
@@ -327,16 +408,18 @@ impl Journal {
 
     /// Forgets the calls of `org` (or every call, for `None`).
     pub(crate) fn clear(&self, org: Option<&OrgId>) {
-        let mut orgs = self.lock();
+        let mut rings = self.lock();
         match org {
             Some(org) => {
-                orgs.remove(org);
+                if let Some(ring) = rings.by_org.remove(org) {
+                    rings.bytes -= ring.bytes;
+                }
             }
-            None => orgs.clear(),
+            None => *rings = Rings::default(),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Map<OrgId, Ring>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Rings> {
         self.orgs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -397,6 +480,44 @@ mod tests {
 
         journal.clear(Some(&a));
         assert_eq!(every(None, &all).len(), 1);
+    }
+
+    #[test]
+    fn past_the_budget_the_least_recently_active_journals_go() {
+        let journal = Journal::default();
+        let (a, b, c) = (org_for_token("a"), org_for_token("b"), org_for_token("c"));
+        for org in [&a, &b, &c, &a] {
+            journal.record(org, call(Method::GetVpc, Code::Ok));
+        }
+        let mut rings = journal.lock();
+        let sum: usize = rings.values().map(|ring| ring.bytes).sum();
+        assert_eq!(rings.bytes, sum);
+        let one_ring = rings[&b].bytes;
+        // Over the budget: b called least recently, so it goes, and that is enough (a holds
+        // two entries, b and c one each).
+        rings.evict_to(sum - 1);
+        assert!(!rings.contains_key(&b), "the least recent goes");
+        assert!(rings.contains_key(&a) && rings.contains_key(&c));
+        assert_eq!(rings.bytes, sum - one_ring);
+        drop(rings);
+        journal.clear(None);
+        assert_eq!(journal.lock().bytes, 0);
+    }
+
+    #[test]
+    fn an_entry_keeps_few_and_short_ignored_keys() {
+        let keys: Vec<String> = (0..50).map(|i| format!("{i}{}", "k".repeat(500))).collect();
+        let entry = Entry::new(
+            SystemTime::now(),
+            Protocol::Rest,
+            Method::CreateVpc,
+            Resource::of(&"n".repeat(10_000)),
+            Code::Ok,
+            1.0,
+            keys,
+        );
+        assert_eq!(entry.ignored_keys.len(), MAX_JOURNAL_KEYS);
+        assert!(entry.bytes() < 3_000, "{}", entry.bytes());
     }
 
     #[test]
