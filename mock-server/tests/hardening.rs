@@ -102,6 +102,28 @@ async fn overlaps_are_still_found_among_many_prefixes() {
 }
 
 #[tokio::test]
+async fn an_unknown_zone_is_told_every_zone_and_where_they_are_listed() {
+    let mock = instant_mock().await;
+    let mut stub = vpc_stub(&mock, &unique_token("zones"));
+    let request = CreateVpcRequest {
+        name: "v".into(),
+        zone: "MARS-01A".into(),
+        ..CreateVpcRequest::default()
+    };
+    let status = stub.create_vpc(request).await.unwrap_err();
+    let violations = status.get_details_bad_request().unwrap().field_violations;
+    let description = &violations[0].description;
+    assert!(
+        description.contains("/v1alpha1/inference/gateways/parameters"),
+        "{description}"
+    );
+    for zone in ["US-EAST-01A", "US-LAB-01A", "EU-SOUTH-03A"] {
+        assert!(description.contains(zone), "{zone} missing: {description}");
+    }
+    assert!(!description.ends_with("..."), "{description}");
+}
+
+#[tokio::test]
 async fn errors_stay_short_whatever_the_input() {
     let mock = instant_mock().await;
     let mut stub = vpc_stub(&mock, &unique_token("short-errors"));
@@ -133,7 +155,9 @@ async fn errors_stay_short_whatever_the_input() {
         last.description.ends_with("more violations are not listed"),
         "{last:?}"
     );
-    assert!(violations.iter().all(|v| v.description.len() <= 123));
+    assert!(violations
+        .iter()
+        .all(|v| v.description.chars().count() <= 303));
     assert!(
         status
             .message()

@@ -83,14 +83,7 @@ pub(crate) fn validate_create_vpc(
     } else {
         let zone = zones.find(&request.zone);
         if zone.is_none() {
-            violations.add(
-                "zone",
-                format!(
-                    "unknown zone {:?}; available zones: {}",
-                    request.zone,
-                    zones.names().join(", ")
-                ),
-            );
+            violations.add("zone", unknown_zone(&request.zone, zones));
         }
         zone
     };
@@ -140,6 +133,16 @@ pub(crate) fn validate_create_vpc(
         host_prefixes,
         request,
     })
+}
+
+/// What an unknown zone is told: where the zones are listed, and every zone.
+fn unknown_zone(name: &str, zones: &Zones) -> String {
+    format!(
+        "unknown zone {:?} (GET {} lists the zones): {}",
+        crate::model::quoted(name),
+        coreweave_api::rpc::Method::GetGatewayParameters.http().path,
+        zones.names().join(", ")
+    )
 }
 
 fn primary(prefixes: Vec<String>) -> HostPrefix {
@@ -623,13 +626,7 @@ fn check_gateway_zones(
     for (i, name) in requested.iter().enumerate() {
         let field = format!("zones[{i}]");
         match zones.find(name) {
-            None => violations.add(
-                field,
-                format!(
-                    "unknown zone {name:?}; available zones: {}",
-                    zones.names().join(", ")
-                ),
-            ),
+            None => violations.add(field, unknown_zone(name, zones)),
             Some(zone) if canonical.contains(&zone.name) => {
                 violations.add(field, format!("duplicate zone {}", zone.name));
             }

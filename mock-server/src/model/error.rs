@@ -145,19 +145,38 @@ impl From<ApiError> for Status {
 }
 
 /// The most violations one error lists; the rest are counted in a last entry. With
-/// descriptions cut to [`MAX_DESCRIPTION_CHARS`], the whole error stays under 5 KB of
-/// trailers, which every gRPC client accepts (grpcio's soft limit is 8 KB).
+/// descriptions cut to [`MAX_DESCRIPTION_CHARS`] and to [`DESCRIPTIONS_BUDGET`] together, the
+/// whole error stays under 5 KB of trailers, which every gRPC client accepts (grpcio's soft
+/// limit is 8 KB).
 pub(crate) const MAX_LISTED_VIOLATIONS: usize = 16;
-/// The longest violation description, in characters; longer ones (which quote the bad
-/// value) are cut.
-pub(crate) const MAX_DESCRIPTION_CHARS: usize = 120;
+/// The longest violation description, in characters: long enough for the longest the mock
+/// writes whole (an unknown zone's, which names every zone and where to find them), while the
+/// caller's values it quotes are cut to 100 characters already.
+pub(crate) const MAX_DESCRIPTION_CHARS: usize = 300;
+/// The bytes the descriptions of one error may take together; once it is spent, each further
+/// description is cut to [`MIN_DESCRIPTION_CHARS`].
+pub(crate) const DESCRIPTIONS_BUDGET: usize = 2048;
+/// What a description keeps however much of the budget is spent.
+const MIN_DESCRIPTION_CHARS: usize = 60;
 
 /// Collects the violations of one request so that all of them are reported together, up to
 /// [`MAX_LISTED_VIOLATIONS`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Violations {
     listed: Vec<Violation>,
     unlisted: usize,
+    /// The description bytes still to spend.
+    budget: usize,
+}
+
+impl Default for Violations {
+    fn default() -> Self {
+        Self {
+            listed: Vec::new(),
+            unlisted: 0,
+            budget: DESCRIPTIONS_BUDGET,
+        }
+    }
 }
 
 impl Violations {
@@ -173,10 +192,12 @@ impl Violations {
             return;
         }
         let description: String = description.into();
-        let description = match description.char_indices().nth(MAX_DESCRIPTION_CHARS) {
+        let limit = MAX_DESCRIPTION_CHARS.min(self.budget.max(MIN_DESCRIPTION_CHARS));
+        let description = match description.char_indices().nth(limit) {
             Some((cut, _)) => format!("{}...", &description[..cut]),
             None => description,
         };
+        self.budget = self.budget.saturating_sub(description.len());
         self.listed.push(Violation {
             field: field.to_string(),
             description,

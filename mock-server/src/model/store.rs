@@ -311,7 +311,10 @@ impl Store {
     fn forget_if_empty(&self, org: &OrgId, state: Arc<Mutex<OrgState>>) {
         let mut orgs = self.orgs.write().unwrap_or_else(PoisonError::into_inner);
         let only_ours = Arc::strong_count(&state) == 2;
-        let still_empty = state.lock().unwrap_or_else(PoisonError::into_inner).is_empty();
+        let still_empty = state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty();
         if only_ours && still_empty {
             orgs.remove(org);
         }
@@ -319,7 +322,10 @@ impl Store {
 
     /// How many organizations hold state.
     pub fn org_count(&self) -> usize {
-        self.orgs.read().unwrap_or_else(PoisonError::into_inner).len()
+        self.orgs
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// Deletes everything `org` owns (or, for `None`, everything).
@@ -454,7 +460,9 @@ mod tests {
         let owner = crate::model::org_for_token("owner");
         store.with_org(&owner, |state| {
             let id = state.vpcs.unused_id();
-            state.vpcs.insert(id, Vpc::default(), SystemTime::UNIX_EPOCH);
+            state
+                .vpcs
+                .insert(id, Vpc::default(), SystemTime::UNIX_EPOCH);
         });
         assert_eq!(store.org_count(), 1);
         // A call still holding the state keeps it, so its change is not lost.
