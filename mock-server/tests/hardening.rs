@@ -544,6 +544,40 @@ async fn a_connection_in_use_outlives_its_idle_timeout_and_is_closed_once_idle()
 }
 
 #[tokio::test]
+async fn idle_keep_alive_connections_make_room_for_a_new_client() {
+    let limits = ConnectionLimits {
+        max_connections: 2,
+        ..ConnectionLimits::default()
+    };
+    let mock = mock_with(limits).await;
+    // Two clients take every slot, make a call each, and keep their connections open.
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        let tcp = tokio::net::TcpStream::connect(mock.addr()).await.unwrap();
+        let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+        let connection = tokio::spawn(connection);
+        let mut client = client.ready().await.unwrap();
+        let request = axum::http::Request::get("/healthz").body(()).unwrap();
+        let (response, _) = client.send_request(request, true).unwrap();
+        assert_eq!(response.await.unwrap().status(), 200);
+        idle.push((client, connection));
+    }
+    // Once they have been idle a while, a third client is let in by closing one of them. The
+    // bound only keeps a broken server from hanging the test.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let third = http_status(mock.addr(), "GET", "/healthz", "");
+    let code = tokio::time::timeout(Duration::from_secs(30), third)
+        .await
+        .expect("a new client is served while the others idle");
+    assert_eq!(code, 200);
+    let closed = idle
+        .iter()
+        .filter(|(_, connection)| connection.is_finished())
+        .count();
+    assert_eq!(closed, 1, "exactly one idle connection made room");
+}
+
+#[tokio::test]
 async fn connections_beyond_the_cap_wait_for_a_free_slot() {
     let limits = ConnectionLimits {
         max_connections: 1,

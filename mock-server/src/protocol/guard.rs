@@ -13,22 +13,25 @@ use axum::http::{header, HeaderValue, Response};
 use futures_util::future::{CatchUnwind, FutureExt};
 use tonic::Status;
 
-use super::{error::rest_error, BoxError, Wire};
+use super::{error::rest_error, in_flight::CallInFlight, BoxError, Wire};
 
 pin_project_lite::pin_project! {
-    /// A call of `wire`'s protocol, answered INTERNAL if it panics.
+    /// A call of `wire`'s protocol, answered INTERNAL if it panics, and counted as in flight
+    /// on its connection until it ends.
     pub struct Guarded<F> {
         #[pin]
         call: CatchUnwind<AssertUnwindSafe<F>>,
         wire: Wire,
+        in_flight: Option<CallInFlight>,
     }
 }
 
 impl<F: Future> Guarded<F> {
-    pub(super) fn new(wire: Wire, call: F) -> Self {
+    pub(super) fn new(wire: Wire, in_flight: Option<CallInFlight>, call: F) -> Self {
         Self {
             call: AssertUnwindSafe(call).catch_unwind(),
             wire,
+            in_flight,
         }
     }
 }
@@ -41,10 +44,12 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        match ready!(this.call.poll(cx)) {
-            Ok(answer) => Poll::Ready(answer),
-            Err(panic) => Poll::Ready(Ok(internal(*this.wire, panic.as_ref()))),
-        }
+        let answer = match ready!(this.call.poll(cx)) {
+            Ok(answer) => answer,
+            Err(panic) => Ok(internal(*this.wire, panic.as_ref())),
+        };
+        this.in_flight.take();
+        Poll::Ready(answer)
     }
 }
 
@@ -82,22 +87,24 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_call_is_answered_internal_in_its_protocol() {
-        let grpc = Guarded::new(Wire::Grpc, panicking()).await.unwrap();
+        let grpc = Guarded::new(Wire::Grpc, None, panicking()).await.unwrap();
         assert_eq!(grpc.headers()["grpc-status"], "13");
-        let web = Guarded::new(Wire::GrpcWeb, panicking()).await.unwrap();
+        let web = Guarded::new(Wire::GrpcWeb, None, panicking())
+            .await
+            .unwrap();
         assert_eq!(web.headers()["grpc-status"], "13");
         assert_eq!(
             web.headers()[header::CONTENT_TYPE],
             "application/grpc-web+proto"
         );
-        let http = Guarded::new(Wire::Http, panicking()).await.unwrap();
+        let http = Guarded::new(Wire::Http, None, panicking()).await.unwrap();
         assert_eq!(http.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     #[tokio::test]
     async fn an_answer_passes_unchanged() {
         let answer = async { Ok(Response::new(tonic::body::Body::empty())) };
-        let response = Guarded::new(Wire::Http, answer).await.unwrap();
+        let response = Guarded::new(Wire::Http, None, answer).await.unwrap();
         assert_eq!(response.status(), axum::http::StatusCode::OK);
     }
 }

@@ -18,6 +18,7 @@ mod connect_stream;
 mod dispatch;
 pub(crate) mod error;
 mod guard;
+mod in_flight;
 pub(crate) mod rest;
 
 use std::{
@@ -39,6 +40,7 @@ use tower_http::cors::Cors;
 #[cfg(test)]
 pub(crate) use access::CONTROL_SERVICE_PREFIX;
 pub(crate) use access::{ControlAccess, CONTROL_PATH_PREFIX};
+pub(crate) use in_flight::InFlight;
 
 use crate::{
     api::gateway::GatewayApi, api::vpc::VpcApi, pipeline::journal::Protocol, pipeline::MockState,
@@ -372,6 +374,7 @@ where
 
     fn call(&mut self, mut request: Request<tonic::body::Body>) -> Self::Future {
         let wire = Wire::of(&request);
+        let in_flight = request.extensions().get::<InFlight>().map(InFlight::begin);
         if let Some(protocol) = wire.protocol() {
             request.extensions_mut().insert(protocol);
         }
@@ -381,7 +384,7 @@ where
             if let Some(refused) = self.browser.access.refusal(&request) {
                 let refused = refused.map(tonic::body::Body::new);
                 let call: BoxFuture<Self::Response> = Box::pin(async move { Ok(refused) });
-                return guard::Guarded::new(wire, Routed::Other { call });
+                return guard::Guarded::new(wire, in_flight, Routed::Other { call });
             }
         }
         let browser = &self.browser;
@@ -392,7 +395,7 @@ where
         let other: BoxFuture<Self::Response> = match wire {
             Wire::Grpc if request.version() >= Version::HTTP_2 => {
                 let call = call_grpc(self.grpc.clone(), request, limit);
-                return guard::Guarded::new(wire, Routed::Grpc { call });
+                return guard::Guarded::new(wire, in_flight, Routed::Grpc { call });
             }
             Wire::Grpc => {
                 let response = grpc_needs_http2(&request);
@@ -416,6 +419,6 @@ where
                 })
             }
         };
-        guard::Guarded::new(wire, Routed::Other { call: other })
+        guard::Guarded::new(wire, in_flight, Routed::Other { call: other })
     }
 }

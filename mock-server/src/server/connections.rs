@@ -1,17 +1,22 @@
 //! Connection hygiene on the listener side: at most so many connections at once, a pause
 //! instead of a spin when `accept` fails (EMFILE), idle connections closed, and peers that
-//! vanished without closing their connection found by TCP keepalive.
+//! vanished without closing their connection found by TCP keepalive. When every slot is
+//! taken, the connection idle longest (no call in flight, no bytes moved for a second) is
+//! closed to admit the new client, so idle keep-alive connections cannot lock others out.
 
 use std::{
     future::Future,
     io,
     pin::Pin,
-    sync::Arc,
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc, Mutex, PoisonError,
+    },
     task::{Context, Poll, Waker},
     time::Duration,
 };
 
-use futures_util::{Stream, StreamExt};
+use futures_util::{task::AtomicWaker, Stream, StreamExt};
 use socket2::{SockRef, TcpKeepalive};
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
@@ -19,7 +24,9 @@ use tokio::{
     sync::{OwnedSemaphorePermit, Semaphore},
     time::{Instant, Sleep},
 };
-use tonic::transport::server::{Connected, TcpConnectInfo};
+use tonic::transport::server::Connected;
+
+use crate::{model::Map, protocol::InFlight};
 
 /// How long the accept loop pauses after `accept` fails (out of file descriptors, say).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -59,20 +66,120 @@ impl Default for ConnectionLimits {
     }
 }
 
+/// How long a connection must have moved no bytes, with no call in flight, before it may be
+/// closed to admit a new client.
+const EVICTABLE_AFTER: Duration = Duration::from_secs(1);
+
 /// The listener's connections, at most `limits.max_connections` open at once.
 pub(crate) fn incoming(
     listener: TcpListener,
     limits: ConnectionLimits,
 ) -> impl Stream<Item = io::Result<Connection>> {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    futures_util::stream::unfold((listener, permits), move |(listener, permits)| async move {
+    let open = Arc::new(OpenConnections::default());
+    let state = (listener, permits, open);
+    futures_util::stream::unfold(state, move |(listener, permits, open)| async move {
         // Wait for a free slot before accepting, so that excess clients queue in the kernel.
-        let permit = Arc::clone(&permits).acquire_owned().await.ok()?;
+        let permit = slot(&permits, &open).await?;
         let stream = accept(&listener).await;
-        let connection = Connection::new(stream, permit, limits);
-        Some((Ok(connection), (listener, permits)))
+        let connection = Connection::new(stream, permit, limits, &open);
+        Some((Ok(connection), (listener, permits, open)))
     })
     .boxed()
+}
+
+/// A free connection slot: at once if there is one; else the idlest connection is closed to
+/// make one, and until one is idle enough, another try each `EVICTABLE_AFTER`.
+async fn slot(permits: &Arc<Semaphore>, open: &OpenConnections) -> Option<OwnedSemaphorePermit> {
+    loop {
+        if let Ok(permit) = Arc::clone(permits).try_acquire_owned() {
+            return Some(permit);
+        }
+        open.close_idlest();
+        let freed = Arc::clone(permits).acquire_owned();
+        match tokio::time::timeout(EVICTABLE_AFTER, freed).await {
+            Ok(permit) => return permit.ok(),
+            Err(_) => continue,
+        }
+    }
+}
+
+/// The open connections, as the accept loop sees them.
+#[derive(Debug)]
+struct OpenConnections {
+    epoch: Instant,
+    next: AtomicU64,
+    by_id: Mutex<Map<u64, Arc<Activity>>>,
+}
+
+impl Default for OpenConnections {
+    fn default() -> Self {
+        Self {
+            epoch: Instant::now(),
+            next: AtomicU64::new(0),
+            by_id: Mutex::default(),
+        }
+    }
+}
+
+/// What the accept loop knows of one open connection.
+#[derive(Debug, Default)]
+struct Activity {
+    /// Its calls in flight, counted by the protocol router.
+    in_flight: InFlight,
+    /// When it last moved bytes, in milliseconds since the registry's epoch.
+    last_io_ms: AtomicU64,
+    /// Set to close it; its next read ends it.
+    close: AtomicBool,
+    /// Wakes its pending read when it is to close.
+    reader: AtomicWaker,
+}
+
+impl OpenConnections {
+    fn register(&self) -> (u64, Arc<Activity>) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let activity = Arc::new(Activity::default());
+        activity.last_io_ms.store(self.now_ms(), Ordering::Relaxed);
+        self.lock().insert(id, Arc::clone(&activity));
+        (id, activity)
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Closes the connection idle longest, if one has had no call in flight and moved no
+    /// bytes for `EVICTABLE_AFTER`.
+    fn close_idlest(&self) {
+        let now = self.now_ms();
+        let idle_for =
+            |activity: &Activity| now.saturating_sub(activity.last_io_ms.load(Ordering::Relaxed));
+        let min_idle = u64::try_from(EVICTABLE_AFTER.as_millis()).unwrap_or(u64::MAX);
+        let by_id = self.lock();
+        let idlest = by_id
+            .values()
+            .filter(|activity| {
+                activity.in_flight.is_idle() && !activity.close.load(Ordering::Relaxed)
+            })
+            .filter(|activity| idle_for(activity) >= min_idle)
+            .max_by_key(|activity| idle_for(activity));
+        if let Some(activity) = idlest {
+            tracing::debug!(
+                idle_ms = idle_for(activity),
+                "closing the idlest connection to admit a new client"
+            );
+            activity.close.store(true, Ordering::Release);
+            activity.reader.wake();
+        }
+    }
+
+    fn forget(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Map<u64, Arc<Activity>>> {
+        self.by_id.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// Accepts one connection, pausing after each failure instead of spinning.
@@ -101,6 +208,9 @@ async fn accept(listener: &TcpListener) -> TcpStream {
 pub(crate) struct Connection {
     stream: TcpStream,
     _slot: OwnedSemaphorePermit,
+    id: u64,
+    activity: Arc<Activity>,
+    open: Arc<OpenConnections>,
     limits: ConnectionLimits,
     last_progress: Instant,
     write_stalled_since: Option<Instant>,
@@ -111,10 +221,19 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    fn new(stream: TcpStream, slot: OwnedSemaphorePermit, limits: ConnectionLimits) -> Self {
+    fn new(
+        stream: TcpStream,
+        slot: OwnedSemaphorePermit,
+        limits: ConnectionLimits,
+        open: &Arc<OpenConnections>,
+    ) -> Self {
+        let (id, activity) = open.register();
         Self {
             stream,
             _slot: slot,
+            id,
+            activity,
+            open: Arc::clone(open),
             limits,
             last_progress: Instant::now(),
             write_stalled_since: None,
@@ -138,6 +257,11 @@ impl Connection {
     fn track<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         if poll.is_ready() {
             self.last_progress = Instant::now();
+            let since_epoch = self
+                .last_progress
+                .saturating_duration_since(self.open.epoch);
+            let ms = u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX);
+            self.activity.last_io_ms.store(ms, Ordering::Relaxed);
             return poll;
         }
         let holds_waker = self
@@ -189,8 +313,23 @@ impl AsyncRead for Connection {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if this.activity.close.load(Ordering::Acquire) {
+            tracing::debug!("closing an idle connection to admit a new client");
+            let why = "closed while idle to admit a new client";
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionAborted, why)));
+        }
         let poll = Pin::new(&mut this.stream).poll_read(cx, buf);
-        this.track(cx, poll)
+        let poll = this.track(cx, poll);
+        if poll.is_pending() {
+            this.activity.reader.register(cx.waker());
+        }
+        poll
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.open.forget(self.id);
     }
 }
 
@@ -231,10 +370,11 @@ impl AsyncWrite for Connection {
 }
 
 impl Connected for Connection {
-    type ConnectInfo = TcpConnectInfo;
+    /// The connection's calls in flight, which the protocol router counts.
+    type ConnectInfo = InFlight;
 
     fn connect_info(&self) -> Self::ConnectInfo {
-        self.stream.connect_info()
+        self.activity.in_flight.clone()
     }
 }
 
