@@ -779,3 +779,15 @@ async fn a_huge_id_is_quoted_cut_in_errors_and_in_the_journal() {
         "at most 100 characters and `…`"
     );
 }
+
+#[tokio::test]
+async fn a_list_longer_than_any_request_has_is_refused_while_it_is_read() {
+    let mock = instant_mock().await;
+    // About 3 MB: a million empty objects, under the 4 MiB body limit.
+    let items = vec!["{}"; 1_000_000].join(",");
+    let body = format!(r#"{{"name":"v","zone":"US-EAST-04A","vpcPrefixes":[{items}]}}"#);
+    let code = http_status(mock.addr(), "POST", "/v1beta1/networking/vpcs", &body).await;
+    assert_eq!(code, 400);
+    let connect = "/coreweave.networking.v1beta1.VPCService/CreateVPC";
+    assert_eq!(http_status(mock.addr(), "POST", connect, &body).await, 400);
+}

@@ -96,7 +96,15 @@ pub(crate) fn decode_json<T: Message + Name + Default>(
     body: &[u8],
     unknown: Unknown,
 ) -> Result<JsonRequest<T>, Status> {
-    json::from_slice::<T>(body, unknown)
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(reported(json::Decoded {
+            message: T::default(),
+            ignored: IgnoredKeys::default(),
+        }));
+    }
+    let value =
+        super::bounded_json::from_slice(body).map_err(|e| super::bounded_json::read_error(&e))?;
+    json::from_value::<T>(value, unknown)
         .map(reported)
         .map_err(|e| json_error(&e))
 }

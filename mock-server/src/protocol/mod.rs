@@ -13,6 +13,7 @@
 
 mod access;
 pub(crate) mod body;
+mod bounded_json;
 pub(crate) mod connect;
 mod connect_stream;
 mod dispatch;

@@ -114,8 +114,7 @@ fn parse_body(bytes: &[u8]) -> Result<Value, Status> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Map::new()));
     }
-    serde_json::from_slice(bytes)
-        .map_err(|e| Status::invalid_argument(format!("invalid JSON body: malformed JSON: {e}")))
+    super::bounded_json::from_slice(bytes).map_err(|e| super::bounded_json::read_error(&e))
 }
 
 /// Puts the path's id into the request, refusing a body that names another.
