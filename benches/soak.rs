@@ -241,64 +241,173 @@ async fn check(client: &Client, index: usize, live: &HashMap<String, bool>) -> V
     violations
 }
 
-/// Hostile bodies, over and over, from an organization of their own.
+/// One hostile request: method, path, headers besides the defaults, body.
+type Abuse = (&'static str, String, Vec<String>, Vec<u8>);
+
+/// Hostile requests, over and over, from an organization of their own: malformed and
+/// oversized bodies, and abuse of the control plane (huge clock advances, fault floods,
+/// hostile snapshots, long tokens and ids, calls from another origin or addressed to another
+/// host). None may be answered with a 5xx, and none may disturb the honest clients.
 async fn hostile(addr: String, deadline: Instant, counters: Arc<Counters>) {
     let million_empty = format!("{{\"vpcPrefixes\":[{}{{}}]}}", "{},".repeat(999_999));
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    let bodies: Vec<(&str, &str, Vec<u8>)> = vec![
-        ("POST", "/v1beta1/networking/vpcs", b"{\"name\": ".to_vec()),
+    let json = |text: &str| text.as_bytes().to_vec();
+    let none = Vec::new;
+    let long_token = vec![format!("authorization: Bearer {}", "t".repeat(300_000))];
+    let long_id = format!("/v1beta1/networking/vpcs/{}", "x".repeat(8_000));
+    let snapshot = json(
+        r#"{"version": 1, "organizations": {"6f2c51d4-93a1-4b1e-8d57-2a0ec3f19b44": {"vpcs": [{"vpc": {"id": "x", "name": "Bad_Name"}}]}}}"#,
+    );
+    let rebinding = vec![
+        "host: evil.example".to_owned(),
+        "origin: http://evil.example".to_owned(),
+    ];
+    let abuse: Vec<Abuse> = vec![
         (
             "POST",
-            "/v1beta1/networking/vpcs",
+            "/v1beta1/networking/vpcs".to_owned(),
+            none(),
+            json("{\"name\": "),
+        ),
+        (
+            "POST",
+            "/v1beta1/networking/vpcs".to_owned(),
+            none(),
             million_empty.into_bytes(),
         ),
-        ("POST", "/v1beta1/networking/vpcs", deep.into_bytes()),
         (
             "POST",
-            "/v1beta1/networking/vpcs",
+            "/v1beta1/networking/vpcs".to_owned(),
+            none(),
+            deep.into_bytes(),
+        ),
+        (
+            "POST",
+            "/v1beta1/networking/vpcs".to_owned(),
+            none(),
             vec![0xff; 5 * 1024 * 1024],
         ),
         (
             "PATCH",
-            "/v1beta1/networking/vpcs/x",
-            b"{\"updateMask\": 5}".to_vec(),
+            "/v1beta1/networking/vpcs/x".to_owned(),
+            none(),
+            json("{\"updateMask\": 5}"),
         ),
         (
             "POST",
-            "/coreweave.networking.v1beta1.VPCService/CreateVPC",
-            b"{\"hostPrefixes\": [{\"type\": \"NOPE\"}]}".to_vec(),
+            "/coreweave.networking.v1beta1.VPCService/CreateVPC".to_owned(),
+            none(),
+            json("{\"hostPrefixes\": [{\"type\": \"NOPE\"}]}"),
         ),
         (
             "POST",
-            "/coreweave.inference.v1alpha1.GatewayService/CreateGateway",
+            "/coreweave.inference.v1alpha1.GatewayService/CreateGateway".to_owned(),
+            none(),
             b"\x00\x01\x02".to_vec(),
+        ),
+        (
+            "POST",
+            "/_mock/v1/clock/advance".to_owned(),
+            none(),
+            json(r#"{"by": "500000000000years"}"#),
+        ),
+        (
+            "POST",
+            "/_mock/v1/clock/advance".to_owned(),
+            none(),
+            json(r#"{"by": "9000years"}"#),
+        ),
+        (
+            "POST",
+            "/_mock/v1/faults".to_owned(),
+            none(),
+            json(r#"{"method": "*", "kind": "delay", "delay": "1ms"}"#),
+        ),
+        (
+            "POST",
+            "/_mock/v1/faults".to_owned(),
+            none(),
+            json(r#"{"method": "*", "kind": "delay", "delay": "1000000years"}"#),
+        ),
+        ("PUT", "/_mock/v1/state".to_owned(), none(), snapshot),
+        (
+            "GET",
+            "/_mock/v1/calls?limit=10000".to_owned(),
+            none(),
+            Vec::new(),
+        ),
+        (
+            "GET",
+            "/v1beta1/networking/vpcs".to_owned(),
+            long_token,
+            Vec::new(),
+        ),
+        ("GET", long_id, none(), Vec::new()),
+        (
+            "POST",
+            "/_mock/v1/reset".to_owned(),
+            rebinding.clone(),
+            Vec::new(),
+        ),
+        ("GET", "/_mock/v1/state".to_owned(), rebinding, Vec::new()),
+        (
+            "POST",
+            "/_mock/v1/reset".to_owned(),
+            vec!["authorization:".to_owned()],
+            Vec::new(),
         ),
     ];
     let mut round = 0usize;
     while Instant::now() < deadline {
-        let (method, path, body) = &bodies[round % bodies.len()];
+        let (method, path, headers, body) = &abuse[round % abuse.len()];
         round += 1;
         counters.hostile.fetch_add(1, Ordering::Relaxed);
-        match http(&addr, method, path, body).await {
+        match http(&addr, method, path, headers, body).await {
             Some(code) if code >= 500 => {
                 counters
                     .hostile_server_errors
                     .fetch_add(1, Ordering::Relaxed);
-                eprintln!("hostile {method} {path}: HTTP {code}");
+                eprintln!(
+                    "hostile {method} {}: HTTP {code}",
+                    &path[..path.len().min(80)]
+                );
             }
             _ => {}
         }
     }
 }
 
-/// One HTTP/1.1 request on a fresh connection; the response's status code, if any.
-async fn http(addr: &str, method: &str, path: &str, body: &[u8]) -> Option<u16> {
+/// One HTTP/1.1 request on a fresh connection, as the hostile organization unless `headers`
+/// say otherwise (a later `host` or `authorization` wins); the response's status code, if
+/// any.
+async fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[String],
+    body: &[u8],
+) -> Option<u16> {
     let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: mock\r\nauthorization: Bearer CW-SECRET-hostile\r\n\
-         content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+    let replaced = |name: &str| {
+        headers
+            .iter()
+            .any(|h| h.to_ascii_lowercase().starts_with(name))
+    };
+    let mut head = format!("{method} {path} HTTP/1.1\r\n");
+    if !replaced("host:") {
+        head.push_str("host: 127.0.0.1\r\n");
+    }
+    if !replaced("authorization:") {
+        head.push_str("authorization: Bearer CW-SECRET-hostile\r\n");
+    }
+    for header in headers {
+        head.push_str(header);
+        head.push_str("\r\n");
+    }
+    head.push_str(&format!(
+        "content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
         body.len()
-    );
+    ));
     stream.write_all(head.as_bytes()).await.ok()?;
     // The server may answer (429) before reading a body over the limit, and close.
     let _ = stream.write_all(body).await;

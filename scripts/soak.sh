@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A soak test of the release mock binary: `scripts/soak.sh [SECONDS]` (default 60).
 # 64 clients (gRPC and REST) mix every RPC while hostile clients send malformed and oversized
-# bodies; the run ends with the invariants checked and the mock's RSS at start and end.
-# Not part of CI's default run. Honours CARGO_TARGET_DIR.
+# bodies and abuse the control plane (huge clock advances, fault floods, hostile snapshots,
+# long tokens and ids, calls addressed to another host); the run ends with the invariants
+# checked and the mock's RSS at start and end, which must stay under SOAK_MAX_RSS_MB
+# (default 64). Not part of CI's default run. Honours CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds="${1:-60}"
@@ -30,4 +32,8 @@ status=0
 cargo bench --quiet --bench soak -- --endpoint "http://$addr" --seconds "$seconds" || status=$?
 echo "mock RSS at end: $(rss)"
 kill -0 "$mock_pid" 2>/dev/null || fail "the mock died during the soak"
+max_rss_mb="${SOAK_MAX_RSS_MB:-64}"
+rss_kb="$(awk '/^VmRSS/ {print $2}' "/proc/$mock_pid/status")"
+[ "$rss_kb" -le $((max_rss_mb * 1024)) ] \
+  || fail "the mock ended at $((rss_kb / 1024)) MB of RSS, over the bound of $max_rss_mb MB"
 exit "$status"
