@@ -22,6 +22,13 @@ impl Token {
         if token.is_empty() {
             return Err(Error::config("the API token is empty"));
         }
+        let scheme = token.split_once(' ').map(|(scheme, _)| scheme);
+        if scheme.is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer")) {
+            return Err(Error::config(
+                "the API token starts with `Bearer `: give the token alone; the client adds \
+                 the scheme",
+            ));
+        }
         if !token.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(Error::config(
                 "the API token contains spaces or non-ASCII characters",
@@ -69,5 +76,10 @@ mod tests {
         assert!(Token::new("  ").unwrap_err().is_config());
         assert!(Token::new("two words").unwrap_err().is_config());
         assert!(Token::new("CW-SECRET-é").unwrap_err().is_config());
+        let bearer = Token::new("Bearer CW-SECRET-x").unwrap_err();
+        assert!(
+            bearer.to_string().contains("give the token alone"),
+            "{bearer}"
+        );
     }
 }

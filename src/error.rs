@@ -127,6 +127,8 @@ struct Inner {
     message: String,
     code: Option<Code>,
     details: ErrorDetails,
+    /// The field violations the server sent beyond [`MAX_VIOLATIONS`], counted only.
+    unlisted_violations: usize,
     last_seen: Option<LastSeen>,
     http_status: Option<u16>,
     retry_after: Option<Duration>,
@@ -140,6 +142,7 @@ impl Error {
             message: message.into(),
             code: None,
             details: ErrorDetails::new(),
+            unlisted_violations: 0,
             last_seen: None,
             http_status: None,
             retry_after: None,
@@ -213,19 +216,37 @@ impl Error {
         self
     }
 
-    /// Maps a gRPC status, recognising client-side timeouts and connection failures.
+    /// Maps a gRPC status, recognising client-side timeouts and connection failures. What a
+    /// server sent is kept bounded, however much it sent: the message to
+    /// [`MAX_MESSAGE_CHARS`], the first [`MAX_VIOLATIONS`] field violations (the rest are
+    /// counted), each field and description to [`MAX_MESSAGE_CHARS`].
     pub(crate) fn from_status(status: Status) -> Self {
         let kind = classify(&status);
-        let details = status.get_error_details();
+        let mut details = status.get_error_details();
+        let mut unlisted_violations = 0;
+        if let Some(bad_request) = details.bad_request() {
+            let all = &bad_request.field_violations;
+            unlisted_violations = all.len().saturating_sub(MAX_VIOLATIONS);
+            let kept: Vec<FieldViolation> = all
+                .iter()
+                .take(MAX_VIOLATIONS)
+                .map(|v| FieldViolation::new(bounded(&v.field), bounded(&v.description)))
+                .collect();
+            details.set_bad_request(kept);
+        }
+        let message = bounded(status.message()).into_owned();
+        // The source keeps the code and the bounded message, not a copy of all that was sent.
+        let source = Status::new(status.code(), message.clone());
         Self::from_inner(Inner {
             kind,
-            message: status.message().to_owned(),
+            message,
             code: Some(status.code()),
             details,
+            unlisted_violations,
             last_seen: None,
             http_status: None,
             retry_after: None,
-            source: Some(Box::new(status)),
+            source: Some(Box::new(source)),
         })
     }
 
@@ -289,7 +310,12 @@ impl Error {
         }
     }
 
-    /// The bad fields the server named (`google.rpc.BadRequest`).
+    /// How many field violations the server sent beyond the [`MAX_VIOLATIONS`] kept.
+    pub fn unlisted_violations(&self) -> usize {
+        self.inner.unlisted_violations
+    }
+
+    /// The bad fields the server named (`google.rpc.BadRequest`), at most [`MAX_VIOLATIONS`].
     pub fn field_violations(&self) -> &[FieldViolation] {
         self.inner
             .details
@@ -391,32 +417,69 @@ fn source_chain(status: &Status) -> impl Iterator<Item = &(dyn StdError + 'stati
     })
 }
 
+/// The most characters of a server's message, field or description an error keeps.
+pub const MAX_MESSAGE_CHARS: usize = 1024;
+/// The most field violations an error keeps; the rest are counted
+/// ([`Error::unlisted_violations`]).
+pub const MAX_VIOLATIONS: usize = 64;
+/// The most field violations `Display` lists before it counts the rest.
+const DISPLAYED_VIOLATIONS: usize = 8;
+
+/// Text a server sent, cut to [`MAX_MESSAGE_CHARS`] (and marked with `…`).
+fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_MESSAGE_CHARS) {
+        None => text.into(),
+        Some((cut, _)) => format!("{}…", &text[..cut]).into(),
+    }
+}
+
 impl fmt::Display for Error {
+    /// `KIND: message`, or `KIND: field: description; ...` with at most 8 violations and a
+    /// count of the rest: one bounded line however large the server's error was.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.inner.kind.label())?;
         let violations = self.field_violations();
         if violations.is_empty() {
             return f.write_str(&self.inner.message);
         }
-        for (i, violation) in violations.iter().enumerate() {
+        for (i, violation) in violations.iter().take(DISPLAYED_VIOLATIONS).enumerate() {
             if i > 0 {
                 f.write_str("; ")?;
             }
             write!(f, "{}: {}", violation.field, violation.description)?;
+        }
+        let more =
+            violations.len().saturating_sub(DISPLAYED_VIOLATIONS) + self.unlisted_violations();
+        if more > 0 {
+            write!(f, "; and {more} more")?;
         }
         Ok(())
     }
 }
 
 impl fmt::Debug for Error {
+    /// Reads like `Display` (returning the error from `main` prints one line, not a dump),
+    /// with the protocol facts in brackets: `UNAVAILABLE: ... [code Unavailable, HTTP 503,
+    /// retry after 3s]`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Error")
-            .field("kind", &self.inner.kind)
-            .field("message", &self.inner.message)
-            .field("code", &self.inner.code)
-            .field("details", &self.inner.details)
-            .field("last_seen", &self.inner.last_seen)
-            .finish_non_exhaustive()
+        write!(f, "{self}")?;
+        let mut facts = Vec::new();
+        if let Some(code) = self.inner.code {
+            facts.push(format!("code {code:?}"));
+        }
+        if let Some(status) = self.inner.http_status {
+            facts.push(format!("HTTP {status}"));
+        }
+        if let Some(delay) = self.inner.retry_after {
+            facts.push(format!("retry after {delay:?}"));
+        }
+        if self.inner.last_seen.is_some() {
+            facts.push("last seen resource attached".to_owned());
+        }
+        if !facts.is_empty() {
+            write!(f, " [{}]", facts.join(", "))?;
+        }
+        Ok(())
     }
 }
 

@@ -157,9 +157,8 @@ impl Watched for Gateway {
             GatewayStatus::Ready => Phase::Ready,
             GatewayStatus::Deleting => Phase::Deleting,
             GatewayStatus::Failed | GatewayStatus::Error => Phase::Failed(failure_reasons(self)),
-            GatewayStatus::Creating | GatewayStatus::Updating | GatewayStatus::Unspecified => {
-                Phase::Pending
-            }
+            GatewayStatus::Creating | GatewayStatus::Updating => Phase::Pending,
+            GatewayStatus::Unspecified => Phase::Unknown,
         }
     }
 

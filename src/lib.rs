@@ -151,7 +151,8 @@ pub use client::Client;
 pub use config::{ClientBuilder, DEFAULT_ENDPOINT, ENDPOINT_ENV, TOKEN_ENV};
 #[cfg(feature = "client")]
 pub use error::{
-    Error, ErrorKind, FieldViolation, LastSeen, PreconditionViolation, QuotaViolation, ResourceInfo,
+    Error, ErrorKind, FieldViolation, LastSeen, PreconditionViolation, QuotaViolation,
+    ResourceInfo, MAX_MESSAGE_CHARS, MAX_VIOLATIONS,
 };
 #[cfg(feature = "client")]
 pub use gateway::{CreateGateway, Gateways, ListGateways, UpdateGateway};

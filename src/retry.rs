@@ -95,7 +95,7 @@ where
     D: FnMut(Error, u32) -> DFut,
     DFut: Future<Output = Result<(Decision<T>, Error), Error>>,
 {
-    let deadline = Instant::now() + policy.total_timeout;
+    let deadline = later(Instant::now(), policy.total_timeout);
     let mut number = 1;
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -114,7 +114,7 @@ where
         let backoff = policy
             .backoff(number, random())
             .max(error.retry_after().unwrap_or_default());
-        if Instant::now() + backoff >= deadline {
+        if backoff >= deadline.saturating_duration_since(Instant::now()) {
             return Err(Error::out_of_budget(
                 method,
                 number,
@@ -126,6 +126,16 @@ where
         tokio::time::sleep(backoff).await;
         number += 1;
     }
+}
+
+/// `instant` plus `duration`, or a time so far ahead that no wait reaches it when the sum
+/// would overflow (a budget or wait of `Duration::MAX`, say).
+pub(crate) fn later(instant: Instant, duration: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+    instant
+        .checked_add(duration)
+        .or_else(|| instant.checked_add(FAR))
+        .unwrap_or(instant)
 }
 
 /// Whether a failed attempt of an RPC of this idempotency may be repeated.

@@ -104,7 +104,8 @@ impl Watched for Vpc {
         match self.status() {
             VpcStatus::Ready => Phase::Ready,
             VpcStatus::Deleting => Phase::Deleting,
-            VpcStatus::Creating | VpcStatus::Updating | VpcStatus::Unspecified => Phase::Pending,
+            VpcStatus::Creating | VpcStatus::Updating => Phase::Pending,
+            VpcStatus::Unspecified => Phase::Unknown,
         }
     }
 
@@ -431,6 +432,6 @@ mod tests {
             Phase::Deleting
         ));
         // A status from a newer server reads as UNSPECIFIED: keep waiting.
-        assert!(matches!(vpc(99).phase(), Phase::Pending));
+        assert!(matches!(vpc(99).phase(), Phase::Unknown));
     }
 }

@@ -45,9 +45,11 @@ impl From<Duration> for WaitOptions {
 /// Where a resource is in its lifecycle, as a waiter sees it.
 #[allow(unreachable_pub)] // Public only for `Watched`; not nameable outside.
 pub enum Phase {
-    /// CREATING, UPDATING, or a status this client does not know (read as UNSPECIFIED):
-    /// keep waiting, as the official Terraform provider does.
+    /// CREATING or UPDATING.
     Pending,
+    /// A status this client does not know (read as UNSPECIFIED): keep waiting, whatever the
+    /// wait is for, as the official Terraform provider does.
+    Unknown,
     /// READY.
     Ready,
     /// DELETING.
@@ -92,7 +94,7 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<Option<R>, Error>>,
 {
-    let deadline = Instant::now() + options.max_wait;
+    let deadline = crate::retry::later(Instant::now(), options.max_wait);
     let target = match condition {
         Condition::Ready => "READY",
         Condition::Deleted => "deleted",
@@ -120,7 +122,9 @@ where
         };
         match (condition, resource.phase()) {
             (Condition::Ready, Phase::Ready) => return Ok(Some(resource)),
-            (Condition::Ready, Phase::Pending) | (Condition::Deleted, Phase::Deleting) => {}
+            (Condition::Ready, Phase::Pending)
+            | (Condition::Deleted, Phase::Deleting)
+            | (_, Phase::Unknown) => {}
             (Condition::Ready, Phase::Failed(reasons)) => {
                 let message = format!("{} {id} is {}{reasons}", R::KIND, resource.status_name());
                 return Err(Error::new(ErrorKind::ResourceFailed, message)

@@ -106,17 +106,25 @@ impl RestWire {
             .await
             .map_err(|e| self.send_error(e))?;
         let (parts, body) = response.into_parts();
-        let bytes = Limited::new(body, MAX_RESPONSE_BYTES)
+        // An error is read with a limit of its own: no error needs more, and a hostile or
+        // broken server must not make one that fills memory.
+        let limit = match parts.status.is_success() {
+            true => MAX_RESPONSE_BYTES,
+            false => MAX_ERROR_BODY_BYTES,
+        };
+        let bytes = Limited::new(body, limit)
             .collect()
             .await
             .map_err(|e| {
-                Error::new(
-                    ErrorKind::Unavailable,
-                    format!(
-                        "reading the {method} response from {} failed: {e}",
-                        self.authority
-                    ),
-                )
+                let failed = format!(
+                    "reading the {method} response (HTTP {}) from {} failed: {e}",
+                    parts.status, self.authority
+                );
+                match parts.status.is_success() {
+                    true => Error::new(ErrorKind::Unavailable, failed),
+                    false => Error::new(kind_of_http_status(parts.status), failed)
+                        .with_http_status(parts.status.as_u16()),
+                }
             })?
             .to_bytes();
         if !parts.status.is_success() {
@@ -233,6 +241,9 @@ fn http_error(method: Method, status: StatusCode, headers: &HeaderMap, body: &[u
         .with_http_status(status.as_u16())
         .with_retry_after(retry_after(headers))
 }
+
+/// The largest error body the client reads: 1 MiB, far above any real error.
+const MAX_ERROR_BODY_BYTES: usize = 1024 * 1024;
 
 /// The kind of error an HTTP status stands for, when the body says nothing more.
 fn kind_of_http_status(status: StatusCode) -> ErrorKind {
