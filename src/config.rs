@@ -19,6 +19,10 @@ pub const TOKEN_ENV: &str = "COREWEAVE_API_TOKEN";
 /// The environment variable holding the endpoint; [`DEFAULT_ENDPOINT`] when unset.
 pub const ENDPOINT_ENV: &str = "COREWEAVE_API_ENDPOINT";
 
+/// The largest header list (a gRPC error's status, message and details travel in it) the
+/// gRPC transport reads: 16 MiB, grpc-go's default.
+const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024 * 1024;
+
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -171,7 +175,10 @@ impl ClientBuilder {
             .connect_timeout(self.connect_timeout)
             .tcp_nodelay(true)
             .http2_keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_while_idle(false);
+            .keep_alive_while_idle(false)
+            // What grpc-go's clients accept: a server's error with a long message or many
+            // details still arrives whole (and is then kept bounded) instead of vanishing.
+            .http2_max_header_list_size(MAX_HEADER_LIST_BYTES);
         if tls {
             endpoint = endpoint
                 .tls_config(ClientTlsConfig::new().with_enabled_roots())

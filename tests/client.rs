@@ -864,6 +864,33 @@ async fn raw_requests_and_stubs_are_an_escape_hatch() {
     assert_eq!(items.len(), 1);
 }
 
+async fn a_large_error_arrives_bounded_instead_of_vanishing(transport: Transport) {
+    let mut faults = Vec::new();
+    for size in [17_000, 100_000] {
+        let message = "m".repeat(size);
+        let details = tonic_types::ErrorDetails::with_bad_request_violation("name", "bad");
+        faults.push(Fault::fail_with(
+            Method::GetVpc,
+            1,
+            Code::InvalidArgument,
+            message,
+            details,
+        ));
+    }
+    let (_mock, client) = faulty_mock(transport, "large-error", faults).await;
+    for _ in 0..2 {
+        let error = client.vpcs().get("v").await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{error}");
+        assert_eq!(
+            error.field_violations()[0].field,
+            "name",
+            "the details arrive too"
+        );
+        let kept = error.message().chars().count();
+        assert_eq!(kept, coreweave_api::MAX_MESSAGE_CHARS + 1, "cut and marked");
+    }
+}
+
 async fn a_failed_or_erroring_gateway_ends_the_wait_with_its_reason(transport: Transport) {
     let mock = start(MockServer::builder().transition_delay(Duration::from_secs(3600))).await;
     let token = unique_token("failed-gw");
@@ -989,5 +1016,6 @@ on_both_transports!(
     a_list_of_ten_thousand_vpcs_fits,
     an_https_endpoint_speaks_tls,
     a_failed_or_erroring_gateway_ends_the_wait_with_its_reason,
+    a_large_error_arrives_bounded_instead_of_vanishing,
     a_lost_reply_scripted_for_one_organization_makes_no_duplicate,
 );
