@@ -172,7 +172,14 @@ impl Error {
         source: impl StdError + Send + Sync + 'static,
     ) -> Self {
         let cause = connect_cause(&source);
-        Self::connect(format!("{cause} to {authority}")).with_source(source)
+        let hint = match cause.contains("InvalidContentType") || cause.contains("corrupt message") {
+            true => {
+                "; the server does not speak TLS: for a plaintext server (such as \
+                     coreweave-mock) use an http:// endpoint"
+            }
+            false => "",
+        };
+        Self::connect(format!("{cause} to {authority}{hint}")).with_source(source)
     }
 
     /// A request the client refuses to send, naming the field.
