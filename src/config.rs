@@ -19,6 +19,22 @@ pub const TOKEN_ENV: &str = "COREWEAVE_API_TOKEN";
 /// The environment variable holding the endpoint; [`DEFAULT_ENDPOINT`] when unset.
 pub const ENDPOINT_ENV: &str = "COREWEAVE_API_ENDPOINT";
 
+/// The certificates of a PEM text; none is a configuration error.
+pub(crate) fn certificates(
+    pem: &[u8],
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, Error> {
+    use rustls::pki_types::pem::PemObject;
+    let certificates = rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::config(format!("a root certificate's PEM cannot be read: {e}")))?;
+    if certificates.is_empty() {
+        return Err(Error::config(
+            "the PEM given to add_root_certificate_pem holds no CERTIFICATE block",
+        ));
+    }
+    Ok(certificates)
+}
+
 /// The largest header list (a gRPC error's status, message and details travel in it) the
 /// gRPC transport reads: 16 MiB, grpc-go's default.
 const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024 * 1024;
@@ -53,6 +69,8 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     retry: RetryPolicy,
     transport: Transport,
+    /// CA certificates (PEM) trusted besides the features' roots.
+    extra_roots: Vec<Vec<u8>>,
 }
 
 impl Default for ClientBuilder {
@@ -64,6 +82,7 @@ impl Default for ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             retry: RetryPolicy::default(),
             transport: Transport::default(),
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -137,7 +156,11 @@ impl ClientBuilder {
         let authority = uri.authority().map(ToString::to_string).unwrap_or_default();
         let wire = match self.transport {
             Transport::Grpc => Wire::Grpc(GrpcWire::new(channel.clone(), authority)),
-            Transport::Rest => Wire::Rest(Box::new(RestWire::new(&uri, self.connect_timeout)?)),
+            Transport::Rest => Wire::Rest(Box::new(RestWire::new(
+                &uri,
+                self.connect_timeout,
+                &self.extra_roots,
+            )?)),
         };
         Ok(Client::from_parts(Parts {
             endpoint: self.endpoint,
@@ -180,11 +203,25 @@ impl ClientBuilder {
             // details still arrives whole (and is then kept bounded) instead of vanishing.
             .http2_max_header_list_size(MAX_HEADER_LIST_BYTES);
         if tls {
+            let mut config = ClientTlsConfig::new().with_enabled_roots();
+            for pem in &self.extra_roots {
+                certificates(pem)?;
+                config = config.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+            }
             endpoint = endpoint
-                .tls_config(ClientTlsConfig::new().with_enabled_roots())
+                .tls_config(config)
                 .map_err(|e| invalid(&e.to_string()))?;
         }
         Ok(endpoint)
+    }
+
+    /// Also trusts the CA certificates in `pem` (one or more PEM `CERTIFICATE` blocks), on
+    /// both transports, besides the roots the crate's features enable: for an endpoint behind
+    /// a corporate TLS proxy, say. A PEM with no certificate is a configuration error at
+    /// [`build`](Self::build).
+    pub fn add_root_certificate_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.extra_roots.push(pem.as_ref().to_vec());
+        self
     }
 
     /// A builder configured from the environment, read through `lookup` (see

@@ -62,12 +62,16 @@ impl fmt::Debug for RestWire {
 
 impl RestWire {
     /// A pool for `endpoint` (already checked to be an http or https URL with a host).
-    pub(crate) fn new(endpoint: &http::Uri, connect_timeout: Duration) -> Result<Self, Error> {
+    pub(crate) fn new(
+        endpoint: &http::Uri,
+        connect_timeout: Duration,
+        extra_roots: &[Vec<u8>],
+    ) -> Result<Self, Error> {
         let mut connector = HttpConnector::new();
         connector.enforce_http(false);
         connector.set_connect_timeout(Some(connect_timeout));
         connector.set_nodelay(true);
-        let https = tls()?
+        let https = tls(extra_roots)?
             .https_or_http()
             .enable_http1()
             .enable_http2()
@@ -277,28 +281,36 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     )
 }
 
-/// The TLS settings: the roots the crate's features choose.
-#[cfg(feature = "webpki-roots")]
+/// The TLS settings: every root the crate's features enable (the Mozilla roots of
+/// `webpki-roots` and the system's of `native-roots`, both when both are on, as tonic does for
+/// the gRPC transport) and the CAs given to the builder.
 fn tls(
+    extra_roots: &[Vec<u8>],
 ) -> Result<hyper_rustls::HttpsConnectorBuilder<hyper_rustls::builderstates::WantsSchemes>, Error> {
-    Ok(hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots())
-}
-
-/// The TLS settings: the roots the crate's features choose.
-#[cfg(all(feature = "native-roots", not(feature = "webpki-roots")))]
-fn tls(
-) -> Result<hyper_rustls::HttpsConnectorBuilder<hyper_rustls::builderstates::WantsSchemes>, Error> {
-    hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .map_err(|e| Error::config(format!("cannot load the system's root certificates: {e}")))
-}
-
-/// The TLS settings: with neither roots feature, no server certificate is trusted.
-#[cfg(not(any(feature = "webpki-roots", feature = "native-roots")))]
-fn tls(
-) -> Result<hyper_rustls::HttpsConnectorBuilder<hyper_rustls::builderstates::WantsSchemes>, Error> {
+    let mut roots = rustls::RootCertStore::empty();
+    #[cfg(feature = "webpki-roots")]
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    #[cfg(feature = "native-roots")]
+    {
+        let native = rustls_native_certs::load_native_certs();
+        if native.certs.is_empty() {
+            if let Some(error) = native.errors.first() {
+                tracing::warn!(%error, "cannot load the system's root certificates");
+            }
+        }
+        roots.add_parsable_certificates(native.certs);
+    }
+    for pem in extra_roots {
+        for certificate in crate::config::certificates(pem)? {
+            roots.add(certificate).map_err(|e| {
+                Error::config(format!(
+                    "a root certificate given to the client is unusable: {e}"
+                ))
+            })?;
+        }
+    }
     let config = rustls::ClientConfig::builder()
-        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config))
 }
