@@ -287,6 +287,14 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 fn tls(
     extra_roots: &[Vec<u8>],
 ) -> Result<hyper_rustls::HttpsConnectorBuilder<hyper_rustls::builderstates::WantsSchemes>, Error> {
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots(extra_roots)?)
+        .with_no_client_auth();
+    Ok(hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config))
+}
+
+/// The roots: the features' and the builder's.
+fn roots(extra_roots: &[Vec<u8>]) -> Result<rustls::RootCertStore, Error> {
     let mut roots = rustls::RootCertStore::empty();
     #[cfg(feature = "webpki-roots")]
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -309,15 +317,37 @@ fn tls(
             })?;
         }
     }
-    let config = rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config))
+    Ok(roots)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// With both roots features (as `.ci/run` tests them), both sets are trusted: the Mozilla
+    /// roots and the system's, which include a CA named by `SSL_CERT_FILE`.
+    #[cfg(all(feature = "webpki-roots", feature = "native-roots"))]
+    #[test]
+    fn with_both_roots_features_both_sets_are_trusted() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = params.self_signed(&key).unwrap();
+        let file =
+            std::env::temp_dir().join(format!("coreweave-test-ca-{}.pem", std::process::id()));
+        std::fs::write(&file, ca.pem()).unwrap();
+        std::env::remove_var("SSL_CERT_FILE");
+        let without = roots(&[]).unwrap().len();
+        std::env::set_var("SSL_CERT_FILE", &file);
+        let with = roots(&[]).unwrap().len();
+        std::env::remove_var("SSL_CERT_FILE");
+        let webpki = webpki_roots::TLS_SERVER_ROOTS.len();
+        assert!(
+            without >= webpki,
+            "Mozilla's {webpki} roots are all there: {without}"
+        );
+        assert_eq!(with, without + 1, "the CA of SSL_CERT_FILE joins them");
+    }
 
     /// The error for a `GetVPC` answered with `status` and `body`.
     fn get_error(status: StatusCode, body: &[u8]) -> Error {
