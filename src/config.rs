@@ -9,7 +9,7 @@ use crate::{
     client::{CallOptions, Client, Parts},
     error::Error,
     retry::RetryPolicy,
-    transport::{GrpcWire, RestWire, Transport, Wire, TRANSPORT_ENV},
+    transport::{GrpcWire, ProxySetting, RestWire, Transport, Wire, TRANSPORT_ENV},
 };
 
 /// The real CoreWeave API.
@@ -71,6 +71,8 @@ pub struct ClientBuilder {
     transport: Transport,
     /// CA certificates (PEM) trusted besides the features' roots.
     extra_roots: Vec<Vec<u8>>,
+    /// The REST transport's proxy.
+    proxy: ProxySetting,
 }
 
 impl Default for ClientBuilder {
@@ -83,6 +85,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             transport: Transport::default(),
             extra_roots: Vec::new(),
+            proxy: ProxySetting::default(),
         }
     }
 }
@@ -160,6 +163,7 @@ impl ClientBuilder {
                 &uri,
                 self.connect_timeout,
                 &self.extra_roots,
+                &self.proxy,
             )?)),
         };
         Ok(Client::from_parts(Parts {
@@ -224,6 +228,21 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends the REST transport's requests through the HTTP proxy at `url` (such as
+    /// `http://user:password@proxy.example:3128`), in a `CONNECT` tunnel, instead of the one
+    /// `HTTPS_PROXY`, `HTTP_PROXY` or `ALL_PROXY` names; `NO_PROXY` still applies. The gRPC
+    /// transport connects directly.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxySetting::Url(url.into());
+        self
+    }
+
+    /// Connects directly, whatever `HTTPS_PROXY`, `HTTP_PROXY` or `ALL_PROXY` say.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxySetting::Off;
+        self
+    }
+
     /// A builder configured from the environment, read through `lookup` (see
     /// [`Client::from_env_with`]). An unknown `COREWEAVE_API_TRANSPORT` is an error that
     /// names the variable.
@@ -238,6 +257,7 @@ impl ClientBuilder {
                 .map_err(|e: Error| Error::config(format!("{TRANSPORT_ENV}: {}", e.message())))?;
         }
         builder.token = lookup(TOKEN_ENV);
+        builder.proxy = ProxySetting::from_lookup(&lookup);
         Ok(builder)
     }
 }

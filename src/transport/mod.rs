@@ -2,6 +2,7 @@
 //! retries, waiters, errors, tracing) works the same over both.
 
 mod grpc;
+mod proxy;
 mod rest;
 
 use std::{fmt, str::FromStr, time::Duration};
@@ -11,6 +12,7 @@ use prost::{Message, Name};
 use crate::{auth::Token, error::Error, rpc::Method};
 
 pub(crate) use grpc::GrpcWire;
+pub(crate) use proxy::ProxySetting;
 pub(crate) use rest::RestWire;
 
 /// The environment variable that chooses the transport: `rest` or `grpc`.

@@ -21,6 +21,7 @@ use prost::{Message, Name};
 use serde_json::{Map, Value};
 use tonic::Code;
 
+use super::proxy::{ProxyConnector, ProxySetting};
 use crate::{
     auth::Token,
     error::{Error, ErrorKind},
@@ -40,7 +41,7 @@ const QUOTED_BODY_CHARS: usize = 200;
 
 const USER_AGENT: &str = concat!("coreweave-api-rust/", env!("CARGO_PKG_VERSION"));
 
-type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type HttpsClient = Client<HttpsConnector<ProxyConnector>, Full<Bytes>>;
 
 /// The REST API at one base URL, over a shared connection pool.
 #[derive(Clone)]
@@ -66,11 +67,13 @@ impl RestWire {
         endpoint: &http::Uri,
         connect_timeout: Duration,
         extra_roots: &[Vec<u8>],
+        proxy: &ProxySetting,
     ) -> Result<Self, Error> {
         let mut connector = HttpConnector::new();
         connector.enforce_http(false);
         connector.set_connect_timeout(Some(connect_timeout));
         connector.set_nodelay(true);
+        let connector = ProxyConnector::new(connector, proxy.matcher());
         let https = tls(extra_roots)?
             .https_or_http()
             .enable_http1()
