@@ -231,9 +231,7 @@ async fn an_uppercase_gateway_id_finds_the_gateway_it_created() {
 #[tokio::test]
 async fn a_non_ascii_token_is_named_as_such() {
     let mock = instant_mock().await;
-    let channel = tonic::transport::Endpoint::from_shared(mock.endpoint())
-        .unwrap()
-        .connect_lazy();
+    let channel = channel(&mock);
     let mut stub =
         coreweave_api::networking::v1beta1::vpc_service_client::VpcServiceClient::new(channel);
     let mut request = tonic::Request::new(ListVpCsRequest {});
@@ -762,10 +760,10 @@ async fn a_huge_id_is_quoted_cut_in_errors_and_in_the_journal() {
     let token = unique_token("huge-id");
     let mut stub = vpc_stub(&mock, &token);
     let huge = "x".repeat(8_000);
-    let status = stub
-        .get_vpc(coreweave_api::networking::v1beta1::GetVpcRequest { id: huge.clone() })
-        .await
-        .unwrap_err();
+    let status = refused(
+        stub.get_vpc(coreweave_api::networking::v1beta1::GetVpcRequest { id: huge.clone() })
+            .await,
+    );
     // Whole, the id made a grpc-message too large for gRPC clients to read.
     assert_eq!(status.code(), Code::NotFound, "{status:?}");
     assert!(status.message().len() < 200, "{}", status.message());

@@ -596,13 +596,8 @@ fn connect_speaks_protobuf_too() {
 fn browsers_may_call_from_another_origin() {
     let mock = MockProcess::start(&[]);
     let url = mock.vpc_method_url("ListVPCs");
-    let preflight = [
-        "-H",
-        "Access-Control-Request-Method: POST",
-        "-H",
-        "Access-Control-Request-Headers: authorization,content-type,x-grpc-web",
-    ];
-    let headers = from_origin("OPTIONS", &url, &preflight);
+    let preflight = preflight("authorization,content-type,x-grpc-web");
+    let headers = from_origin("OPTIONS", &url, &preflight.each_ref().map(String::as_str));
     assert!(headers.contains(ALLOWED_ORIGIN), "{headers}");
     assert!(
         headers.contains("access-control-allow-headers: authorization,content-type,x-grpc-web"),
@@ -652,6 +647,12 @@ fn browsers_may_call_from_another_origin() {
 }
 
 /// The header that lets the test page's origin read a response.
+/// curl's arguments for a CORS preflight of a POST with `headers`.
+fn preflight(headers: &str) -> [String; 4] {
+    let asked = format!("Access-Control-Request-Headers: {headers}");
+    ["-H", "Access-Control-Request-Method: POST", "-H", &asked].map(str::to_owned)
+}
+
 const ALLOWED_ORIGIN: &str = "access-control-allow-origin: http://localhost:3000";
 
 #[test]
@@ -660,13 +661,8 @@ fn no_web_page_can_drive_the_control_plane() {
     let auth = auth();
     let clock = format!("http://{}/_mock/v1/clock", mock.addr);
     // No CORS for the control API: a page's preflight and its reads get no allow-origin.
-    let preflight = [
-        "-H",
-        "Access-Control-Request-Method: POST",
-        "-H",
-        "Access-Control-Request-Headers: authorization",
-    ];
-    let headers = from_origin("OPTIONS", &clock, &preflight);
+    let preflight = preflight("authorization");
+    let headers = from_origin("OPTIONS", &clock, &preflight.each_ref().map(String::as_str));
     assert!(
         !headers.contains("access-control-allow-origin"),
         "{headers}"
@@ -682,7 +678,11 @@ fn no_web_page_can_drive_the_control_plane() {
         "http://{}/coreweave.mock.v1.ControlService/GetClock",
         mock.addr
     );
-    let headers = from_origin("OPTIONS", &control, &preflight);
+    let headers = from_origin(
+        "OPTIONS",
+        &control,
+        &preflight.each_ref().map(String::as_str),
+    );
     assert!(
         !headers.contains("access-control-allow-origin"),
         "{headers}"

@@ -157,10 +157,7 @@ async fn gateway_lifecycle_endpoints_and_conditions() {
     let deleting = answered(stub.get_gateway(GetGatewayRequest { id: id.clone() }).await);
     assert_eq!(deleting.status.unwrap().status(), GatewayStatus::Deleting);
     clock.advance(delay);
-    let status = stub
-        .get_gateway(GetGatewayRequest { id: id.clone() })
-        .await
-        .unwrap_err();
+    let status = refused(stub.get_gateway(GetGatewayRequest { id: id.clone() }).await);
     assert_eq!(status.code(), Code::NotFound);
     assert_eq!(status.message(), format!("gateway {id} not found"));
     assert_eq!(

@@ -150,7 +150,7 @@ async fn scripted_faults_fail_delay_and_lose_replies() {
     });
     request.set_timeout(Duration::from_millis(200));
     let started = std::time::Instant::now();
-    let status = stub.get_vpc(request).await.unwrap_err();
+    let status = refused(stub.get_vpc(request).await);
     assert!(
         matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled),
         "{status:?}"
@@ -167,9 +167,7 @@ async fn health_and_graceful_shutdown() {
         MockServer::builder().fault(Fault::delay(Method::ListVpcs, Duration::from_millis(300))),
     )
     .await;
-    let channel = tonic::transport::Endpoint::from_shared(mock.endpoint())
-        .unwrap()
-        .connect_lazy();
+    let channel = channel(&mock);
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
     for service in [
         "",
@@ -205,9 +203,7 @@ async fn health_and_graceful_shutdown() {
 async fn reflection_v1_and_v1alpha_list_every_service_and_error_details() {
     use tonic_reflection::pb::{v1, v1alpha};
     let mock = instant_mock().await;
-    let channel = tonic::transport::Endpoint::from_shared(mock.endpoint())
-        .unwrap()
-        .connect_lazy();
+    let channel = channel(&mock);
     let expected = [
         "coreweave.inference.v1alpha1.GatewayService",
         "coreweave.networking.v1beta1.VPCService",

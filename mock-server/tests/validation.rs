@@ -29,11 +29,8 @@ async fn vpc_create_validation_table() {
         let request: CreateVpcRequest = parse(body);
         let result = stub.create_vpc(request).await;
         if expected.is_empty() {
-            let vpc = result
-                .unwrap_or_else(|e| panic!("{label}: {e:?}"))
-                .into_inner()
-                .vpc
-                .unwrap();
+            let vpc: coreweave_api::networking::v1beta1::Vpc =
+                answered(Ok(result.unwrap_or_else(|e| panic!("{label}: {e:?}"))));
             stub.delete_vpc(DeleteVpcRequest { id: vpc.id })
                 .await
                 .unwrap();
@@ -135,17 +132,11 @@ async fn not_found_names_the_vpc_and_carries_resource_info() {
     // An id that is no UUID names nothing, and is named as sent; a UUID in capitals is
     // named the way the server spells ids.
     for (sent, named) in [("my-vpc", "my-vpc"), (&id.to_uppercase(), id)] {
-        let status = stub
-            .get_vpc(GetVpcRequest { id: sent.into() })
-            .await
-            .unwrap_err();
+        let status = refused(stub.get_vpc(GetVpcRequest { id: sent.into() }).await);
         assert_eq!(status.code(), Code::NotFound);
         assert_eq!(status.message(), format!("VPC {named} not found"));
     }
-    let status = stub
-        .get_vpc(GetVpcRequest { id: String::new() })
-        .await
-        .unwrap_err();
+    let status = refused(stub.get_vpc(GetVpcRequest { id: String::new() }).await);
     assert_eq!(status.code(), Code::InvalidArgument);
     assert_eq!(violated_fields(&status), ["id"]);
 }
@@ -247,11 +238,8 @@ async fn gateway_create_and_update_validation_table() {
             .create_gateway(parse::<CreateGatewayRequest>(body.clone()))
             .await;
         if expected.is_empty() {
-            let gateway = result
-                .unwrap_or_else(|e| panic!("{label}: {e:?}"))
-                .into_inner()
-                .gateway
-                .unwrap();
+            let gateway: coreweave_api::inference::v1alpha1::Gateway =
+                answered(Ok(result.unwrap_or_else(|e| panic!("{label}: {e:?}"))));
             stub.delete_gateway(DeleteGatewayRequest {
                 id: gateway.spec.unwrap().id,
             })

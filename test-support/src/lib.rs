@@ -79,7 +79,8 @@ impl Interceptor for Header {
 /// A channel whose calls carry a fixed `authorization` header.
 pub type Authed = InterceptedService<Channel, Header>;
 
-fn channel(mock: &MockServer) -> Channel {
+/// A lazily connected channel to the mock.
+pub fn channel(mock: &MockServer) -> Channel {
     Endpoint::from_shared(mock.endpoint())
         .expect("the mock's endpoint is a URL")
         .connect_lazy()
@@ -98,6 +99,11 @@ pub fn vpc_stub(mock: &MockServer, token: &str) -> VpcServiceClient<Authed> {
 /// The generated gateway stub with `Bearer <token>`.
 pub fn gateway_stub(mock: &MockServer, token: &str) -> GatewayServiceClient<Authed> {
     GatewayServiceClient::with_interceptor(channel(mock), Header(Some(format!("Bearer {token}"))))
+}
+
+/// The status a call was refused with; a success fails the test.
+pub fn refused<T: std::fmt::Debug>(result: Result<T, Status>) -> Status {
+    result.expect_err("the call must fail")
 }
 
 /// The code a call failed with; a success fails the test.
