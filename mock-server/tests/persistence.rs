@@ -156,6 +156,35 @@ fn a_file_that_is_not_a_state_file_stops_the_start_and_is_left_alone() {
     assert_eq!(std::fs::read(&file).unwrap(), garbage);
 }
 
+#[tokio::test]
+async fn a_truncated_file_stops_the_start_with_an_error_naming_it() {
+    let dir = temp_dir("truncated");
+    let file = dir.join("state.redb");
+    {
+        let builder = coreweave_mock::MockServer::builder().state_file(&file);
+        let mock = common::start(builder).await;
+        let mut stub = common::vpc_stub(&mock, &common::unique_token("truncated"));
+        for i in 0..3 {
+            let body = common::bodies::vpc_body(serde_json::json!({"name": format!("v{i}")}));
+            common::created_vpc(&mut stub, body).await;
+        }
+        drop(stub);
+        mock.shutdown().await.unwrap();
+    }
+    let whole = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &whole[..4096]).unwrap();
+    let stderr = refused_start(&file);
+    assert!(
+        stderr.contains("state.redb") && stderr.contains("truncated or corrupt"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "an error, not a panic: {stderr}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap().len(), 4096, "left as it is");
+}
+
 #[test]
 fn a_file_from_a_newer_mock_stops_the_start() {
     let dir = temp_dir("newer");

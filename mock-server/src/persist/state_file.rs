@@ -49,6 +49,22 @@ pub enum PersistError {
     },
 }
 
+/// Runs `open`, turning a panic into its message, without the panic's report on stderr (the
+/// error that names the file says it once).
+fn quietly<T>(open: impl FnOnce() -> T) -> Result<T, String> {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(open));
+    std::panic::set_hook(report);
+    result.map_err(|panic| {
+        panic
+            .downcast_ref::<&str>()
+            .map(|text| (*text).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned())
+    })
+}
+
 /// An open state file.
 #[derive(Debug)]
 pub(crate) struct StateFile {
@@ -67,19 +83,36 @@ impl StateFile {
             problem,
         };
         // An existing file is opened, never created over, so that a file that is not a state
-        // file stays as it is.
-        let db = if path.exists() {
-            Database::open(path)
-        } else {
-            Database::create(path)
-        }
-        .map_err(|e| storage(e.to_string()))?;
+        // file stays as it is. redb asserts on some truncated or corrupt files instead of
+        // returning an error, so a panic while opening is that error too.
+        let opened = quietly(|| {
+            if path.exists() {
+                Database::open(path)
+            } else {
+                Database::create(path)
+            }
+        });
+        let db = match opened {
+            Ok(result) => result.map_err(|e| storage(e.to_string()))?,
+            Err(why) => {
+                return Err(storage(format!(
+                    "the file is truncated or corrupt ({why}); it was left as it is"
+                )))
+            }
+        };
         let file = Self {
             path: path.to_owned(),
             db,
             writing: Mutex::new(()),
         };
-        let orgs = file.load()?;
+        let orgs = match quietly(|| file.load()) {
+            Ok(loaded) => loaded?,
+            Err(why) => {
+                return Err(storage(format!(
+                    "the file is corrupt ({why}); it was left as it is"
+                )))
+            }
+        };
         Ok((file, orgs))
     }
 
