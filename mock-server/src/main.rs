@@ -99,6 +99,10 @@ struct Args {
     #[arg(long, env = "COREWEAVE_MOCK_IDLE_TIMEOUT", default_value = "300s", value_parser = parse_duration)]
     idle_timeout: Duration,
 
+    /// The same for an HTTP/1.1 keep-alive connection, which holds a slot for one client.
+    #[arg(long = "http1-idle-timeout", env = "COREWEAVE_MOCK_HTTP1_IDLE_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    http1_idle_timeout: Duration,
+
     /// The most VPCs, and the most gateways, each organization may hold.
     #[arg(long, env = "COREWEAVE_MOCK_QUOTA", default_value_t = DEFAULT_QUOTA)]
     quota: usize,
@@ -191,6 +195,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .connection_limits(ConnectionLimits {
             max_connections: args.max_connections,
             idle_timeout: args.idle_timeout,
+            http1_idle_timeout: args.http1_idle_timeout,
             ..ConnectionLimits::default()
         })
         .tokens(args.tokens);

@@ -542,6 +542,31 @@ async fn a_connection_in_use_outlives_its_idle_timeout_and_is_closed_once_idle()
 }
 
 #[tokio::test]
+async fn an_idle_http1_keep_alive_connection_closes_sooner_but_not_mid_call() {
+    let limits = ConnectionLimits {
+        http1_idle_timeout: Duration::from_secs(1),
+        ..ConnectionLimits::default()
+    };
+    let mock = mock_with(limits).await;
+    let mut tcp = tokio::net::TcpStream::connect(mock.addr()).await.unwrap();
+    // A call delayed past the HTTP/1.1 idle timeout is answered: a call in flight is not idle.
+    let request = "GET /v1alpha1/inference/gateways/parameters HTTP/1.1\r\nhost: 127.0.0.1\r\n\
+                   authorization: Bearer CW-SECRET-h1\r\nx-mock-delay: 2s\r\n\r\n";
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut head = [0u8; 12];
+    tcp.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    // Then, kept alive and idle, it is closed after the short timeout, not the 300 s one. The
+    // bound only keeps a broken server from hanging the test.
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(30), tcp.read_to_end(&mut rest)).await;
+    assert!(
+        closed.is_ok(),
+        "the idle HTTP/1.1 connection was never closed"
+    );
+}
+
+#[tokio::test]
 async fn idle_keep_alive_connections_make_room_for_a_new_client() {
     let limits = ConnectionLimits {
         max_connections: 2,

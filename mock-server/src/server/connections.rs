@@ -48,8 +48,12 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
     /// The most concurrent HTTP/2 streams per connection (`SETTINGS_MAX_CONCURRENT_STREAMS`).
     pub max_concurrent_streams: u32,
-    /// A connection on which nothing is read or written for this long is closed.
+    /// A connection on which nothing is read or written, and no call is in flight, for this
+    /// long is closed.
     pub idle_timeout: Duration,
+    /// The same for an HTTP/1.1 connection, whose keep-alive holds a slot for one client
+    /// alone: shorter, so that idle browsers and scripts give their slots back soon.
+    pub http1_idle_timeout: Duration,
     /// A connection whose client has not taken any of the response bytes waiting for it for
     /// this long is closed, so that a client that never reads pins nothing for long.
     pub write_stall_timeout: Duration,
@@ -61,6 +65,7 @@ impl Default for ConnectionLimits {
             max_connections: 512,
             max_concurrent_streams: 256,
             idle_timeout: Duration::from_secs(300),
+            http1_idle_timeout: Duration::from_secs(15),
             write_stall_timeout: Duration::from_secs(30),
         }
     }
@@ -214,6 +219,9 @@ pub(crate) struct Connection {
     limits: ConnectionLimits,
     last_progress: Instant,
     write_stalled_since: Option<Instant>,
+    /// Whether the client's first bytes were not HTTP/2's preface; unknown until it sends.
+    speaks_http1: bool,
+    protocol_known: bool,
     timer: Pin<Box<Sleep>>,
     /// The waker the timer holds, if it holds one: polling a pending timer again with the
     /// same waker changes nothing, and costs about 130 instructions on every pending read.
@@ -237,14 +245,24 @@ impl Connection {
             limits,
             last_progress: Instant::now(),
             write_stalled_since: None,
+            speaks_http1: false,
+            protocol_known: false,
             timer: Box::pin(tokio::time::sleep(limits.idle_timeout)),
             timer_waker: None,
         }
     }
 
+    /// How long this connection may idle: shorter once it is known to speak HTTP/1.1.
+    fn idle_timeout(&self) -> Duration {
+        match self.speaks_http1 {
+            true => self.limits.idle_timeout.min(self.limits.http1_idle_timeout),
+            false => self.limits.idle_timeout,
+        }
+    }
+
     /// The nearer of the idle and the write-stall deadlines.
     fn deadline(&self) -> Instant {
-        let idle = self.last_progress + self.limits.idle_timeout;
+        let idle = self.last_progress + self.idle_timeout();
         match self.write_stalled_since {
             Some(since) => idle.min(since + self.limits.write_stall_timeout),
             None => idle,
@@ -274,8 +292,14 @@ impl Connection {
         // A timer that fires gives its waker up; polling it again registers this one.
         self.timer_waker = Some(cx.waker().clone());
         while self.timer.as_mut().poll(cx).is_ready() {
-            let deadline = self.deadline();
-            if deadline <= Instant::now() {
+            let mut deadline = self.deadline();
+            let now = Instant::now();
+            let waiting_on_a_call = !self.activity.in_flight.is_idle();
+            if deadline <= now && self.write_stalled_since.is_none() && waiting_on_a_call {
+                // Quiet because a call is still being answered (a delay, say): not idle.
+                deadline = now + self.idle_timeout();
+            }
+            if deadline <= now {
                 let why = match self.write_stalled_since {
                     Some(_) => "its client stopped reading",
                     None => "it was idle",
@@ -318,7 +342,20 @@ impl AsyncRead for Connection {
             let why = "closed while idle to admit a new client";
             return Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionAborted, why)));
         }
+        let before = buf.filled().len();
         let poll = Pin::new(&mut this.stream).poll_read(cx, buf);
+        if !this.protocol_known && buf.filled().len() > before {
+            this.protocol_known = true;
+            let first = &buf.filled()[before..];
+            let preface = b"PRI * HTTP/2.0";
+            this.speaks_http1 = !(first.starts_with(preface) || preface.starts_with(first));
+            if this.speaks_http1 {
+                // The timer was armed for the longer timeout: bring it forward.
+                let deadline = this.deadline();
+                this.timer.as_mut().reset(deadline);
+                this.timer_waker = None;
+            }
+        }
         let poll = this.track(cx, poll);
         if poll.is_pending() {
             this.activity.reader.register(cx.waker());
