@@ -387,7 +387,7 @@ fn classify(status: &Status) -> ErrorKind {
 }
 
 /// tonic reports its own timeout as CANCELLED "Timeout expired".
-fn is_client_timeout(status: &Status) -> bool {
+pub(crate) fn is_client_timeout(status: &Status) -> bool {
     status.code() == Code::Cancelled
         && source_chain(status).any(|e| e.downcast_ref::<tonic::TimeoutExpired>().is_some())
 }

@@ -662,6 +662,8 @@ async fn a_slow_server_is_a_timeout(transport: Transport) {
     let error = client.vpcs().list().await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Timeout, "{error:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
+    let worded = "ListVPCs timed out after 200ms";
+    assert_eq!(error.message(), worded, "one wording on both transports");
 
     // The overall budget bounds retries of a slow call too, and says so.
     let budget = RetryPolicy {

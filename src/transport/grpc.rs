@@ -8,7 +8,7 @@ use tonic::{client::Grpc, transport::Channel};
 
 use crate::{
     auth::Token,
-    error::{is_connect_failure, Error},
+    error::{is_client_timeout, is_connect_failure, Error, ErrorKind},
     rpc::{Method, MAX_RESPONSE_BYTES},
 };
 
@@ -53,6 +53,12 @@ impl GrpcWire {
             Err(status) if is_connect_failure(&status) => {
                 Err(Error::connect_failure(&self.authority, status))
             }
+            // tonic's own deadline fired: worded as the REST transport words it.
+            Err(status) if is_client_timeout(&status) => Err(Error::new(
+                ErrorKind::Timeout,
+                format!("{method} timed out after {timeout:?}"),
+            )
+            .with_source(status)),
             Err(status) => Err(Error::from_status(status)),
         }
     }
