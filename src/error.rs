@@ -434,10 +434,7 @@ const DISPLAYED_VIOLATIONS: usize = 8;
 
 /// Text a server sent, cut to [`MAX_MESSAGE_CHARS`] (and marked with `…`).
 fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
-    match text.char_indices().nth(MAX_MESSAGE_CHARS) {
-        None => text.into(),
-        Some((cut, _)) => format!("{}…", &text[..cut]).into(),
-    }
+    crate::text::cut(text, MAX_MESSAGE_CHARS)
 }
 
 impl fmt::Display for Error {

@@ -98,14 +98,14 @@ impl IgnoredKeys {
         self.total == 0
     }
 
-    fn push(&mut self, mut path: String) {
+    fn push(&mut self, path: String) {
         self.total += 1;
         if self.keys.len() < MAX_LISTED_KEYS {
-            if let Some((cut, _)) = path.char_indices().nth(MAX_KEY_CHARS) {
-                path.truncate(cut);
-                path.push('…');
-            }
-            self.keys.push(path);
+            let kept = match crate::text::cut(&path, MAX_KEY_CHARS) {
+                std::borrow::Cow::Borrowed(_) => path,
+                std::borrow::Cow::Owned(cut) => cut,
+            };
+            self.keys.push(kept);
         }
     }
 }

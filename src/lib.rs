@@ -118,6 +118,7 @@ mod field_mask;
 pub mod json;
 pub mod proto;
 pub mod rpc;
+pub mod text;
 mod timestamp;
 
 // The client, behind the default `client` feature.

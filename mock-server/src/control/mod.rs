@@ -170,7 +170,7 @@ impl MockState {
             None => false,
             Some("server") => true,
             Some(other) => {
-                let shown: String = other.chars().take(64).collect();
+                let shown = coreweave_api::text::cut(other, 64);
                 return Err(Status::invalid_argument(format!(
                     "{SCOPE_HEADER}: {shown:?} is not a scope; the only one is `server`"
                 )));

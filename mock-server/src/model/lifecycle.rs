@@ -55,7 +55,7 @@ impl ForcedGatewayState {
         let status = match GatewayPhase::from_str_name(status) {
             Some(phase @ (GatewayPhase::Failed | GatewayPhase::Error)) => phase,
             _ => {
-                let shown: String = status.chars().take(64).collect();
+                let shown = coreweave_api::text::cut(status, 64);
                 return Err(Status::invalid_argument(format!(
                     "status: {shown:?} cannot be forced; use STATUS_FAILED or STATUS_ERROR"
                 )));

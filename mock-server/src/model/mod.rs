@@ -27,10 +27,7 @@ pub(crate) const MAX_QUOTED_CHARS: usize = 100;
 /// `text` as messages quote it: whole when short, else its first [`MAX_QUOTED_CHARS`]
 /// characters and `…`.
 pub(crate) fn quoted(text: &str) -> std::borrow::Cow<'_, str> {
-    match text.char_indices().nth(MAX_QUOTED_CHARS) {
-        None => text.into(),
-        Some((cut, _)) => format!("{}…", &text[..cut]).into(),
-    }
+    coreweave_api::text::cut(text, MAX_QUOTED_CHARS)
 }
 
 /// A UUID as the API spells every id: lowercase and hyphenated.

@@ -60,7 +60,7 @@ fn internal(wire: Wire, panic: &(dyn Any + Send)) -> Response<tonic::body::Body>
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("a panic without a message");
-    let shown: String = what.chars().take(200).collect();
+    let shown = coreweave_api::text::cut(what, 200);
     tracing::error!(panic = %shown, protocol = ?wire, "a call panicked; it was answered INTERNAL");
     let status = Status::internal("the mock failed while answering this call; its log says why");
     match wire {
