@@ -16,7 +16,7 @@ use crate::{
         PathBasedRouting, Status as GatewayStatus, UpdateGatewayRequest, UpdateGatewayResponse,
         WeightsAndBiasesAuth,
     },
-    resource::{missing, List, Resources, Rpcs},
+    resource::{missing, resource_rpcs, List, Resources},
     retry::{AsyncRecover, NoRecovery, Recovery},
     rpc::Method,
     wait::{Phase, WaitOptions, Watched},
@@ -101,37 +101,11 @@ impl List<Gateway> {
     }
 }
 
-impl Rpcs for Gateway {
-    type GetRequest = GetGatewayRequest;
-    type GetResponse = GetGatewayResponse;
-    type DeleteRequest = DeleteGatewayRequest;
-    type DeleteResponse = DeleteGatewayResponse;
-    type ListRequest = ListGatewaysRequest;
-    type ListResponse = ListGatewaysResponse;
-    const GET: Method = Method::GetGateway;
-    const DELETE: Method = Method::DeleteGateway;
-    const LIST: Method = Method::ListGateways;
-
-    fn get_request(id: String) -> GetGatewayRequest {
-        GetGatewayRequest { id }
-    }
-
-    fn delete_request(id: String) -> DeleteGatewayRequest {
-        DeleteGatewayRequest { id }
-    }
-
-    fn from_get(response: GetGatewayResponse) -> Option<Self> {
-        response.gateway
-    }
-
-    fn from_delete(response: DeleteGatewayResponse) -> Option<Self> {
-        response.gateway
-    }
-
-    fn from_list(response: ListGatewaysResponse) -> Vec<Self> {
-        response.items
-    }
-}
+resource_rpcs!(Gateway, field gateway,
+    get: GetGateway(GetGatewayRequest) -> GetGatewayResponse,
+    delete: DeleteGateway(DeleteGatewayRequest) -> DeleteGatewayResponse,
+    list: ListGateways(ListGatewaysRequest) -> ListGatewaysResponse,
+);
 
 fn status_of(gateway: &Gateway) -> GatewayStatus {
     gateway

@@ -60,6 +60,48 @@ pub trait Rpcs: Sized + Send + 'static {
     fn from_list(response: Self::ListResponse) -> Vec<Self>;
 }
 
+/// Implements [`Rpcs`] for a resource from its messages: the get, delete and list requests
+/// and responses, the three methods, and the response field that carries the resource.
+macro_rules! resource_rpcs {
+    ($resource:ty, field $field:ident,
+     get: $get:ident($get_request:ident) -> $get_response:ident,
+     delete: $delete:ident($delete_request:ident) -> $delete_response:ident,
+     list: $list:ident($list_request:ident) -> $list_response:ident $(,)?) => {
+        impl $crate::resource::Rpcs for $resource {
+            type GetRequest = $get_request;
+            type GetResponse = $get_response;
+            type DeleteRequest = $delete_request;
+            type DeleteResponse = $delete_response;
+            type ListRequest = $list_request;
+            type ListResponse = $list_response;
+            const GET: Method = Method::$get;
+            const DELETE: Method = Method::$delete;
+            const LIST: Method = Method::$list;
+
+            fn get_request(id: String) -> $get_request {
+                $get_request { id }
+            }
+
+            fn delete_request(id: String) -> $delete_request {
+                $delete_request { id }
+            }
+
+            fn from_get(response: $get_response) -> Option<Self> {
+                response.$field
+            }
+
+            fn from_delete(response: $delete_response) -> Option<Self> {
+                response.$field
+            }
+
+            fn from_list(response: $list_response) -> Vec<Self> {
+                response.items
+            }
+        }
+    };
+}
+pub(crate) use resource_rpcs;
+
 /// The operations on one kind of resource: [`Vpcs`](crate::Vpcs) from [`Client::vpcs`],
 /// [`Gateways`](crate::Gateways) from [`Client::gateways`]. Cheap to clone.
 #[derive(Clone, Debug)]

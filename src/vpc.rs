@@ -10,7 +10,7 @@ use crate::{
         UpdateVpcRequest, UpdateVpcResponse, Vpc,
     },
     proto::FieldMask,
-    resource::{missing, Resources, Rpcs},
+    resource::{missing, resource_rpcs, Resources},
     retry::{AsyncRecover, NoRecovery, Recovery},
     rpc::{vpc_update_paths as paths, Method},
     wait::{Phase, WaitOptions, Watched},
@@ -65,37 +65,11 @@ impl Resources<Vpc> {
     }
 }
 
-impl Rpcs for Vpc {
-    type GetRequest = GetVpcRequest;
-    type GetResponse = GetVpcResponse;
-    type DeleteRequest = DeleteVpcRequest;
-    type DeleteResponse = DeleteVpcResponse;
-    type ListRequest = ListVpCsRequest;
-    type ListResponse = ListVpCsResponse;
-    const GET: Method = Method::GetVpc;
-    const DELETE: Method = Method::DeleteVpc;
-    const LIST: Method = Method::ListVpcs;
-
-    fn get_request(id: String) -> GetVpcRequest {
-        GetVpcRequest { id }
-    }
-
-    fn delete_request(id: String) -> DeleteVpcRequest {
-        DeleteVpcRequest { id }
-    }
-
-    fn from_get(response: GetVpcResponse) -> Option<Self> {
-        response.vpc
-    }
-
-    fn from_delete(response: DeleteVpcResponse) -> Option<Self> {
-        response.vpc
-    }
-
-    fn from_list(response: ListVpCsResponse) -> Vec<Self> {
-        response.items
-    }
-}
+resource_rpcs!(Vpc, field vpc,
+    get: GetVpc(GetVpcRequest) -> GetVpcResponse,
+    delete: DeleteVpc(DeleteVpcRequest) -> DeleteVpcResponse,
+    list: ListVpcs(ListVpCsRequest) -> ListVpCsResponse,
+);
 
 impl Watched for Vpc {
     const KIND: &'static str = "VPC";
