@@ -210,6 +210,13 @@ mod tests {
         );
         assert!(matcher.intercept(&internal).is_none());
         assert!(variables(&[]).matcher().is_none());
+        let all = variables(&[("ALL_PROXY", "http://proxy.example:3128")])
+            .matcher()
+            .unwrap();
+        assert!(
+            all.intercept(&api).is_some(),
+            "ALL_PROXY covers both schemes"
+        );
         assert!(ProxySetting::Off.matcher().is_none());
     }
 

@@ -261,14 +261,6 @@ struct Rings {
     bytes: usize,
 }
 
-impl std::ops::Deref for Rings {
-    type Target = Map<OrgId, Ring>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.by_org
-    }
-}
-
 impl Rings {
     /// Drops the rings of the organizations that called least recently until the journals
     /// hold at most nine tenths of `budget` bytes.
@@ -380,15 +372,15 @@ impl Journal {
         after: Option<u64>,
         limit: usize,
     ) -> (Vec<Call>, bool) {
-        let orgs = self.lock();
+        let rings = self.lock();
         let keep = |entry: &&Entry| {
             after.is_none_or(|after| entry.sequence > after)
                 && filter.method.is_none_or(|m| m == entry.method)
                 && filter.code.is_none_or(|c| c == entry.code)
         };
         let rings: Vec<(&OrgId, &Ring)> = match org {
-            Some(org) => orgs.get_key_value(org).into_iter().collect(),
-            None => orgs.iter().collect(),
+            Some(org) => rings.by_org.get_key_value(org).into_iter().collect(),
+            None => rings.by_org.iter().collect(),
         };
         // Each ring is in sequence order, so the first `limit + 1` of each are enough.
         let wanted = limit.saturating_add(1);
@@ -457,7 +449,7 @@ mod tests {
         let kept: Vec<u64> = every(Some(&a), &all).iter().map(|c| c.sequence).collect();
         let newest: Vec<u64> = (5..JOURNAL_CAPACITY as u64 + 5).collect();
         assert_eq!(kept, newest);
-        assert!(journal.lock()[&a].entries.capacity() <= JOURNAL_CAPACITY);
+        assert!(journal.lock().by_org[&a].entries.capacity() <= JOURNAL_CAPACITY);
         assert_eq!(every(Some(&b), &all).len(), 1);
         let not_found = CallFilter {
             code: Some(Code::NotFound),
@@ -490,14 +482,14 @@ mod tests {
             journal.record(org, call(Method::GetVpc, Code::Ok));
         }
         let mut rings = journal.lock();
-        let sum: usize = rings.values().map(|ring| ring.bytes).sum();
+        let sum: usize = rings.by_org.values().map(|ring| ring.bytes).sum();
         assert_eq!(rings.bytes, sum);
-        let one_ring = rings[&b].bytes;
+        let one_ring = rings.by_org[&b].bytes;
         // Over the budget: b called least recently, so it goes, and that is enough (a holds
         // two entries, b and c one each).
         rings.evict_to(sum - 1);
-        assert!(!rings.contains_key(&b), "the least recent goes");
-        assert!(rings.contains_key(&a) && rings.contains_key(&c));
+        assert!(!rings.by_org.contains_key(&b), "the least recent goes");
+        assert!(rings.by_org.contains_key(&a) && rings.by_org.contains_key(&c));
         assert_eq!(rings.bytes, sum - one_ring);
         drop(rings);
         journal.clear(None);
