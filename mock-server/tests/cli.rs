@@ -193,6 +193,7 @@ fn bad_flags_are_rejected_with_a_clear_message() {
         (vec!["--transition-delay", "soon"], "--transition-delay"),
         (vec!["--zone", "bad zone!"], "invalid zone"),
         (vec!["--listen", "nowhere"], "--listen"),
+        (vec!["--http1-idle-timeout", "soon"], "--http1-idle-timeout"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_coreweave-mock"))
             .args(&args)
@@ -214,6 +215,10 @@ fn bad_flags_are_rejected_with_a_clear_message() {
         "--transition-delay",
         "--log-format",
         "COREWEAVE_MOCK_LISTEN",
+        "COREWEAVE_MOCK_ADMIN_TOKEN",
+        "COREWEAVE_MOCK_ALLOWED_HOSTS",
+        "COREWEAVE_MOCK_CORS_ORIGINS",
+        "COREWEAVE_MOCK_HTTP1_IDLE_TIMEOUT",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }

@@ -846,6 +846,45 @@ async fn the_handle_exports_and_loads_state() {
 }
 
 #[test]
+fn the_control_plane_s_flags_work_from_the_environment() {
+    let mock = MockProcess::start_with_env(
+        &[],
+        &[
+            ("COREWEAVE_MOCK_TOKENS", "CW-SECRET-e1"),
+            ("COREWEAVE_MOCK_ADMIN_TOKEN", "CW-ADMIN-env"),
+            ("COREWEAVE_MOCK_ALLOWED_HOSTS", "mock"),
+            ("COREWEAVE_MOCK_CORS_ORIGINS", "http://localhost:3000"),
+        ],
+    );
+    let admin = "Authorization: Bearer CW-ADMIN-env";
+    let reset = |headers: &[&str]| control_with(&mock, "POST", "/_mock/v1/reset", headers, None);
+    let (status, done) = reset(&[admin]);
+    assert_eq!(
+        (status, &done["reset"]),
+        (200, &json!("server")),
+        "the admin token"
+    );
+    assert_eq!(reset(&[admin, "Host: mock:80"]).0, 200, "the allowed host");
+    assert_eq!(reset(&[admin, "Host: other:80"]).0, 403);
+    let url = format!("http://{}/_mock/v1/clock", mock.addr);
+    let origin = "Origin: http://localhost:3000";
+    let args = [
+        "--silent",
+        "--include",
+        "-H",
+        origin,
+        "-H",
+        admin,
+        url.as_str(),
+    ];
+    let headers = run_ok(&tool("curl"), &args).to_ascii_lowercase();
+    assert!(
+        headers.contains("access-control-allow-origin: http://localhost:3000"),
+        "the CORS origin: {headers}"
+    );
+}
+
+#[test]
 fn control_bodies_are_strict_json() {
     let mock = MockProcess::start(&[]);
     let token = "CW-SECRET-strict";

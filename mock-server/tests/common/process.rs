@@ -90,9 +90,15 @@ impl MockProcess {
 
     /// Starts the binary on port 0 with extra arguments and waits for its `listening` line.
     pub fn start(extra_args: &[&str]) -> Self {
+        Self::start_with_env(extra_args, &[])
+    }
+
+    /// Like [`start`](Self::start), with these environment variables set too.
+    pub fn start_with_env(extra_args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(mock_binary())
             .args(["--listen", "127.0.0.1:0"])
             .args(extra_args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
