@@ -205,16 +205,14 @@ fn list(
     };
     let now = state.now(org);
     state.store.with_org(org, |data| {
-        let mut items: Vec<(SystemTime, Gateway)> = data
+        let items = data
             .gateways
-            .live(now, state.transition_delay)
+            .live_oldest_first(now, state.transition_delay)
+            .into_iter()
             .filter(|g| updated_after.is_none_or(|after| g.lifecycle.changed_at > after))
-            .map(|g| (g.lifecycle.created_at, render(g, now, state)))
+            .map(|g| render(g, now, state))
             .collect();
-        items.sort_by_key(|(created_at, _)| *created_at);
-        Ok(ListGatewaysResponse {
-            items: items.into_iter().map(|(_, g)| g).collect(),
-        })
+        Ok(ListGatewaysResponse { items })
     })
 }
 

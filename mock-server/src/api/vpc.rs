@@ -153,11 +153,9 @@ fn list(
 ) -> Result<ListVpCsResponse, ApiError> {
     let now = state.now(org);
     state.store.with_org(org, |data| {
-        let mut live: Vec<&Tracked<Vpc>> = data.vpcs.live(now, state.transition_delay).collect();
-        live.sort_by(|a, b| {
-            (a.lifecycle.created_at, &a.value.id).cmp(&(b.lifecycle.created_at, &b.value.id))
-        });
-        let items = live
+        let items = data
+            .vpcs
+            .live_oldest_first(now, state.transition_delay)
             .into_iter()
             .map(|vpc| render(vpc, now, state))
             .collect();

@@ -153,10 +153,13 @@ impl<T> Collection<T> {
         }
     }
 
-    /// Every resource, after purging settled deletes.
-    pub fn live(&mut self, now: SystemTime, delay: Duration) -> impl Iterator<Item = &Tracked<T>> {
+    /// Every resource after purging settled deletes, oldest first: ones created at the same
+    /// instant (as under a frozen clock) in id order, so a list reads the same every time.
+    pub fn live_oldest_first(&mut self, now: SystemTime, delay: Duration) -> Vec<&Tracked<T>> {
         self.purge_gone(now, delay);
-        self.items.values()
+        let mut live: Vec<(&Uuid, &Tracked<T>)> = self.items.iter().collect();
+        live.sort_unstable_by_key(|(id, tracked)| (tracked.lifecycle.created_at, **id));
+        live.into_iter().map(|(_, tracked)| tracked).collect()
     }
 
     /// How many resources are stored, including ones being deleted.
@@ -486,5 +489,29 @@ mod tests {
         assert_eq!(vpcs.len(), 1000);
         let id = vpcs.unused_id();
         assert_eq!(crate::model::uuid_text(id), id.hyphenated().to_string());
+    }
+
+    #[test]
+    fn live_resources_come_oldest_first_and_ties_in_id_order() {
+        let mut gateways = Collection::<GatewaySpec>::default();
+        let start = SystemTime::UNIX_EPOCH;
+        let later = start + Duration::from_secs(1);
+        for (key, name, created_at) in [(1, "a", later), (3, "c", start), (2, "b", start)] {
+            let spec = GatewaySpec {
+                name: name.into(),
+                ..GatewaySpec::default()
+            };
+            gateways.insert(Uuid::from_u128(key), spec, created_at);
+        }
+        let names: Vec<&str> = gateways
+            .live_oldest_first(later, Duration::ZERO)
+            .into_iter()
+            .map(|tracked| tracked.value.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["b", "c", "a"],
+            "same instant in id order, then the later one"
+        );
     }
 }
