@@ -142,7 +142,7 @@ fn create(
 
     let now = state.now(org);
     let delay = state.transition_delay;
-    state.store.with_org(org, |data| {
+    state.change_org(org, |data| {
         let id = chosen.unwrap_or_else(|| data.gateways.unused_id());
         if data.gateways.get_live(id, now, delay).is_some() {
             return Err(ApiError::AlreadyExists {
@@ -229,7 +229,7 @@ fn update(
     violations.into_result(())?;
 
     let now = state.now(org);
-    state.store.with_org(org, |data| {
+    state.change_org(org, |data| {
         let gateway = data
             .gateways
             .get_for_update(id, now, state.transition_delay)?;
@@ -251,7 +251,7 @@ fn delete(
 ) -> Result<DeleteGatewayResponse, ApiError> {
     let id = requested_id(&request.id)?;
     let now = state.now(org);
-    state.store.with_org(org, |data| {
+    state.change_org(org, |data| {
         let gateway = data
             .gateways
             .start_delete(id, now, state.transition_delay)?;

@@ -86,7 +86,7 @@ fn create(
     let valid = validate_create_vpc(request, &state.zones)?;
     let now = state.now(org);
     let delay = state.transition_delay;
-    state.store.with_org(org, |data| {
+    state.change_org(org, |data| {
         if let Some(existing) = data.live_vpc_named(&valid.name, now, delay) {
             return Err(ApiError::AlreadyExists {
                 resource_type: <Vpc as Kind>::RESOURCE_TYPE,
@@ -236,7 +236,7 @@ fn update(
     violations.into_result(())?;
 
     let now = state.now(org);
-    state.store.with_org(org, |data| {
+    state.change_org(org, |data| {
         let vpc = data.vpcs.get_for_update(id, now, state.transition_delay)?;
         apply_update(&mut vpc.value, &plan, request, now);
         vpc.lifecycle.update(now, state.transition_delay);
@@ -288,7 +288,7 @@ fn delete(
 ) -> Result<DeleteVpcResponse, ApiError> {
     let id = requested_id(&request.id)?;
     let now = state.now(org);
-    state.store.with_org(org, |data| {
+    state.change_org(org, |data| {
         let vpc = data.vpcs.start_delete(id, now, state.transition_delay)?;
         Ok(DeleteVpcResponse {
             vpc: Some(render_changed(vpc)),

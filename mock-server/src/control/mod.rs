@@ -119,13 +119,20 @@ impl MockState {
         Ok(count)
     }
 
+    /// Writes the state in `scope` to the state file, if there is one, after a control call
+    /// changed it. When the file cannot be written, the change stays in memory and is
+    /// written with the whole state once the file can be written again.
     pub(crate) fn persist_scope(&self, scope: &Scope) -> Result<(), Status> {
-        match (&self.state_file, scope.org()) {
-            (None, _) => Ok(()),
-            (Some(file), org) => file.save_scope(&self.store, org).map_err(|e| {
-                Status::internal(format!("the change was made but could not be saved: {e}"))
-            }),
-        }
+        let Some(file) = &self.state_file else {
+            return Ok(());
+        };
+        file.ensure_writable(&self.store)
+            .and_then(|()| file.save_scope(&self.store, scope.org()))
+            .map_err(|e| {
+                Status::unavailable(format!(
+                    "the change was made but is not saved yet; it will be once the state file can be written: {e}"
+                ))
+            })
     }
 
     /// The time as `scope` sees it.

@@ -60,6 +60,9 @@ pub enum ApiError {
     /// The caller sent no usable credentials.
     #[error("{0}")]
     Unauthenticated(String),
+    /// The change could not be made now; retrying later may succeed.
+    #[error("{0}")]
+    Unavailable(String),
     /// A size or count limit was exceeded.
     #[error("{description}")]
     ResourceExhausted {
@@ -101,6 +104,7 @@ impl ApiError {
             Self::FailedPrecondition { .. } => Code::FailedPrecondition,
             Self::Unauthenticated(_) => Code::Unauthenticated,
             Self::ResourceExhausted { .. } => Code::ResourceExhausted,
+            Self::Unavailable(_) => Code::Unavailable,
         }
     }
 
@@ -130,6 +134,10 @@ impl ApiError {
                 description,
             ),
             Self::Unauthenticated(_) => ErrorDetails::new(),
+            // The state file is retried every second.
+            Self::Unavailable(_) => {
+                ErrorDetails::with_retry_info(Some(std::time::Duration::from_secs(1)))
+            }
             Self::ResourceExhausted {
                 subject,
                 description,

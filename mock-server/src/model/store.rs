@@ -34,9 +34,25 @@ pub struct Tracked<T> {
 /// few instructions and compares without following a pointer into a cold string.
 ///
 /// Resources whose delete has settled are purged lazily, on the next access that sees them.
+///
+/// Every change is remembered, with what the resource was before it, until
+/// [`OrgState::take_unsaved`] collects the changes to save them (or to undo them when they
+/// cannot be saved).
 #[derive(Debug)]
 pub struct Collection<T> {
     items: Map<Uuid, Tracked<T>>,
+    unsaved: Map<Uuid, Before<T>>,
+}
+
+/// What a changed resource was before its first unsaved change.
+#[derive(Debug)]
+enum Before<T> {
+    /// It did not exist: undoing removes it.
+    Absent,
+    /// It was this: undoing puts it back.
+    Was(Tracked<T>),
+    /// Its delete had settled and it was purged: nothing to undo.
+    Purged,
 }
 
 /// A resource id as a request names it: the text, and the key it is stored under when it is
@@ -72,11 +88,12 @@ impl<T> Default for Collection<T> {
     fn default() -> Self {
         Self {
             items: Map::default(),
+            unsaved: Map::default(),
         }
     }
 }
 
-impl<T> Collection<T> {
+impl<T: Clone> Collection<T> {
     /// The live resource with this id; a settled delete is purged and reads as absent.
     pub fn get_live(
         &mut self,
@@ -86,10 +103,53 @@ impl<T> Collection<T> {
     ) -> Option<&mut Tracked<T>> {
         let gone = self.items.get(&id)?.lifecycle.observe(now, delay) == Observed::Gone;
         if gone {
-            self.items.remove(&id);
+            self.purge(id);
             return None;
         }
         self.items.get_mut(&id)
+    }
+
+    /// The resource with this id as stored, settled deletes included, without changing
+    /// anything.
+    pub fn stored(&self, id: Uuid) -> Option<&Tracked<T>> {
+        self.items.get(&id)
+    }
+
+    /// Remembers what resource `id` is now, before a change to it (only before the first
+    /// unsaved change: undoing goes back to what was saved).
+    fn before_change(&mut self, id: Uuid) {
+        if let std::collections::hash_map::Entry::Vacant(entry) = self.unsaved.entry(id) {
+            entry.insert(match self.items.get(&id) {
+                Some(tracked) => Before::Was(tracked.clone()),
+                None => Before::Absent,
+            });
+        }
+    }
+
+    fn purge(&mut self, id: Uuid) -> Option<Tracked<T>> {
+        let purged = self.items.remove(&id)?;
+        self.unsaved.entry(id).or_insert(Before::Purged);
+        Some(purged)
+    }
+
+    /// Collects the unsaved changes: the ids changed and what each was before.
+    fn take_unsaved(&mut self) -> Vec<(Uuid, Before<T>)> {
+        self.unsaved.drain().collect()
+    }
+
+    /// Puts back what `unsaved` says each changed resource was.
+    fn undo(&mut self, unsaved: Vec<(Uuid, Before<T>)>) {
+        for (id, before) in unsaved {
+            match before {
+                Before::Absent => {
+                    self.items.remove(&id);
+                }
+                Before::Was(tracked) => {
+                    self.items.insert(id, tracked);
+                }
+                Before::Purged => {}
+            }
+        }
     }
 
     /// A random (version 4) UUID that no resource here has.
@@ -109,6 +169,7 @@ impl<T> Collection<T> {
 
     /// Adds a resource created at `now` (replacing any under the same id) and returns it.
     pub fn insert(&mut self, id: Uuid, value: T, now: SystemTime) -> &mut Tracked<T> {
+        self.before_change(id);
         let tracked = Tracked {
             value,
             lifecycle: Lifecycle::created(now),
@@ -131,9 +192,14 @@ impl<T> Collection<T> {
             .map(|(id, _)| *id)
             .collect();
         gone.into_iter()
-            .filter_map(|id| self.items.remove(&id))
+            .filter_map(|id| self.purge(id))
             .map(|t| t.value)
             .collect()
+    }
+
+    /// Every stored resource with its id, settled deletes included.
+    pub fn entries(&self) -> impl Iterator<Item = (Uuid, &Tracked<T>)> {
+        self.items.iter().map(|(id, tracked)| (*id, tracked))
     }
 
     /// Every stored resource, settled deletes included.
@@ -199,7 +265,7 @@ pub(crate) fn not_found<T: Kind>(id: RequestedId<'_>) -> ApiError {
     }
 }
 
-impl<T: Kind> Collection<T> {
+impl<T: Kind + Clone> Collection<T> {
     /// The live resource `id`, or NOT_FOUND.
     pub fn get_or_not_found(
         &mut self,
@@ -220,15 +286,14 @@ impl<T: Kind> Collection<T> {
         now: SystemTime,
         delay: Duration,
     ) -> Result<&mut Tracked<T>, ApiError> {
-        let tracked = self.get_or_not_found(id, now, delay)?;
-        if tracked.lifecycle.observe(now, delay) == Observed::Deleting {
+        if self.observe(id, now, delay)? == Observed::Deleting {
             return Err(ApiError::FailedPrecondition {
                 violation_type: "STATE",
                 subject: format!("{}/{id}", T::PLURAL),
                 description: format!("{} {id} is being deleted and cannot be updated", T::NAME),
             });
         }
-        Ok(tracked)
+        self.changing(id)
     }
 
     /// Starts deleting resource `id` (or NOT_FOUND). Deleting one that is already being
@@ -239,11 +304,30 @@ impl<T: Kind> Collection<T> {
         now: SystemTime,
         delay: Duration,
     ) -> Result<&mut Tracked<T>, ApiError> {
-        let tracked = self.get_or_not_found(id, now, delay)?;
-        if tracked.lifecycle.observe(now, delay) != Observed::Deleting {
-            tracked.lifecycle.delete(now, delay);
+        if self.observe(id, now, delay)? == Observed::Deleting {
+            return self.get_or_not_found(id, now, delay);
         }
+        let tracked = self.changing(id)?;
+        tracked.lifecycle.delete(now, delay);
         Ok(tracked)
+    }
+
+    /// Where the live resource `id` is in its lifecycle, or NOT_FOUND.
+    fn observe(
+        &mut self,
+        id: RequestedId<'_>,
+        now: SystemTime,
+        delay: Duration,
+    ) -> Result<Observed, ApiError> {
+        let tracked = self.get_or_not_found(id, now, delay)?;
+        Ok(tracked.lifecycle.observe(now, delay))
+    }
+
+    /// The stored resource `id`, remembered as it is for undoing the change about to be made.
+    fn changing(&mut self, id: RequestedId<'_>) -> Result<&mut Tracked<T>, ApiError> {
+        let key = id.key.ok_or_else(|| not_found::<T>(id))?;
+        self.before_change(key);
+        self.items.get_mut(&key).ok_or_else(|| not_found::<T>(id))
     }
 }
 
@@ -259,7 +343,53 @@ pub struct OrgState {
     pub gateways: Collection<GatewaySpec>,
 }
 
+/// The changes to one organization's resources not saved yet, with what each resource was
+/// before them (see [`Store::change_org`]).
+#[derive(Debug, Default)]
+pub struct Unsaved {
+    vpcs: Vec<(Uuid, Before<Vpc>)>,
+    gateways: Vec<(Uuid, Before<GatewaySpec>)>,
+}
+
+impl Unsaved {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.vpcs.is_empty() && self.gateways.is_empty()
+    }
+
+    /// The ids of the VPCs changed.
+    pub fn vpc_ids(&self) -> impl Iterator<Item = Uuid> + '_ {
+        self.vpcs.iter().map(|(id, _)| *id)
+    }
+
+    /// The ids of the gateways changed.
+    pub fn gateway_ids(&self) -> impl Iterator<Item = Uuid> + '_ {
+        self.gateways.iter().map(|(id, _)| *id)
+    }
+}
+
 impl OrgState {
+    /// Collects the changes made since the last call, to save them.
+    pub fn take_unsaved(&mut self) -> Unsaved {
+        Unsaved {
+            vpcs: self.vpcs.take_unsaved(),
+            gateways: self.gateways.take_unsaved(),
+        }
+    }
+
+    /// Undoes `unsaved`, which must be the changes made since the last
+    /// [`take_unsaved`](Self::take_unsaved): every resource is again what it was, and the
+    /// name of a VPC whose create is undone is free again.
+    pub fn undo(&mut self, unsaved: Unsaved) {
+        for (id, before) in &unsaved.vpcs {
+            if matches!(before, Before::Absent) {
+                self.vpc_names.retain(|_, named| named != id);
+            }
+        }
+        self.vpcs.undo(unsaved.vpcs);
+        self.gateways.undo(unsaved.gateways);
+    }
+
     /// Whether it holds no resource, live or being purged.
     pub fn is_empty(&self) -> bool {
         self.vpcs.len() == 0 && self.gateways.len() == 0
@@ -306,6 +436,35 @@ impl Store {
             self.forget_if_empty(org, state);
         }
         result
+    }
+
+    /// Runs `change` on `org`'s state and, with the state still locked, hands what it changed
+    /// to `save`; when `save` fails, the change is undone and `save`'s error returned, so that
+    /// nothing is ever kept in memory that could not be saved. Calls of one organization
+    /// save in the order they changed its state.
+    ///
+    /// A failed `change` saves nothing: what it changed before failing (purges of settled
+    /// deletes) is saved with the next change.
+    pub fn change_org<R, E>(
+        &self,
+        org: &OrgId,
+        change: impl FnOnce(&mut OrgState) -> Result<R, E>,
+        save: impl FnOnce(&OrgState, &Unsaved) -> Result<(), E>,
+    ) -> Result<R, E> {
+        self.with_org(org, |state| {
+            let result = change(state)?;
+            let unsaved = state.take_unsaved();
+            if unsaved.is_empty() {
+                return Ok(result);
+            }
+            match save(state, &unsaved) {
+                Ok(()) => Ok(result),
+                Err(error) => {
+                    state.undo(unsaved);
+                    Err(error)
+                }
+            }
+        })
     }
 
     /// Removes `org` if it holds nothing and no other call holds its state: with the map
@@ -473,6 +632,65 @@ mod tests {
         store.with_org(&crate::model::org_for_token("busy"), |_| ());
         assert_eq!(store.org_count(), 2);
         drop(held);
+    }
+
+    #[test]
+    fn a_change_that_cannot_be_saved_is_undone_whole() {
+        let store = Store::new();
+        let org = crate::model::org_for_token("undo");
+        let now = SystemTime::UNIX_EPOCH;
+        let delay = Duration::from_secs(10);
+        let refuse = |_: &OrgState, _: &Unsaved| Err("disk full");
+        let save = |_: &OrgState, unsaved: &Unsaved| {
+            assert!(!unsaved.is_empty());
+            Ok(())
+        };
+        let named = |name: &str| Vpc {
+            name: name.into(),
+            ..Vpc::default()
+        };
+        let create = |name: &'static str| {
+            move |state: &mut OrgState| {
+                let id = state.vpcs.unused_id();
+                state.vpc_names.insert(name.into(), id);
+                state.vpcs.insert(id, named(name), now);
+                Ok::<_, &str>(id)
+            }
+        };
+        let kept = store.change_org(&org, create("kept"), save).unwrap();
+        assert_eq!(
+            store.change_org(&org, create("lost"), refuse),
+            Err("disk full")
+        );
+        let update = |state: &mut OrgState| {
+            let id = kept.to_string();
+            let vpcs = &mut state.vpcs;
+            let vpc = vpcs
+                .get_for_update(RequestedId::parse(&id), now, delay)
+                .map_err(|_| "gone")?;
+            vpc.value.zone = "CHANGED".into();
+            Ok(())
+        };
+        assert_eq!(store.change_org(&org, update, refuse), Err("disk full"));
+        let delete = |state: &mut OrgState| {
+            let id = kept.to_string();
+            state
+                .vpcs
+                .start_delete(RequestedId::parse(&id), now, delay)
+                .map(|_| ())
+                .map_err(|_| "gone")
+        };
+        assert_eq!(store.change_org(&org, delete, refuse), Err("disk full"));
+
+        store.with_org(&org, |state| {
+            assert_eq!(state.vpcs.len(), 1, "the refused create is gone");
+            let vpc = state.vpcs.stored(kept).unwrap();
+            assert_eq!(vpc.value.zone, "", "the refused update is undone");
+            assert_ne!(vpc.lifecycle.observe(now, delay), Observed::Deleting);
+            assert_eq!(state.vpc_names.get("lost"), None, "the name is free again");
+            assert_eq!(state.vpc_names.get("kept"), Some(&kept));
+            assert!(state.take_unsaved().is_empty(), "nothing is left to save");
+        });
     }
 
     #[test]

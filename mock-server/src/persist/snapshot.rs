@@ -61,28 +61,38 @@ fn error(path: impl Into<String>, problem: impl Into<String>) -> SnapshotError {
 
 /// Writes the state in `org`'s scope (every organization, for `None`).
 pub fn export(store: &Store, org: Option<&OrgId>) -> Value {
-    let orgs = store.each_org(org, |id, state| {
-        let vpcs: Vec<Value> = state
-            .vpcs
-            .all()
-            .map(|tracked| {
-                json!({"vpc": message(&tracked.value), "lifecycle": lifecycle_json(&tracked.lifecycle)})
-            })
-            .collect();
-        let gateways: Vec<Value> = state
-            .gateways
-            .all()
-            .map(|tracked| {
-                let mut spec = tracked.value.clone();
-                if let Some(gateway_spec::Auth::WeightsAndBiasesAuth(wandb)) = &mut spec.auth {
-                    wandb.api_key.clear();
-                }
-                json!({"spec": message(&spec), "lifecycle": lifecycle_json(&tracked.lifecycle)})
-            })
-            .collect();
-        (id.as_str().to_owned(), json!({"vpcs": vpcs, "gateways": gateways}))
-    });
+    let orgs = store.each_org(org, |id, state| (id.as_str().to_owned(), org_json(state)));
     json!({"version": SNAPSHOT_VERSION, "organizations": Map::from_iter(orgs)})
+}
+
+/// One organization's entry of a snapshot.
+fn org_json(state: &OrgState) -> Value {
+    let vpcs: Vec<Value> = state.vpcs.all().map(vpc_entry).collect();
+    let gateways: Vec<Value> = state.gateways.all().map(gateway_entry).collect();
+    json!({"vpcs": vpcs, "gateways": gateways})
+}
+
+/// A VPC as an entry of a snapshot's `vpcs`.
+pub(crate) fn vpc_entry(tracked: &Tracked<Vpc>) -> Value {
+    json!({"vpc": message(&tracked.value), "lifecycle": lifecycle_json(&tracked.lifecycle)})
+}
+
+/// A gateway as an entry of a snapshot's `gateways`, without its W&B API key.
+pub(crate) fn gateway_entry(tracked: &Tracked<GatewaySpec>) -> Value {
+    let mut spec = tracked.value.clone();
+    if let Some(gateway_spec::Auth::WeightsAndBiasesAuth(wandb)) = &mut spec.auth {
+        wandb.api_key.clear();
+    }
+    json!({"spec": message(&spec), "lifecycle": lifecycle_json(&tracked.lifecycle)})
+}
+
+/// A snapshot of one organization that holds `vpcs` and `gateways` (entries as
+/// [`vpc_entry`] and [`gateway_entry`] write them).
+pub(crate) fn org_snapshot(org: &OrgId, vpcs: Vec<Value>, gateways: Vec<Value>) -> Value {
+    json!({
+        "version": SNAPSHOT_VERSION,
+        "organizations": {org.as_str(): {"vpcs": vpcs, "gateways": gateways}},
+    })
 }
 
 fn message<T: prost::Message + prost::Name>(value: &T) -> Value {
@@ -234,7 +244,7 @@ fn read_id(id: &str, path: &str, key: &str) -> Result<Uuid, SnapshotError> {
 }
 
 /// Adds one resource read from a snapshot, refusing a repeated id.
-fn restore<T>(
+fn restore<T: Clone>(
     collection: &mut Collection<T>,
     id: Uuid,
     value: T,

@@ -15,7 +15,7 @@ use coreweave_api::rpc::Method;
 use crate::{
     model::clock::{Clock, Offsets},
     model::error::ApiError,
-    model::store::Store,
+    model::store::{OrgState, Store},
     model::zones::Zones,
     model::OrgId,
     pipeline::auth::Authenticator,
@@ -152,8 +152,12 @@ impl MockState {
                     let delay = tokio::time::sleep(faults.delay);
                     delay.instrument(span.0.clone()).await;
                 }
-                span.0
-                    .in_scope(|| self.answer(method, request, op, org, faults))
+                let answer = || span.0.in_scope(|| self.answer(request, op, org, faults));
+                if method.changes_state() && self.state_file.is_some() {
+                    off_the_workers(answer)
+                } else {
+                    answer()
+                }
             }
         };
         let (code, org) = match &result {
@@ -195,10 +199,9 @@ impl MockState {
         }
     }
 
-    /// Runs `op` for an admitted call, saves what it changed, and applies the call's faults.
+    /// Runs `op` for an admitted call and applies the call's faults.
     fn answer<Req, Resp>(
         &self,
-        method: Method,
         request: Request<Req>,
         op: impl FnOnce(&Self, &OrgId, Req) -> Result<Resp, ApiError>,
         org: OrgId,
@@ -211,30 +214,26 @@ impl MockState {
             Ok(response) => response,
             Err(error) => return Err((error.into(), Some(org))),
         };
-        if method.changes_state() {
-            if let Err(status) = self.persist(Some(&org)) {
-                return Err((status, Some(org)));
-            }
-        }
         if faults.lose_reply {
             return Err((lost_reply_status(), Some(org)));
         }
         Ok((response, org))
     }
 
-    /// Writes the state in `org`'s scope (everything, for `None`) to the state file, if
-    /// there is one, before the change is acknowledged.
-    pub(crate) fn persist(&self, org: Option<&OrgId>) -> Result<(), Status> {
+    /// Runs `change` on `org`'s state and, with a state file, writes what it changed before
+    /// the call is answered. A change that cannot be written is undone and the call answers
+    /// UNAVAILABLE, so that nothing is acknowledged, or kept, that a restart would lose.
+    pub(crate) fn change_org<R>(
+        &self,
+        org: &OrgId,
+        change: impl FnOnce(&mut OrgState) -> Result<R, ApiError>,
+    ) -> Result<R, ApiError> {
         let Some(file) = &self.state_file else {
-            return Ok(());
+            return self.store.change_org(org, change, |_, _| Ok(()));
         };
-        let written = match org {
-            Some(org) => file.save(&self.store, org),
-            None => file.save_scope(&self.store, None),
-        };
-        written.map_err(|e| {
-            tracing::error!(error = %e, "cannot write the state file");
-            Status::internal(format!("the change was made but could not be saved: {e}"))
+        file.ensure_writable(&self.store).map_err(unsaved)?;
+        self.store.change_org(org, change, |state, changes| {
+            file.save_changes(org, state, changes).map_err(unsaved)
         })
     }
 
@@ -337,5 +336,23 @@ impl CallSpan {
             Level::ERROR => tracing::error!("{message}"),
             _ => tracing::info!("{message}"),
         });
+    }
+}
+
+/// UNAVAILABLE for a change the state file could not take: the call may be retried.
+fn unsaved(error: crate::persist::PersistError) -> ApiError {
+    ApiError::Unavailable(format!(
+        "the change was not made: the mock cannot save it ({error}); retry once the state file can be written"
+    ))
+}
+
+/// Runs `work`, which waits on the disk, without stalling the calls that do not: on a
+/// multi-threaded runtime the worker first hands its other tasks to another thread. (A
+/// current-thread runtime, as in a `#[tokio::test]`, has no other worker to hand them to.)
+fn off_the_workers<R>(work: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|runtime| runtime.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
     }
 }

@@ -318,6 +318,13 @@ impl MockServerBuilder {
             // Either an explicit shutdown or the handle being dropped stops the server.
             let _ = signal.await;
         }));
+        let storage_watch = state.state_file.is_some().then(|| {
+            tokio::spawn(watch_storage(
+                Arc::clone(&state),
+                health.clone(),
+                Arc::clone(&serving),
+            ))
+        });
         Ok(MockServer {
             addr,
             faults,
@@ -327,6 +334,7 @@ impl MockServerBuilder {
             health,
             shutdown: Some(shutdown),
             task: Some(task),
+            storage_watch,
         })
     }
 
@@ -391,11 +399,7 @@ impl MockServerBuilder {
             .max_encoding_message_size(MAX_RESPONSE_BYTES);
 
         let (health, health_service) = tonic_health::server::health_reporter();
-        health.set_serving::<VpcServiceServer<VpcApi>>().await;
-        health
-            .set_serving::<GatewayServiceServer<GatewayApi>>()
-            .await;
-        health.set_service_status("", ServingStatus::Serving).await;
+        report_health(&health, ServingStatus::Serving).await;
 
         let control = self.control;
         let reflection = || {
@@ -480,6 +484,52 @@ pub struct MockServer {
     health: HealthReporter,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), MockError>>>,
+    /// With a state file: the task that reports it on health checks and recovers it.
+    storage_watch: Option<JoinHandle<()>>,
+}
+
+/// How often the state file is checked, and recovered when it cannot be written.
+const STORAGE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Every [`STORAGE_CHECK_INTERVAL`]: makes sure the state file can be written (recovering it
+/// when it can again), and reports NOT_SERVING on gRPC health while it cannot. `/healthz`
+/// asks the file itself.
+async fn watch_storage(state: Arc<MockState>, health: HealthReporter, serving: Arc<AtomicBool>) {
+    let mut writable = true;
+    let mut ticks = tokio::time::interval(STORAGE_CHECK_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let checking = Arc::clone(&state);
+        let now_writable = tokio::task::spawn_blocking(move || {
+            checking
+                .state_file
+                .as_ref()
+                .is_none_or(|file| file.ensure_writable(&checking.store).is_ok())
+        })
+        .await
+        .unwrap_or(false);
+        if now_writable != writable && serving.load(Ordering::Relaxed) {
+            let status = if now_writable {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            report_health(&health, status).await;
+            writable = now_writable;
+        }
+    }
+}
+
+/// Reports `status` for the server and both APIs on gRPC health.
+async fn report_health(health: &HealthReporter, status: ServingStatus) {
+    health.set_service_status("", status).await;
+    for service in [
+        <VpcServiceServer<VpcApi> as tonic::server::NamedService>::NAME,
+        <GatewayServiceServer<GatewayApi> as tonic::server::NamedService>::NAME,
+    ] {
+        health.set_service_status(service, status).await;
+    }
 }
 
 impl MockServer {
@@ -612,15 +662,10 @@ impl MockServer {
     /// watch) are closed.
     pub async fn shutdown(mut self) -> Result<(), MockError> {
         self.serving.store(false, Ordering::Relaxed);
-        self.health
-            .set_service_status("", ServingStatus::NotServing)
-            .await;
-        self.health
-            .set_not_serving::<VpcServiceServer<VpcApi>>()
-            .await;
-        self.health
-            .set_not_serving::<GatewayServiceServer<GatewayApi>>()
-            .await;
+        if let Some(watch) = self.storage_watch.take() {
+            watch.abort();
+        }
+        report_health(&self.health, ServingStatus::NotServing).await;
         if !self.shutdown_notice.is_zero() {
             tracing::info!(notice = ?self.shutdown_notice, "reporting NOT_SERVING before stopping");
             tokio::time::sleep(self.shutdown_notice).await;
@@ -644,6 +689,9 @@ impl MockServer {
 
 impl Drop for MockServer {
     fn drop(&mut self) {
+        if let Some(watch) = self.storage_watch.take() {
+            watch.abort();
+        }
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

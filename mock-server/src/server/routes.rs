@@ -49,12 +49,23 @@ async fn metrics(State(apis): State<Apis>) -> Response {
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-/// `GET /healthz`: 200 while serving, 503 while shutting down, for orchestrators that speak
-/// plain HTTP.
+/// `GET /healthz`: 200 while serving; 503 while shutting down, or while the state file
+/// cannot be written (with why), for orchestrators that speak plain HTTP.
 async fn healthz(State(apis): State<Apis>) -> Response {
-    if apis.serving.load(Ordering::Relaxed) {
-        (StatusCode::OK, "SERVING\n").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "NOT_SERVING\n").into_response()
+    if !apis.serving.load(Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "NOT_SERVING\n").into_response();
+    }
+    match apis
+        .state
+        .state_file
+        .as_ref()
+        .and_then(|file| file.problem())
+    {
+        None => (StatusCode::OK, "SERVING\n").into_response(),
+        Some(problem) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("NOT_SERVING: {problem}\n"),
+        )
+            .into_response(),
     }
 }
