@@ -7,7 +7,7 @@
 //!
 //! A file that cannot be written, or that vanished from its path, makes the mock report
 //! NOT_SERVING; [`StateFile::ensure_writable`], called before each change and every second by
-//! the server, reopens (or recreates) it and writes the whole state again once it can.
+//! the server, at most twice a second reopens (or recreates) it and writes the whole state again once it can.
 //!
 //! Format 1 (one row per organization, by mocks before 0.1.1) is read and rewritten as
 //! format 2 when the file is opened.
@@ -15,6 +15,7 @@
 use std::{
     path::{Path, PathBuf},
     sync::{Mutex, PoisonError, RwLock},
+    time::{Duration, Instant},
 };
 
 use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
@@ -34,6 +35,8 @@ const ORGANIZATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("organi
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// The format version this mock writes.
 const FORMAT: u64 = 2;
+/// How often, at most, a file that cannot be written is reopened and rewritten whole.
+const RECOVERY_INTERVAL: Duration = Duration::from_millis(500);
 
 /// A state file that cannot be used, and why.
 #[derive(Debug, thiserror::Error)]
@@ -129,8 +132,9 @@ pub(crate) struct StateFile {
     /// Writers share it (redb runs one write transaction at a time by itself); a failure and
     /// a recovery take it whole.
     handle: RwLock<Handle>,
-    /// One recovery at a time.
-    recovering: Mutex<()>,
+    /// When recovery was last tried; one recovery at a time, at most one per
+    /// [`RECOVERY_INTERVAL`].
+    last_recovery: Mutex<Option<Instant>>,
 }
 
 impl StateFile {
@@ -145,7 +149,7 @@ impl StateFile {
                 identity: FileIdentity::of(path),
                 problem: None,
             }),
-            recovering: Mutex::new(()),
+            last_recovery: Mutex::new(None),
         };
         let orgs = match quietly(|| file.load(&db)) {
             Ok(loaded) => loaded?,
@@ -306,19 +310,26 @@ impl StateFile {
         if self.problem().is_none() {
             return Ok(());
         }
-        let _one = self
-            .recovering
+        let mut last_attempt = self
+            .last_recovery
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let Some(problem) = self.problem() else {
             return Ok(()); // another call recovered it meanwhile
         };
-        // Read the state before taking the handle: a write holds an organization's lock
-        // while it waits for the handle.
+        if last_attempt.is_some_and(|at| at.elapsed() < RECOVERY_INTERVAL) {
+            return Err(self.storage(problem));
+        }
+        *last_attempt = Some(Instant::now());
+        let db = {
+            let mut handle = self.write_handle();
+            handle.db = None; // releases the file's lock, so that it can be opened again
+            open_database(&self.path)?
+        };
+        // With no database in the handle, every write fails (and is undone) until this one
+        // is in place, so the state read here holds every acknowledged change. It is read
+        // without the handle: a write holds its organization's lock while it uses the handle.
         let rows: Vec<Row> = store.each_org(None, org_rows).concat();
-        let mut handle = self.write_handle();
-        handle.db = None; // releases the file's lock, so that it can be opened again
-        let db = open_database(&self.path)?;
         let rewritten = (|| {
             let txn = db.begin_write()?;
             txn.delete_table(RESOURCES)?;
@@ -329,7 +340,7 @@ impl StateFile {
             Ok::<_, DbError>(())
         })();
         rewritten.map_err(|e| self.storage(e))?;
-        *handle = Handle {
+        *self.write_handle() = Handle {
             db: Some(db),
             identity: FileIdentity::of(&self.path),
             problem: None,
