@@ -2,14 +2,14 @@
 
 use std::time::Duration;
 
-use tonic::transport::{ClientTlsConfig, Endpoint};
+use tonic::transport::{Channel, Endpoint};
 
 use crate::{
     auth::Token,
     client::{CallOptions, Client, Parts},
     error::Error,
     retry::RetryPolicy,
-    transport::{GrpcWire, ProxySetting, RestWire, Transport, Wire, TRANSPORT_ENV},
+    transport::{GrpcWire, ProxySetting, RestWire, TlsSettings, Transport, Wire, TRANSPORT_ENV},
 };
 
 /// The real CoreWeave API.
@@ -19,25 +19,9 @@ pub const TOKEN_ENV: &str = "COREWEAVE_API_TOKEN";
 /// The environment variable holding the endpoint; [`DEFAULT_ENDPOINT`] when unset.
 pub const ENDPOINT_ENV: &str = "COREWEAVE_API_ENDPOINT";
 
-/// The certificates of a PEM text; none is a configuration error.
-pub(crate) fn certificates(
-    pem: &[u8],
-) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, Error> {
-    use rustls::pki_types::pem::PemObject;
-    let certificates = rustls::pki_types::CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error::config(format!("a root certificate's PEM cannot be read: {e}")))?;
-    if certificates.is_empty() {
-        return Err(Error::config(
-            "the PEM given to add_root_certificate_pem holds no CERTIFICATE block",
-        ));
-    }
-    Ok(certificates)
-}
-
 /// The largest header list (a gRPC error's status, message and details travel in it) the
 /// gRPC transport reads: 16 MiB, grpc-go's default.
-const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024 * 1024;
+pub(crate) const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024 * 1024;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -69,8 +53,8 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     retry: RetryPolicy,
     transport: Transport,
-    /// CA certificates (PEM) trusted besides the features' roots.
-    extra_roots: Vec<Vec<u8>>,
+    /// What TLS trusts.
+    tls: TlsSettings,
     /// The REST transport's proxy.
     proxy: ProxySetting,
 }
@@ -84,7 +68,7 @@ impl Default for ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             retry: RetryPolicy::default(),
             transport: Transport::default(),
-            extra_roots: Vec::new(),
+            tls: TlsSettings::default(),
             proxy: ProxySetting::default(),
         }
     }
@@ -155,14 +139,15 @@ impl ClientBuilder {
             ));
         }
         let uri = self.endpoint_uri()?;
-        let channel = self.grpc_endpoint(&uri)?.connect_lazy();
+        let tls = self.tls.client_config()?;
+        let channel = self.grpc_channel(&uri, tls.clone())?;
         let authority = uri.authority().map(ToString::to_string).unwrap_or_default();
         let wire = match self.transport {
             Transport::Grpc => Wire::Grpc(GrpcWire::new(channel.clone(), authority)),
             Transport::Rest => Wire::Rest(Box::new(RestWire::new(
                 &uri,
                 self.connect_timeout,
-                &self.extra_roots,
+                tls,
                 &self.proxy,
             )?)),
         };
@@ -193,30 +178,42 @@ impl ClientBuilder {
         }
     }
 
-    /// The lazily connected gRPC endpoint, for the gRPC transport and the raw stubs.
-    fn grpc_endpoint(&self, uri: &http::Uri) -> Result<Endpoint, Error> {
-        let invalid =
-            |why: &str| Error::config(format!("invalid endpoint {:?}: {why}", self.endpoint));
-        let tls = uri.scheme_str() == Some("https");
-        let mut endpoint = Endpoint::from(uri.clone())
+    /// The lazily connected gRPC channel, for the gRPC transport and the raw stubs; `tls` is
+    /// used when a whole configuration was given, and tonic's own TLS otherwise.
+    fn grpc_channel(&self, uri: &http::Uri, tls: rustls::ClientConfig) -> Result<Channel, Error> {
+        let endpoint = self.grpc_endpoint(uri.clone());
+        if uri.scheme_str() != Some("https") {
+            return Ok(endpoint.connect_lazy());
+        }
+        let invalid = |e: &dyn std::fmt::Display| {
+            Error::config(format!("invalid endpoint {:?}: {e}", self.endpoint))
+        };
+        if !self.tls.is_custom() {
+            let endpoint = endpoint
+                .tls_config(self.tls.tonic_config()?)
+                .map_err(|e| invalid(&e))?;
+            return Ok(endpoint.connect_lazy());
+        }
+        // tonic refuses an `https://` endpoint without TLS of its own, so it dials the plain
+        // address, the connector does TLS, and requests name the endpoint as their origin.
+        let host = uri.host().unwrap_or_default();
+        let port = uri.port_u16().unwrap_or(443);
+        let dial = http::Uri::try_from(format!("http://{host}:{port}")).map_err(|e| invalid(&e))?;
+        let connector = crate::transport::grpc_tls_connector(tls, self.connect_timeout);
+        let endpoint = self.grpc_endpoint(dial).origin(uri.clone());
+        Ok(endpoint.connect_with_connector_lazy(connector))
+    }
+
+    /// The gRPC endpoint's settings, for a channel that dials `uri`.
+    fn grpc_endpoint(&self, uri: http::Uri) -> Endpoint {
+        Endpoint::from(uri)
             .connect_timeout(self.connect_timeout)
             .tcp_nodelay(true)
             .http2_keep_alive_interval(Duration::from_secs(30))
             .keep_alive_while_idle(false)
             // What grpc-go's clients accept: a server's error with a long message or many
             // details still arrives whole (and is then kept bounded) instead of vanishing.
-            .http2_max_header_list_size(MAX_HEADER_LIST_BYTES);
-        if tls {
-            let mut config = ClientTlsConfig::new().with_enabled_roots();
-            for pem in &self.extra_roots {
-                certificates(pem)?;
-                config = config.ca_certificate(tonic::transport::Certificate::from_pem(pem));
-            }
-            endpoint = endpoint
-                .tls_config(config)
-                .map_err(|e| invalid(&e.to_string()))?;
-        }
-        Ok(endpoint)
+            .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
     }
 
     /// Also trusts the CA certificates in `pem` (one or more PEM `CERTIFICATE` blocks), on
@@ -224,7 +221,37 @@ impl ClientBuilder {
     /// a corporate TLS proxy, say. A PEM with no certificate is a configuration error at
     /// [`build`](Self::build).
     pub fn add_root_certificate_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
-        self.extra_roots.push(pem.as_ref().to_vec());
+        self.tls.add_root_pem(pem.as_ref().to_vec());
+        self
+    }
+
+    /// Uses `config` for TLS on both transports, instead of the roots the crate's features
+    /// enable: for a client certificate, a custom verifier, or a root store of your own. Each
+    /// transport sets the config's ALPN protocols (`h2` for gRPC; `h2` and `http/1.1` for
+    /// REST). With [`add_root_certificate_pem`](Self::add_root_certificate_pem) too,
+    /// [`build`](Self::build) fails: add those certificates to the config's roots instead.
+    ///
+    /// The config is of the [`rustls`](crate::rustls) this crate re-exports.
+    ///
+    /// ```
+    /// use coreweave_api::{rustls, Client};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), coreweave_api::Error> {
+    /// let mut roots = rustls::RootCertStore::empty();
+    /// // roots.add(...) your CA's certificates
+    /// let config = rustls::ClientConfig::builder()
+    ///     .with_root_certificates(roots)
+    ///     .with_no_client_auth();
+    /// let client = Client::builder()
+    ///     .token("CW-SECRET-example")
+    ///     .tls_config(config)
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_config(mut self, config: rustls::ClientConfig) -> Self {
+        self.tls.use_config(config);
         self
     }
 

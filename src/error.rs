@@ -241,7 +241,16 @@ impl Error {
                 .collect();
             details.set_bad_request(kept);
         }
-        let message = bounded(status.message()).into_owned();
+        let message = if is_unreadable_answer(&status) {
+            format!(
+                "the server's answer could not be read: this client reset the HTTP/2 stream \
+                 with PROTOCOL_ERROR, most often because the answer's headers (a gRPC status \
+                 with its message and details) exceed the client's limit of {} MiB",
+                crate::config::MAX_HEADER_LIST_BYTES / (1024 * 1024)
+            )
+        } else {
+            bounded(status.message()).into_owned()
+        };
         // The source keeps the code and the bounded message, not a copy of all that was sent.
         let source = Status::new(status.code(), message.clone());
         Self::from_inner(Inner {
@@ -395,6 +404,15 @@ pub(crate) fn is_client_timeout(status: &Status) -> bool {
 /// Whether the status comes from failing to connect, in which case the request never left.
 pub(crate) fn is_connect_failure(status: &Status) -> bool {
     source_chain(status).any(|e| e.downcast_ref::<tonic::ConnectError>().is_some())
+}
+
+/// Whether the HTTP/2 library reset the stream itself for a protocol error, as it does when
+/// an answer's header list is over the client's limit (or its headers are malformed): the
+/// server's status never arrived, so its code and message say nothing.
+fn is_unreadable_answer(status: &Status) -> bool {
+    source_chain(status)
+        .filter_map(|e| e.downcast_ref::<h2::Error>())
+        .any(|e| e.is_library() && e.is_reset() && e.reason() == Some(h2::Reason::PROTOCOL_ERROR))
 }
 
 /// Why a connection failed, in words: `connection refused`, or the innermost cause.

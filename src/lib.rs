@@ -161,6 +161,9 @@ pub use gateway::{CreateGateway, Gateways, ListGateways, UpdateGateway};
 pub use resource::{List, Resource, Resources};
 #[cfg(feature = "client")]
 pub use retry::RetryPolicy;
+/// The rustls this crate is built with, for [`ClientBuilder::tls_config`].
+#[cfg(feature = "client")]
+pub use rustls;
 #[cfg(feature = "client")]
 pub use transport::{Transport, TRANSPORT_ENV};
 #[cfg(feature = "client")]

@@ -18,13 +18,19 @@ use axum::{
     response::{IntoResponse, Response},
     Router,
 };
-use coreweave_api::{Client, ErrorKind, RetryPolicy, WaitOptions, MAX_VIOLATIONS};
+use coreweave_api::{Client, ErrorKind, RetryPolicy, Transport, WaitOptions, MAX_VIOLATIONS};
 use serde_json::json;
 
 type Handler = fn(usize, &Request<Body>) -> Response;
 
-/// Serves `handler` on a free local port; it gets the number of the request (from 0).
+/// Serves `handler` on a free local port to a REST client; it gets the number of the request
+/// (from 0).
 async fn serve(handler: Handler) -> Client {
+    serve_to(handler, Transport::Rest).await
+}
+
+/// Serves `handler` (over HTTP/1.1 and HTTP/2) to a client of `transport`.
+async fn serve_to(handler: Handler, transport: Transport) -> Client {
     let count = Arc::new(AtomicUsize::new(0));
     let app = Router::new()
         .fallback(
@@ -45,6 +51,7 @@ async fn serve(handler: Handler) -> Client {
     Client::builder()
         .endpoint(format!("http://{addr}"))
         .token("CW-SECRET-hostile-server")
+        .transport(transport)
         .retry_policy(fast)
         .build()
         .unwrap()
@@ -141,4 +148,26 @@ async fn the_delete_waiter_keeps_waiting_on_a_status_it_does_not_know() {
     bounded(client.vpcs().delete_and_wait("v", wait))
         .await
         .expect("an unknown status mid-delete keeps the wait going");
+}
+
+#[tokio::test]
+async fn a_grpc_status_over_the_header_limit_is_an_error_that_says_so_at_once() {
+    fn status_of_17_mib(_: usize, _: &Request<Body>) -> Response {
+        let headers = [
+            ("content-type", "application/grpc".to_owned()),
+            ("grpc-status", "3".to_owned()),
+            ("grpc-message", "m".repeat(17 * 1024 * 1024)),
+        ];
+        headers.into_response()
+    }
+    let client = serve_to(status_of_17_mib, Transport::Grpc).await;
+    let error = bounded(client.vpcs().get("x")).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Internal, "{error}");
+    assert!(!error.is_retryable(), "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains("could not be read") && message.contains("limit of 16 MiB"),
+        "{message}"
+    );
+    assert!(message.len() < 400, "{message}");
 }

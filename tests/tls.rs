@@ -123,3 +123,50 @@ fn a_pem_without_a_certificate_is_a_configuration_error() {
     assert!(error.is_config(), "{error}");
     assert!(error.to_string().contains("CERTIFICATE"), "{error}");
 }
+
+#[tokio::test]
+async fn a_whole_rustls_config_is_used_on_both_transports() {
+    use coreweave_api::rustls as client_rustls;
+    let (ca, cert, key) = certificates();
+    let endpoint = tls_server(cert, key).await;
+    let config = |trusted: bool| {
+        let mut roots = client_rustls::RootCertStore::empty();
+        if trusted {
+            let ca = CertificateDer::from_pem_slice(ca.as_bytes()).unwrap();
+            roots.add(ca).unwrap();
+        }
+        let mut config = client_rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        // Each transport sets its own ALPN protocols.
+        config.alpn_protocols = vec![b"spdy/3".to_vec()];
+        config
+    };
+    for transport in [Transport::Rest, Transport::Grpc] {
+        let client = |trusted| {
+            Client::builder()
+                .endpoint(&endpoint)
+                .transport(transport)
+                .token("CW-SECRET-tls")
+                .retry_policy(RetryPolicy::no_retries())
+                .tls_config(config(trusted))
+                .build()
+                .unwrap()
+        };
+        let refused = client(false).vpcs().list().await.unwrap_err();
+        assert_eq!(
+            refused.kind(),
+            ErrorKind::Connect,
+            "{transport:?}: {refused}"
+        );
+        let trusted = client(true).vpcs().list().await;
+        match transport {
+            Transport::Rest => assert!(trusted.unwrap().is_empty()),
+            // The server answers UNIMPLEMENTED: the TLS handshake (with ALPN h2) went through.
+            _ => {
+                let e = trusted.unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Unimplemented, "{e} {e:?}")
+            }
+        }
+    }
+}

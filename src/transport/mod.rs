@@ -4,6 +4,7 @@
 mod grpc;
 mod proxy;
 mod rest;
+mod tls;
 
 use std::{fmt, str::FromStr, time::Duration};
 
@@ -14,6 +15,7 @@ use crate::{auth::Token, error::Error, rpc::Method};
 pub(crate) use grpc::GrpcWire;
 pub(crate) use proxy::ProxySetting;
 pub(crate) use rest::RestWire;
+pub(crate) use tls::{grpc_tls_connector, TlsSettings};
 
 /// The environment variable that chooses the transport: `rest` or `grpc`.
 pub const TRANSPORT_ENV: &str = "COREWEAVE_API_TRANSPORT";

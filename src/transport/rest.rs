@@ -12,10 +12,7 @@ use bytes::Bytes;
 use http::{header, HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
-use hyper_util::{
-    client::legacy::{connect::HttpConnector, Client},
-    rt::TokioExecutor,
-};
+use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use prost::{Message, Name};
 use serde_json::{Map, Value};
@@ -66,15 +63,13 @@ impl RestWire {
     pub(crate) fn new(
         endpoint: &http::Uri,
         connect_timeout: Duration,
-        extra_roots: &[Vec<u8>],
+        tls: rustls::ClientConfig,
         proxy: &ProxySetting,
     ) -> Result<Self, Error> {
-        let mut connector = HttpConnector::new();
-        connector.enforce_http(false);
-        connector.set_connect_timeout(Some(connect_timeout));
-        connector.set_nodelay(true);
+        let connector = super::tls::tcp_connector(connect_timeout);
         let connector = ProxyConnector::new(connector, proxy.matcher());
-        let https = tls(extra_roots)?
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .enable_http2()
@@ -284,73 +279,9 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     )
 }
 
-/// The TLS settings: every root the crate's features enable (the Mozilla roots of
-/// `webpki-roots` and the system's of `native-roots`, both when both are on, as tonic does for
-/// the gRPC transport) and the CAs given to the builder.
-fn tls(
-    extra_roots: &[Vec<u8>],
-) -> Result<hyper_rustls::HttpsConnectorBuilder<hyper_rustls::builderstates::WantsSchemes>, Error> {
-    let config = rustls::ClientConfig::builder()
-        .with_root_certificates(roots(extra_roots)?)
-        .with_no_client_auth();
-    Ok(hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config))
-}
-
-/// The roots: the features' and the builder's.
-fn roots(extra_roots: &[Vec<u8>]) -> Result<rustls::RootCertStore, Error> {
-    let mut roots = rustls::RootCertStore::empty();
-    #[cfg(feature = "webpki-roots")]
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    #[cfg(feature = "native-roots")]
-    {
-        let native = rustls_native_certs::load_native_certs();
-        if native.certs.is_empty() {
-            if let Some(error) = native.errors.first() {
-                tracing::warn!(%error, "cannot load the system's root certificates");
-            }
-        }
-        roots.add_parsable_certificates(native.certs);
-    }
-    for pem in extra_roots {
-        for certificate in crate::config::certificates(pem)? {
-            roots.add(certificate).map_err(|e| {
-                Error::config(format!(
-                    "a root certificate given to the client is unusable: {e}"
-                ))
-            })?;
-        }
-    }
-    Ok(roots)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// With both roots features (as `.ci/run` tests them), both sets are trusted: the Mozilla
-    /// roots and the system's, which include a CA named by `SSL_CERT_FILE`.
-    #[cfg(all(feature = "webpki-roots", feature = "native-roots"))]
-    #[test]
-    fn with_both_roots_features_both_sets_are_trusted() {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        let ca = params.self_signed(&key).unwrap();
-        let file =
-            std::env::temp_dir().join(format!("coreweave-test-ca-{}.pem", std::process::id()));
-        std::fs::write(&file, ca.pem()).unwrap();
-        std::env::remove_var("SSL_CERT_FILE");
-        let without = roots(&[]).unwrap().len();
-        std::env::set_var("SSL_CERT_FILE", &file);
-        let with = roots(&[]).unwrap().len();
-        std::env::remove_var("SSL_CERT_FILE");
-        let webpki = webpki_roots::TLS_SERVER_ROOTS.len();
-        assert!(
-            without >= webpki,
-            "Mozilla's {webpki} roots are all there: {without}"
-        );
-        assert_eq!(with, without + 1, "the CA of SSL_CERT_FILE joins them");
-    }
 
     /// The error for a `GetVPC` answered with `status` and `body`.
     fn get_error(status: StatusCode, body: &[u8]) -> Error {
