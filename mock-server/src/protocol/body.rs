@@ -24,11 +24,73 @@ const MAX_SHOWN_KEY_CHARS: usize = 64;
 /// Reads a whole body, refusing one larger than `limit` bytes with RESOURCE_EXHAUSTED and a
 /// QuotaFailure, as the services refuse an oversized message.
 pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Status> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        let over_limit =
+            std::iter::successors(Some(&error as &(dyn std::error::Error + 'static)), |e| {
+                e.source()
+            })
+            .any(|e| e.is::<http_body_util::LengthLimitError>());
+        if !over_limit {
+            // A body that breaks off, or gzip that does not inflate.
+            return Status::invalid_argument(format!("the request body cannot be read: {error}"));
+        }
         let description = format!("request body exceeds the limit of {limit} bytes");
         let details = ErrorDetails::with_quota_failure_violation("request size", &description);
         <Status as StatusExt>::with_error_details(Code::ResourceExhausted, description, details)
     })
+}
+
+/// The content codings the HTTP protocols (REST, Connect unary, the control API) read and
+/// write, besides `identity`.
+const ENCODINGS: &str = "gzip";
+
+/// Compression for the HTTP protocols: a gzip request body (`Content-Encoding: gzip`) is
+/// inflated as it is read, so that the size limit applies to what it inflates to and a small
+/// bomb stops growing at the limit; a response is compressed when the client accepts gzip
+/// (`Accept-Encoding`). A body in any other coding is refused, naming the supported ones.
+pub(crate) fn with_compression(router: axum::Router) -> axum::Router {
+    use tower_http::{compression::CompressionLayer, decompression::RequestDecompressionLayer};
+    router
+        .layer(CompressionLayer::new().gzip(true))
+        .layer(RequestDecompressionLayer::new().gzip(true))
+        .layer(axum::middleware::from_fn(refuse_unknown_encoding))
+}
+
+/// Refuses a body in a content coding the mock cannot read, in the words of the caller's
+/// protocol: Connect's `unimplemented` error, or REST's JSON error with HTTP 415.
+async fn refuse_unknown_encoding(
+    request: axum::http::Request<Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let encoding = request
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .map(|value| {
+            value
+                .to_str()
+                .unwrap_or("(not text)")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let Some(encoding) = encoding.filter(|e| e != "identity" && e != ENCODINGS) else {
+        return next.run(request).await;
+    };
+    let status = Status::unimplemented(format!(
+        "content-encoding {:?} is not supported; send the body as {ENCODINGS} or identity",
+        crate::model::quoted(&encoding)
+    ));
+    let mut response = if super::connect::is_procedure(request.uri().path()) {
+        super::error::connect_error(&status)
+    } else {
+        let mut response = super::error::rest_error(&status);
+        *response.status_mut() = axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
+        response
+    };
+    response.headers_mut().insert(
+        header::ACCEPT_ENCODING,
+        axum::http::HeaderValue::from_static("gzip, identity"),
+    );
+    response
 }
 
 /// The media type of a request, lowercased and without parameters.

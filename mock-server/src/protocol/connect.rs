@@ -99,6 +99,15 @@ fn timeout(headers: &HeaderMap) -> Option<Duration> {
     Some(Duration::from_millis(millis))
 }
 
+/// Whether `path` names a procedure, `/<package>.<Service>/<Method>`, as Connect calls do.
+pub(crate) fn is_procedure(path: &str) -> bool {
+    let mut segments = path.trim_start_matches('/').split('/');
+    matches!(
+        (segments.next(), segments.next(), segments.next()),
+        (Some(service), Some(method), None) if service.contains('.') && !method.is_empty()
+    )
+}
+
 async fn unary(
     State(apis): State<Apis>,
     Path((service, method)): Path<(String, String)>,

@@ -29,6 +29,9 @@ pub(super) fn to_grpc(mut request: Request<tonic::body::Body>) -> Request<tonic:
         HeaderValue::from_static("application/grpc"),
     );
     headers.insert(header::TE, HeaderValue::from_static("trailers"));
+    // Compression is negotiated by headers of other names; the envelopes' flag is the same.
+    rename(headers, "connect-content-encoding", "grpc-encoding");
+    rename(headers, "connect-accept-encoding", "grpc-accept-encoding");
     if let Some(millis) = timeout.and_then(|m| HeaderValue::from_str(&format!("{m}m")).ok()) {
         headers.insert("grpc-timeout", millis);
     }
@@ -48,6 +51,16 @@ pub(super) fn from_grpc(response: Response<tonic::body::Body>) -> Response<tonic
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/connect+proto"),
     );
+    rename(
+        &mut parts.headers,
+        "grpc-encoding",
+        "connect-content-encoding",
+    );
+    rename(
+        &mut parts.headers,
+        "grpc-accept-encoding",
+        "connect-accept-encoding",
+    );
     parts.status = axum::http::StatusCode::OK;
     let body = match early {
         Some(status) => tonic::body::Body::new(http_body_util::Full::new(end_stream(&status))),
@@ -60,6 +73,13 @@ pub(super) fn from_grpc(response: Response<tonic::body::Body>) -> Response<tonic
         })),
     };
     Response::from_parts(parts, body)
+}
+
+/// Moves header `from` to `to`, if it is there.
+fn rename(headers: &mut HeaderMap, from: &'static str, to: &'static str) {
+    if let Some(value) = headers.remove(from) {
+        headers.insert(to, value);
+    }
 }
 
 /// The status the trailers carry; OK when they carry none.

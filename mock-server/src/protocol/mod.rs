@@ -189,19 +189,25 @@ const UNREADABLE_REQUEST: &[&str] = &[
 ];
 /// How tonic's decoder describes a message over its size cap (OUT_OF_RANGE).
 const TOO_LARGE: &str = "Error, decoded message length too large";
+/// How tonic's decoder describes a compressed message that inflates past the size cap
+/// (RESOURCE_EXHAUSTED, without the QuotaFailure the services' own refusal carries).
+const INFLATED_TOO_LARGE: &str = "Error decompressing: size limit";
 
 /// Rewrites tonic's errors for a request it could not read into the client's mistake they
 /// are: INVALID_ARGUMENT for malformed bytes, RESOURCE_EXHAUSTED with a QuotaFailure for an
-/// oversized message. Other statuses, the services' own, pass unchanged.
+/// oversized message, compressed or not. Other statuses, the services' own, pass unchanged.
 fn blame_the_request(response: &mut Response<tonic::body::Body>, limit: usize) {
     use tonic::{Code, Status};
     use tonic_types::{ErrorDetails, StatusExt};
-    // Most answers carry their status in trailers; of those with it here, only INTERNAL and
-    // OUT_OF_RANGE can be tonic's about an unreadable request. One header tells, without
+    // Most answers carry their status in trailers; of those with it here, only INTERNAL,
+    // OUT_OF_RANGE and RESOURCE_EXHAUSTED can be tonic's about an unreadable request. One header tells, without
     // parsing the rest (a NOT_FOUND's details cost 8,000 instructions to parse).
     let code = response.headers().get(Status::GRPC_STATUS);
     let code = code.map(|code| Code::from_bytes(code.as_bytes()));
-    if !matches!(code, Some(Code::Internal | Code::OutOfRange)) {
+    if !matches!(
+        code,
+        Some(Code::Internal | Code::OutOfRange | Code::ResourceExhausted)
+    ) {
         return;
     }
     let Some(status) = Status::from_header_map(response.headers()) else {
@@ -214,6 +220,12 @@ fn blame_the_request(response: &mut Response<tonic::body::Body>, limit: usize) {
         }
         Code::OutOfRange if message.starts_with(TOO_LARGE) => {
             let description = format!("the request exceeds the limit of {limit} bytes");
+            let details = ErrorDetails::with_quota_failure_violation("request size", &description);
+            Status::with_error_details(Code::ResourceExhausted, description, details)
+        }
+        Code::ResourceExhausted if message.starts_with(INFLATED_TOO_LARGE) => {
+            let description =
+                format!("the request, decompressed, exceeds the limit of {limit} bytes");
             let details = ErrorDetails::with_quota_failure_violation("request size", &description);
             Status::with_error_details(Code::ResourceExhausted, description, details)
         }

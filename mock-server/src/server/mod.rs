@@ -47,6 +47,16 @@ use crate::{
     protocol::{Apis, ControlAccess, ProtocolLayer},
 };
 
+/// A generated gRPC server that accepts gzip-compressed requests, and compresses its answers
+/// for clients that ask for it (`grpc-accept-encoding`); uncompressed calls cost nothing more.
+macro_rules! gzip {
+    ($server:expr) => {
+        $server
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+            .send_compressed(tonic::codec::CompressionEncoding::Gzip)
+    };
+}
+
 /// How long a graceful shutdown waits for open connections before closing them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long each transitional state lasts unless configured otherwise.
@@ -374,9 +384,10 @@ impl MockServerBuilder {
             _ => state.store.replace(None, saved),
         }
         let state = Arc::new(state);
-        // Decoding is capped well above the request limit so that an oversized request is
-        // answered with RESOURCE_EXHAUSTED by the services' own check.
-        let decode_limit = state.limits.max_request_bytes.saturating_mul(4);
+        // tonic refuses a larger message before reading it, and stops inflating a compressed
+        // one as soon as it is larger, so a small gzip bomb never grows in memory; the
+        // protocol layer words both refusals as the services' own RESOURCE_EXHAUSTED.
+        let decode_limit = state.limits.max_request_bytes;
         let serving = Arc::new(AtomicBool::new(true));
         let apis = Apis {
             vpcs: VpcApi::new(Arc::clone(&state)),
@@ -391,12 +402,14 @@ impl MockServerBuilder {
             serving: Arc::clone(&serving),
         };
         let http = routes::router(apis, self.control);
-        let vpcs = VpcServiceServer::new(VpcApi::new(Arc::clone(&state)))
+        let vpcs = gzip!(VpcServiceServer::new(VpcApi::new(Arc::clone(&state))))
             .max_decoding_message_size(decode_limit)
             .max_encoding_message_size(MAX_RESPONSE_BYTES);
-        let gateways = GatewayServiceServer::new(GatewayApi::new(Arc::clone(&state)))
-            .max_decoding_message_size(decode_limit)
-            .max_encoding_message_size(MAX_RESPONSE_BYTES);
+        let gateways = gzip!(GatewayServiceServer::new(GatewayApi::new(Arc::clone(
+            &state
+        ))))
+        .max_decoding_message_size(decode_limit)
+        .max_encoding_message_size(MAX_RESPONSE_BYTES);
 
         let (health, health_service) = tonic_health::server::health_reporter();
         report_health(&health, ServingStatus::Serving).await;
@@ -416,13 +429,12 @@ impl MockServerBuilder {
         };
         let mut routes = Routes::new(vpcs)
             .add_service(gateways)
-            .add_service(health_service)
-            .add_service(reflection().build_v1()?)
-            .add_service(reflection().build_v1alpha()?);
+            .add_service(gzip!(health_service))
+            .add_service(gzip!(reflection().build_v1()?))
+            .add_service(gzip!(reflection().build_v1alpha()?));
         if control {
-            routes = routes.add_service(ControlServiceServer::new(ControlGrpc::new(Arc::clone(
-                &state,
-            ))));
+            let control = ControlServiceServer::new(ControlGrpc::new(Arc::clone(&state)));
+            routes = routes.add_service(gzip!(control));
         }
         Ok(Services {
             health,

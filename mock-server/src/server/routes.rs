@@ -14,7 +14,7 @@ use axum::{
 
 use crate::{
     control,
-    protocol::{connect, method_not_allowed, no_route, rest, Apis, CONTROL_PATH_PREFIX},
+    protocol::{body, connect, method_not_allowed, no_route, rest, Apis, CONTROL_PATH_PREFIX},
 };
 
 /// The router for REST, Connect, `/healthz` and (with `control`) the control API under
@@ -27,7 +27,7 @@ pub(crate) fn router(apis: Apis, control: bool) -> Router {
     if control {
         router = router.merge(control::http::routes());
     }
-    router
+    let router = router
         .fallback(move |request: Request<axum::body::Body>| async move {
             let path = request.uri().path();
             if path.starts_with(CONTROL_PATH_PREFIX) {
@@ -36,7 +36,8 @@ pub(crate) fn router(apis: Apis, control: bool) -> Router {
                 no_route(&request)
             }
         })
-        .with_state(apis)
+        .with_state(apis);
+    body::with_compression(router)
 }
 
 /// `GET /metrics`: Prometheus text.

@@ -116,6 +116,17 @@ impl MockProcess {
         Self { child, addr }
     }
 
+    /// The most memory the process has held so far (its peak RSS), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the mock's /proc status");
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM"))
+            .expect("VmHWM");
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
     /// Kills the process at once (SIGKILL), as a crash would.
     pub fn kill(mut self) {
         let _ = self.child.kill();

@@ -1,0 +1,237 @@
+//! Compression on every protocol: gzip requests are read (and inflated only up to the size
+//! limit, so a small bomb never grows in memory), responses are compressed for clients that
+//! ask, and an unknown coding is refused naming the supported ones.
+
+mod common;
+
+use std::io::Write;
+
+use common::process::{tool, MockProcess};
+use coreweave_api::networking::v1beta1::{
+    vpc_service_client::VpcServiceClient, CreateVpcRequest, GetVpcRequest,
+};
+use tonic::{codec::CompressionEncoding, metadata::MetadataValue, Code, Request};
+
+const TOKEN: &str = "CW-SECRET-compression";
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn authorized<T>(message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    let value: MetadataValue<_> = format!("Bearer {TOKEN}").parse().unwrap();
+    request.metadata_mut().insert("authorization", value);
+    request
+}
+
+async fn gzip_stub(addr: &str) -> VpcServiceClient<tonic::transport::Channel> {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    VpcServiceClient::new(channel)
+        .send_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(usize::MAX)
+}
+
+/// A `CreateVPC` whose name alone is `bytes` long: it compresses to almost nothing.
+fn create_of(bytes: usize) -> CreateVpcRequest {
+    CreateVpcRequest {
+        name: "a".repeat(bytes),
+        zone: "US-EAST-04A".into(),
+        ..CreateVpcRequest::default()
+    }
+}
+
+#[tokio::test]
+async fn grpc_reads_gzip_requests_and_answers_gzip_to_clients_that_ask() {
+    let mock = MockProcess::start(&[]);
+    let mut stub = gzip_stub(&mock.addr).await;
+    let created = stub.create_vpc(authorized(create_of(8))).await.unwrap();
+    let encoding = created
+        .metadata()
+        .get("grpc-encoding")
+        .map(|v| v.to_str().unwrap());
+    assert_eq!(encoding, Some("gzip"), "the answer is compressed");
+    let id = created.into_inner().vpc.unwrap().id;
+    let got = stub
+        .get_vpc(authorized(GetVpcRequest { id: id.clone() }))
+        .await;
+    assert_eq!(got.unwrap().into_inner().vpc.unwrap().id, id);
+}
+
+#[tokio::test]
+async fn a_grpc_gzip_bomb_is_refused_without_growing_in_memory() {
+    let mock = MockProcess::start(&[]);
+    let mut stub = gzip_stub(&mock.addr).await;
+    // Warm up, so that the peak below is the steady state's.
+    stub.create_vpc(authorized(create_of(8))).await.unwrap();
+    let before = mock.peak_rss_kib();
+    for _ in 0..20 {
+        // 16 MiB, four times the limit, that compress to about 16 KiB.
+        let refused = stub
+            .create_vpc(authorized(create_of(16 << 20)))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+        assert!(refused.message().contains("decompressed"), "{refused:?}");
+    }
+    let grown_mib = (mock.peak_rss_kib() - before) / 1024;
+    assert!(
+        grown_mib < 16,
+        "the mock's peak RSS grew by {grown_mib} MiB"
+    );
+}
+
+/// `curl` with `args`, returning the HTTP status line's code, the headers and the body.
+fn curl(args: &[&str]) -> (u16, String, Vec<u8>) {
+    let dir = std::env::temp_dir();
+    let unique = format!("{}-{:?}", std::process::id(), std::thread::current().id());
+    let headers = dir.join(format!("compression-headers-{unique}"));
+    let body = dir.join(format!("compression-body-{unique}"));
+    let output = std::process::Command::new(tool("curl"))
+        .args(["--silent", "--show-error", "--dump-header"])
+        .arg(&headers)
+        .arg("--output")
+        .arg(&body)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let headers = std::fs::read_to_string(&headers).unwrap();
+    let code = headers[9..12].parse().unwrap();
+    (
+        code,
+        headers.to_ascii_lowercase(),
+        std::fs::read(&body).unwrap(),
+    )
+}
+
+/// Writes `bytes` to a file for curl's `--data-binary @file`.
+fn body_file(label: &str, bytes: &[u8]) -> String {
+    let path = std::env::temp_dir().join(format!("compression-{label}-{}", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    format!("@{}", path.display())
+}
+
+#[test]
+fn connect_and_rest_read_gzip_bodies_and_compress_answers_for_clients_that_ask() {
+    let mock = MockProcess::start(&[]);
+    let auth = format!("authorization: Bearer {TOKEN}");
+    let json = br#"{"name": "zipped", "zone": "US-EAST-04A"}"#;
+    let connect = mock.vpc_method_url("CreateVPC");
+    let rest = format!("http://{}/v1beta1/networking/vpcs", mock.addr);
+    for (url, name) in [(&connect, "connect-zipped"), (&rest, "rest-zipped")] {
+        let json = String::from_utf8_lossy(json).replace("zipped", name);
+        let file = body_file(name, &gzip(json.as_bytes()));
+        let (code, headers, body) = curl(&[
+            "-H",
+            &auth,
+            "-H",
+            "content-type: application/json",
+            "-H",
+            "content-encoding: gzip",
+            "-H",
+            "accept-encoding: gzip",
+            "--data-binary",
+            &file,
+            url,
+        ]);
+        assert_eq!(code, 200, "{url}: {headers}");
+        assert!(
+            headers.contains("content-encoding: gzip"),
+            "{url}: {headers}"
+        );
+        let mut inflated = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut inflated)
+            .unwrap();
+        let created: serde_json::Value = serde_json::from_str(&inflated).unwrap();
+        assert_eq!(created["vpc"]["name"], name, "{url}");
+    }
+}
+
+#[test]
+fn connect_and_rest_refuse_a_gzip_bomb_and_an_unknown_coding() {
+    let mock = MockProcess::start(&[]);
+    let auth = format!("authorization: Bearer {TOKEN}");
+    let connect = mock.vpc_method_url("CreateVPC");
+    let rest = format!("http://{}/v1beta1/networking/vpcs", mock.addr);
+    let bomb = {
+        let name = "a".repeat(16 << 20);
+        let json = format!(r#"{{"name": "{name}", "zone": "US-EAST-04A"}}"#);
+        body_file("bomb", &gzip(json.as_bytes()))
+    };
+    let before = mock.peak_rss_kib();
+    for url in [&connect, &rest] {
+        for _ in 0..10 {
+            let (code, headers, body) = curl(&[
+                "-H",
+                &auth,
+                "-H",
+                "content-type: application/json",
+                "-H",
+                "content-encoding: gzip",
+                "--data-binary",
+                &bomb,
+                url,
+            ]);
+            let body = String::from_utf8_lossy(&body);
+            assert_eq!(code, 429, "{url}: {headers}{body}");
+            assert!(body.contains("exceeds the limit"), "{url}: {body}");
+        }
+    }
+    let grown_mib = (mock.peak_rss_kib() - before) / 1024;
+    assert!(
+        grown_mib < 16,
+        "the mock's peak RSS grew by {grown_mib} MiB"
+    );
+
+    let plain = body_file("plain", br#"{"name": "x", "zone": "US-EAST-04A"}"#);
+    for (url, expected) in [(&connect, 501), (&rest, 415)] {
+        let (code, headers, body) = curl(&[
+            "-H",
+            &auth,
+            "-H",
+            "content-type: application/json",
+            "-H",
+            "content-encoding: br",
+            "--data-binary",
+            &plain,
+            url,
+        ]);
+        let body = String::from_utf8_lossy(&body);
+        assert_eq!(code, expected, "{url}: {headers}{body}");
+        assert!(
+            body.contains("br") && body.contains("gzip"),
+            "{url}: {body}"
+        );
+        assert!(
+            headers.contains("accept-encoding: gzip, identity"),
+            "{url}: {headers}"
+        );
+
+        let (code, _, body) = curl(&[
+            "-H",
+            &auth,
+            "-H",
+            "content-type: application/json",
+            "-H",
+            "content-encoding: gzip",
+            "--data-binary",
+            &plain,
+            url,
+        ]);
+        let body = String::from_utf8_lossy(&body);
+        assert_eq!(code, 400, "{url}: gzip that does not inflate: {body}");
+        assert!(body.contains("cannot be read"), "{url}: {body}");
+    }
+}
