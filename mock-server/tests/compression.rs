@@ -6,7 +6,10 @@ mod common;
 
 use std::io::Write;
 
-use common::process::{tool, MockProcess};
+use common::{
+    process::MockProcess,
+    wire::{body_file, curl, envelope},
+};
 use coreweave_api::networking::v1beta1::{
     vpc_service_client::VpcServiceClient, CreateVpcRequest, GetVpcRequest,
 };
@@ -86,41 +89,6 @@ async fn a_grpc_gzip_bomb_is_refused_without_growing_in_memory() {
         grown_mib < 16,
         "the mock's peak RSS grew by {grown_mib} MiB"
     );
-}
-
-/// `curl` with `args`, returning the HTTP status line's code, the headers and the body.
-fn curl(args: &[&str]) -> (u16, String, Vec<u8>) {
-    let dir = std::env::temp_dir();
-    let unique = format!("{}-{:?}", std::process::id(), std::thread::current().id());
-    let headers = dir.join(format!("compression-headers-{unique}"));
-    let body = dir.join(format!("compression-body-{unique}"));
-    let output = std::process::Command::new(tool("curl"))
-        .args(["--silent", "--show-error", "--dump-header"])
-        .arg(&headers)
-        .arg("--output")
-        .arg(&body)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let headers = std::fs::read_to_string(&headers).unwrap();
-    let code = headers[9..12].parse().unwrap();
-    (
-        code,
-        headers.to_ascii_lowercase(),
-        std::fs::read(&body).unwrap(),
-    )
-}
-
-/// Writes `bytes` to a file for curl's `--data-binary @file`.
-fn body_file(label: &str, bytes: &[u8]) -> String {
-    let path = std::env::temp_dir().join(format!("compression-{label}-{}", std::process::id()));
-    std::fs::write(&path, bytes).unwrap();
-    format!("@{}", path.display())
 }
 
 #[test]
@@ -233,5 +201,65 @@ fn connect_and_rest_refuse_a_gzip_bomb_and_an_unknown_coding() {
         let body = String::from_utf8_lossy(&body);
         assert_eq!(code, 400, "{url}: gzip that does not inflate: {body}");
         assert!(body.contains("cannot be read"), "{url}: {body}");
+    }
+}
+
+#[test]
+fn connect_streams_and_grpc_web_read_and_write_gzip_envelopes() {
+    use prost::Message;
+    let mock = MockProcess::start(&[]);
+    let auth = format!("authorization: Bearer {TOKEN}");
+    let protocols = [
+        (
+            "application/connect+proto",
+            "connect-content-encoding",
+            "connect-accept-encoding",
+        ),
+        (
+            "application/grpc-web+proto",
+            "grpc-encoding",
+            "grpc-accept-encoding",
+        ),
+    ];
+    for (content_type, encoding, accept) in protocols {
+        let create = CreateVpcRequest {
+            name: format!("streamed-{}", &encoding[..4]),
+            zone: "US-EAST-04A".into(),
+            ..CreateVpcRequest::default()
+        };
+        let body = body_file("stream", &envelope(1, &gzip(&create.encode_to_vec())));
+        let (code, headers, body) = curl(&[
+            "-H",
+            &auth,
+            "-H",
+            &format!("content-type: {content_type}"),
+            "-H",
+            &format!("{encoding}: gzip"),
+            "-H",
+            &format!("{accept}: gzip"),
+            "--data-binary",
+            &body,
+            &mock.vpc_method_url("CreateVPC"),
+        ]);
+        assert_eq!(code, 200, "{headers}");
+        assert!(headers.contains(&format!("{encoding}: gzip")), "{headers}");
+        assert_eq!(
+            body[0], 1,
+            "{content_type}: the answer's message is compressed"
+        );
+        let length = u32::from_be_bytes(body[1..5].try_into().unwrap()) as usize;
+        let mut inflated = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&body[5..5 + length]),
+            &mut inflated,
+        )
+        .unwrap();
+        let created = coreweave_api::networking::v1beta1::CreateVpcResponse::decode(&inflated[..]);
+        assert_eq!(created.unwrap().vpc.unwrap().name, create.name);
+        let end = String::from_utf8_lossy(&body[5 + length + 5..]).to_ascii_lowercase();
+        match content_type {
+            "application/connect+proto" => assert_eq!(end, "{}", "then an OK end of stream"),
+            _ => assert!(end.contains("grpc-status:0"), "then OK trailers: {end}"),
+        }
     }
 }

@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 use serde_json::json;
 use tonic::{Code, Status};
 
-use super::error::connect_code;
+use super::error::connect_error_json;
 
 /// The envelope flag that marks Connect's end-of-stream message.
 const END_STREAM: u8 = 0x02;
@@ -44,7 +44,13 @@ pub(super) fn from_grpc(response: Response<tonic::body::Body>) -> Response<tonic
     let (mut parts, body) = response.into_parts();
     // A trailers-only response carries its status in the headers and has no body.
     let early = Status::from_header_map(&parts.headers);
-    for name in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
+    // The body is rewritten, so a length the gRPC answer declared no longer holds.
+    for name in [
+        "grpc-status",
+        "grpc-message",
+        "grpc-status-details-bin",
+        "content-length",
+    ] {
         parts.headers.remove(name);
     }
     parts.headers.insert(
@@ -92,7 +98,7 @@ fn end_stream(status: &Status) -> Bytes {
     let payload = if status.code() == Code::Ok {
         json!({})
     } else {
-        json!({"error": {"code": connect_code(status.code()), "message": status.message()}})
+        json!({"error": connect_error_json(status)})
     };
     let payload = payload.to_string();
     let mut envelope = BytesMut::with_capacity(5 + payload.len());

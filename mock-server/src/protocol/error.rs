@@ -91,6 +91,11 @@ pub(crate) fn connect_code(code: Code) -> &'static str {
 /// where each detail carries its type name, its base64 (unpadded) protobuf value, and its
 /// JSON form under `debug`.
 pub(crate) fn connect_error(status: &Status) -> Response {
+    json_response(http_status(status.code()), &connect_error_json(status))
+}
+
+/// The JSON of a Connect error, as unary errors and the end of a stream carry it.
+pub(crate) fn connect_error_json(status: &Status) -> Value {
     let base64 = base64::engine::general_purpose::STANDARD_NO_PAD;
     let rpc = rpc_status(status);
     let debug = json::status_to_value(&rpc, Output::Canonical).unwrap_or_default();
@@ -107,8 +112,7 @@ pub(crate) fn connect_error(status: &Status) -> Response {
             json!({"type": type_name, "value": base64.encode(&any.value), "debug": debug})
         })
         .collect();
-    let body = json!({"code": connect_code(status.code()), "message": status.message(), "details": details});
-    json_response(http_status(status.code()), &body)
+    json!({"code": connect_code(status.code()), "message": status.message(), "details": details})
 }
 
 #[cfg(test)]

@@ -331,11 +331,8 @@ impl<S: Clone> Layer<S> for ProtocolLayer {
     fn layer(&self, grpc: S) -> Self::Service {
         ProtocolRouter {
             browser: Arc::new(Browser {
-                grpc: cors().layer(tonic_web::GrpcWebLayer::new().layer(grpc.clone())),
-                http: cors().layer(self.http.clone()),
-                control_grpc: (self.access.cors())
-                    .layer(tonic_web::GrpcWebLayer::new().layer(grpc.clone())),
-                control_http: self.access.cors().layer(self.http.clone()),
+                api: Doors::new(&grpc, &self.http, cors()),
+                control: Doors::new(&grpc, &self.http, self.access.cors()),
                 access: Arc::clone(&self.access),
             }),
             grpc,
@@ -357,11 +354,30 @@ pub(crate) struct ProtocolRouter<S> {
 /// control access policy says for the control plane.
 #[derive(Debug)]
 struct Browser<S> {
-    grpc: Cors<GrpcWebService<S>>,
-    http: Cors<Router>,
-    control_grpc: Cors<GrpcWebService<S>>,
-    control_http: Cors<Router>,
+    api: Doors<S>,
+    control: Doors<S>,
     access: Arc<ControlAccess>,
+}
+
+/// The front doors a browser can use, behind one CORS policy.
+#[derive(Debug)]
+struct Doors<S> {
+    /// gRPC-Web, translated by tonic-web.
+    grpc_web: Cors<GrpcWebService<S>>,
+    /// Connect streaming, bridged to the gRPC services directly (over HTTP/1.1 too).
+    connect_stream: Cors<S>,
+    /// REST, Connect unary and the control API.
+    http: Cors<Router>,
+}
+
+impl<S: Clone> Doors<S> {
+    fn new(grpc: &S, http: &Router, cors: tower_http::cors::CorsLayer) -> Self {
+        Self {
+            grpc_web: cors.layer(tonic_web::GrpcWebLayer::new().layer(grpc.clone())),
+            connect_stream: cors.layer(grpc.clone()),
+            http: cors.layer(http.clone()),
+        }
+    }
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -400,10 +416,9 @@ where
                 return guard::Guarded::new(wire, in_flight, Routed::Other { call });
             }
         }
-        let browser = &self.browser;
-        let (grpc_web, http) = match control {
-            true => (&browser.control_grpc, &browser.control_http),
-            false => (&browser.grpc, &browser.http),
+        let doors = match control {
+            true => &self.browser.control,
+            false => &self.browser.api,
         };
         let other: BoxFuture<Self::Response> = match wire {
             Wire::Grpc if request.version() >= Version::HTTP_2 => {
@@ -414,9 +429,9 @@ where
                 let response = grpc_needs_http2(&request);
                 Box::pin(async move { Ok(response) })
             }
-            Wire::GrpcWeb => Box::pin(call_grpc(grpc_web.clone(), request, limit)),
+            Wire::GrpcWeb => Box::pin(call_grpc(doors.grpc_web.clone(), request, limit)),
             Wire::ConnectStream => {
-                let grpc = grpc_web.clone();
+                let grpc = doors.connect_stream.clone();
                 Box::pin(async move {
                     let request = connect_stream::to_grpc(request);
                     let response = grpc.oneshot(request).await.map_err(Into::into)?;
@@ -424,7 +439,7 @@ where
                 })
             }
             Wire::Http => {
-                let http = http.clone();
+                let http = doors.http.clone();
                 Box::pin(async move {
                     let response: Result<_, Infallible> = http.oneshot(request).await;
                     let Ok(response) = response;

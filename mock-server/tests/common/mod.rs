@@ -4,6 +4,7 @@
 
 pub mod bodies;
 pub mod process;
+pub mod wire;
 
 pub use coreweave_test_support::*;
 

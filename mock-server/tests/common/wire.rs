@@ -1,0 +1,60 @@
+//! Raw HTTP for the protocol tests: curl with every header and body byte under the test's
+//! control, and the envelopes of the streaming protocols.
+
+use super::process::tool;
+
+/// `curl` with `args`, returning the HTTP status line's code, the headers and the body.
+pub fn curl(args: &[&str]) -> (u16, String, Vec<u8>) {
+    let dir = std::env::temp_dir();
+    let unique = format!("{}-{:?}", std::process::id(), std::thread::current().id());
+    let headers = dir.join(format!("wire-headers-{unique}"));
+    let body = dir.join(format!("wire-body-{unique}"));
+    let output = std::process::Command::new(tool("curl"))
+        .args(["--silent", "--show-error", "--dump-header"])
+        .arg(&headers)
+        .arg("--output")
+        .arg(&body)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let headers = std::fs::read_to_string(&headers).unwrap();
+    let code = headers.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (
+        code,
+        headers.to_ascii_lowercase(),
+        std::fs::read(&body).unwrap(),
+    )
+}
+
+/// Writes `bytes` to a file for curl's `--data-binary @file`.
+pub fn body_file(label: &str, bytes: &[u8]) -> String {
+    let unique = format!("{}-{:?}", std::process::id(), std::thread::current().id());
+    let path = std::env::temp_dir().join(format!("wire-{label}-{unique}"));
+    std::fs::write(&path, bytes).unwrap();
+    format!("@{}", path.display())
+}
+
+/// A Connect (or gRPC) envelope: flags, big-endian length, message.
+pub fn envelope(flags: u8, message: &[u8]) -> Vec<u8> {
+    let mut framed = vec![flags];
+    framed.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
+    framed.extend_from_slice(message);
+    framed
+}
+
+/// The messages of a streamed answer, each as its flags and bytes.
+pub fn envelopes(mut body: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut messages = Vec::new();
+    while body.len() >= 5 {
+        let length = u32::from_be_bytes(body[1..5].try_into().unwrap()) as usize;
+        messages.push((body[0], body[5..5 + length].to_vec()));
+        body = &body[5 + length..];
+    }
+    assert!(body.is_empty(), "a partial envelope at the end: {body:?}");
+    messages
+}
