@@ -34,10 +34,15 @@ pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Stat
             // A body that breaks off, or gzip that does not inflate.
             return Status::invalid_argument(format!("the request body cannot be read: {error}"));
         }
-        let description = format!("request body exceeds the limit of {limit} bytes");
-        let details = ErrorDetails::with_quota_failure_violation("request size", &description);
-        <Status as StatusExt>::with_error_details(Code::ResourceExhausted, description, details)
+        too_large(limit)
     })
+}
+
+/// RESOURCE_EXHAUSTED, with a QuotaFailure, for a request body over `limit` bytes.
+pub(crate) fn too_large(limit: usize) -> Status {
+    let description = format!("request body exceeds the limit of {limit} bytes");
+    let details = ErrorDetails::with_quota_failure_violation("request size", &description);
+    <Status as StatusExt>::with_error_details(Code::ResourceExhausted, description, details)
 }
 
 /// The content codings the HTTP protocols (REST, Connect unary, the control API) read and

@@ -108,6 +108,14 @@ pub(crate) fn is_procedure(path: &str) -> bool {
     )
 }
 
+/// Whether the procedure at `path` is one of the API's, served by [`routes`] with the
+/// API's JSON rules; other services' Connect calls are bridged to their gRPC services.
+pub(crate) fn has_typed_door(path: &str) -> bool {
+    path.trim_start_matches('/')
+        .parse::<coreweave_api::rpc::Method>()
+        .is_ok()
+}
+
 async fn unary(
     State(apis): State<Apis>,
     Path((service, method)): Path<(String, String)>,

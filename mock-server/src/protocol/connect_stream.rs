@@ -17,6 +17,20 @@ use super::error::connect_error_json;
 /// The envelope flag that marks Connect's end-of-stream message.
 const END_STREAM: u8 = 0x02;
 
+/// Runs a Connect streaming call on `grpc`, the gRPC services.
+pub(super) async fn call<G>(
+    grpc: G,
+    request: Request<tonic::body::Body>,
+) -> Result<Response<tonic::body::Body>, super::BoxError>
+where
+    G: tower::Service<Request<tonic::body::Body>, Response = Response<tonic::body::Body>>,
+    G::Error: Into<super::BoxError>,
+{
+    use tower::ServiceExt;
+    let response = grpc.oneshot(to_grpc(request)).await.map_err(Into::into)?;
+    Ok(from_grpc(response))
+}
+
 /// Rewrites a Connect streaming request into the gRPC request it frames identically.
 pub(super) fn to_grpc(mut request: Request<tonic::body::Body>) -> Request<tonic::body::Body> {
     let headers = request.headers_mut();

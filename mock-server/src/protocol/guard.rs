@@ -13,7 +13,7 @@ use axum::http::{header, HeaderValue, Response};
 use futures_util::future::{CatchUnwind, FutureExt};
 use tonic::Status;
 
-use super::{error::rest_error, in_flight::CallInFlight, BoxError, Wire};
+use super::{error::rest_error, in_flight::CallInFlight, BoxError, Enveloped, Wire};
 
 pin_project_lite::pin_project! {
     /// A call of `wire`'s protocol, answered INTERNAL if it panics, and counted as in flight
@@ -64,8 +64,8 @@ fn internal(wire: Wire, panic: &(dyn Any + Send)) -> Response<tonic::body::Body>
     tracing::error!(panic = %shown, protocol = ?wire, "a call panicked; it was answered INTERNAL");
     let status = Status::internal("the mock failed while answering this call; its log says why");
     match wire {
-        Wire::Grpc => status.into_http(),
-        Wire::GrpcWeb => {
+        Wire::Grpc | Wire::Json(Enveloped::Grpc) => status.into_http(),
+        Wire::GrpcWeb | Wire::Json(Enveloped::GrpcWeb) => {
             let mut response = status.into_http();
             let grpc_web = HeaderValue::from_static("application/grpc-web+proto");
             response
@@ -73,7 +73,11 @@ fn internal(wire: Wire, panic: &(dyn Any + Send)) -> Response<tonic::body::Body>
                 .insert(header::CONTENT_TYPE, grpc_web);
             response
         }
-        Wire::ConnectStream | Wire::Http => rest_error(&status).map(tonic::body::Body::new),
+        Wire::ConnectStream | Wire::Json(Enveloped::ConnectStream) => {
+            super::connect_stream::from_grpc(status.into_http())
+        }
+        Wire::ConnectUnary => super::error::connect_error(&status).map(tonic::body::Body::new),
+        Wire::Http => rest_error(&status).map(tonic::body::Body::new),
     }
 }
 

@@ -8,7 +8,9 @@
 //! | `application/grpc-web*` | gRPC, translated by tonic-web, with CORS |
 //! | `application/grpc*` | gRPC, without CORS (browsers cannot speak it) |
 //! | `application/connect+proto` | Connect streaming, bridged to the gRPC services (server reflection for `buf curl`) |
-//! | `POST /<package>.<Service>/<Method>`, other content types | Connect unary |
+//! | any of those with `+json` | the same, each JSON message rewritten as protobuf and back ([`transcode`]) |
+//! | `POST /<package>.<Service>/<Method>` of the API | Connect unary, typed ([`connect`]) |
+//! | `POST /<package>.<Service>/<Method>` of another service | Connect unary, bridged to its gRPC service ([`transcode`]) |
 //! | anything else | REST |
 
 mod access;
@@ -21,6 +23,7 @@ pub(crate) mod error;
 mod guard;
 mod in_flight;
 pub(crate) mod rest;
+mod transcode;
 
 use std::{
     convert::Infallible,
@@ -42,6 +45,7 @@ use tower_http::cors::Cors;
 pub(crate) use access::CONTROL_SERVICE_PREFIX;
 pub(crate) use access::{ControlAccess, CONTROL_PATH_PREFIX};
 pub(crate) use in_flight::InFlight;
+pub(crate) use transcode::Descriptors;
 
 use crate::{
     api::gateway::GatewayApi, api::vpc::VpcApi, pipeline::journal::Protocol, pipeline::MockState,
@@ -117,14 +121,39 @@ fn cors() -> tower_http::cors::CorsLayer {
 /// The protocol a request speaks, by its content type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Wire {
-    /// `application/grpc*`.
+    /// `application/grpc` and `application/grpc+proto`.
     Grpc,
     /// `application/grpc-web*`, which works over HTTP/1.1 too.
     GrpcWeb,
     /// `application/connect+proto`: Connect streaming.
     ConnectStream,
-    /// Everything else: REST, Connect unary, the control API, CORS preflights.
+    /// `application/grpc+json`, `application/grpc-web+json`, `application/connect+json`:
+    /// one of the three with the JSON codec.
+    Json(Enveloped),
+    /// A Connect unary call of a service without a typed front door (health, control).
+    ConnectUnary,
+    /// Everything else: REST, the API's Connect unary calls, the control API, CORS
+    /// preflights.
     Http,
+}
+
+/// The protocols that frame messages in envelopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Enveloped {
+    Grpc,
+    GrpcWeb,
+    ConnectStream,
+}
+
+impl Enveloped {
+    /// The content type of the protocol with the protobuf codec.
+    fn proto_type(self) -> &'static str {
+        match self {
+            Self::Grpc => "application/grpc",
+            Self::GrpcWeb => "application/grpc-web+proto",
+            Self::ConnectStream => "application/connect+proto",
+        }
+    }
 }
 
 impl Wire {
@@ -133,14 +162,26 @@ impl Wire {
             .headers()
             .get(header::CONTENT_TYPE)
             .map_or(&b""[..], HeaderValue::as_bytes);
-        if content_type.starts_with(b"application/grpc-web") {
-            Self::GrpcWeb
+        let json = transcode::is_json(content_type);
+        let enveloped = if content_type.starts_with(b"application/grpc-web") {
+            Enveloped::GrpcWeb
         } else if content_type.starts_with(b"application/grpc") {
-            Self::Grpc
-        } else if content_type.starts_with(b"application/connect+proto") {
-            Self::ConnectStream
+            Enveloped::Grpc
+        } else if content_type.starts_with(b"application/connect+") {
+            Enveloped::ConnectStream
+        } else if request.method() == axum::http::Method::POST
+            && connect::is_procedure(request.uri().path())
+            && !connect::has_typed_door(request.uri().path())
+        {
+            return Self::ConnectUnary;
         } else {
-            Self::Http
+            return Self::Http;
+        };
+        match (enveloped, json) {
+            (envelope, true) => Self::Json(envelope),
+            (Enveloped::Grpc, false) => Self::Grpc,
+            (Enveloped::GrpcWeb, false) => Self::GrpcWeb,
+            (Enveloped::ConnectStream, false) => Self::ConnectStream,
         }
     }
 
@@ -149,9 +190,11 @@ impl Wire {
     /// request extension), nor for the HTTP router, which names its own (REST or Connect).
     fn protocol(self) -> Option<Protocol> {
         match self {
-            Self::Grpc | Self::Http => None,
-            Self::GrpcWeb => Some(Protocol::GrpcWeb),
-            Self::ConnectStream => Some(Protocol::Connect),
+            Self::Grpc | Self::Http | Self::Json(Enveloped::Grpc) => None,
+            Self::GrpcWeb | Self::Json(Enveloped::GrpcWeb) => Some(Protocol::GrpcWeb),
+            Self::ConnectStream | Self::ConnectUnary | Self::Json(Enveloped::ConnectStream) => {
+                Some(Protocol::Connect)
+            }
         }
     }
 }
@@ -310,17 +353,25 @@ pub(crate) struct ProtocolLayer {
     http: Router,
     max_request_bytes: usize,
     access: Arc<ControlAccess>,
+    descriptors: Arc<Descriptors>,
 }
 
 impl ProtocolLayer {
     /// Routes non-gRPC requests to `http`; `max_request_bytes` is the request size limit
     /// that a too-large gRPC message is reported against; `access` says who may reach the
-    /// control plane through a browser's protocols.
-    pub(crate) fn new(http: Router, max_request_bytes: usize, access: ControlAccess) -> Self {
+    /// control plane through a browser's protocols; `descriptors` those of every service
+    /// served, for the JSON codecs.
+    pub(crate) fn new(
+        http: Router,
+        max_request_bytes: usize,
+        access: ControlAccess,
+        descriptors: Descriptors,
+    ) -> Self {
         Self {
             http,
             max_request_bytes,
             access: Arc::new(access),
+            descriptors: Arc::new(descriptors),
         }
     }
 }
@@ -334,6 +385,7 @@ impl<S: Clone> Layer<S> for ProtocolLayer {
                 api: Doors::new(&grpc, &self.http, cors()),
                 control: Doors::new(&grpc, &self.http, self.access.cors()),
                 access: Arc::clone(&self.access),
+                descriptors: Arc::clone(&self.descriptors),
             }),
             grpc,
             max_request_bytes: self.max_request_bytes,
@@ -357,6 +409,8 @@ struct Browser<S> {
     api: Doors<S>,
     control: Doors<S>,
     access: Arc<ControlAccess>,
+    /// Every served service's messages, for the JSON codecs.
+    descriptors: Arc<Descriptors>,
 }
 
 /// The front doors a browser can use, behind one CORS policy.
@@ -420,6 +474,7 @@ where
             true => &self.browser.control,
             false => &self.browser.api,
         };
+        let descriptors = &self.browser.descriptors;
         let other: BoxFuture<Self::Response> = match wire {
             Wire::Grpc if request.version() >= Version::HTTP_2 => {
                 let call = call_grpc(self.grpc.clone(), request, limit);
@@ -431,12 +486,44 @@ where
             }
             Wire::GrpcWeb => Box::pin(call_grpc(doors.grpc_web.clone(), request, limit)),
             Wire::ConnectStream => {
+                Box::pin(connect_stream::call(doors.connect_stream.clone(), request))
+            }
+            Wire::Json(Enveloped::Grpc) if request.version() < Version::HTTP_2 => {
+                let response = grpc_needs_http2(&request);
+                Box::pin(async move { Ok(response) })
+            }
+            Wire::Json(envelope) => {
+                let proto_type = envelope.proto_type();
+                let (grpc, grpc_web, stream) = (
+                    self.grpc.clone(),
+                    doors.grpc_web.clone(),
+                    doors.connect_stream.clone(),
+                );
+                let call = move |request| -> BoxFuture<Self::Response> {
+                    match envelope {
+                        Enveloped::Grpc => Box::pin(call_grpc(grpc, request, limit)),
+                        Enveloped::GrpcWeb => Box::pin(call_grpc(grpc_web, request, limit)),
+                        Enveloped::ConnectStream => Box::pin(connect_stream::call(stream, request)),
+                    }
+                };
+                let descriptors = Arc::clone(descriptors);
+                Box::pin(transcode::json_envelopes(
+                    descriptors,
+                    request,
+                    proto_type,
+                    limit,
+                    call,
+                ))
+            }
+            Wire::ConnectUnary => {
                 let grpc = doors.connect_stream.clone();
-                Box::pin(async move {
-                    let request = connect_stream::to_grpc(request);
-                    let response = grpc.oneshot(request).await.map_err(Into::into)?;
-                    Ok(connect_stream::from_grpc(response))
-                })
+                let call = move |request| async move {
+                    let response: Result<_, BoxError> =
+                        grpc.oneshot(request).await.map_err(Into::into);
+                    response
+                };
+                let descriptors = Arc::clone(descriptors);
+                Box::pin(transcode::connect_unary(descriptors, request, limit, call))
             }
             Wire::Http => {
                 let http = doors.http.clone();

@@ -76,6 +76,9 @@ pub enum MockError {
     /// The reflection service could not be built from the descriptors.
     #[error("cannot build the reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// The descriptors the JSON codecs read are invalid.
+    #[error("cannot read the services' descriptors: {0}")]
+    Descriptors(String),
     /// The server failed while serving.
     #[error("server error: {0}")]
     Serve(#[from] tonic::transport::Error),
@@ -323,7 +326,7 @@ impl MockServerBuilder {
             serving,
         } = self.into_services().await?;
         let (shutdown, signal) = oneshot::channel::<()>();
-        let router = ProtocolLayer::new(http, max_request_bytes, access);
+        let router = ProtocolLayer::new(http, max_request_bytes, access, descriptors()?);
         let task = tokio::spawn(serve(listener, connections, routes, router, async {
             // Either an explicit shutdown or the handle being dropped stops the server.
             let _ = signal.await;
@@ -531,6 +534,19 @@ async fn watch_storage(state: Arc<MockState>, health: HealthReporter, serving: A
             writable = now_writable;
         }
     }
+}
+
+/// The descriptors of every service the mock can serve, for the JSON codecs.
+fn descriptors() -> Result<crate::protocol::Descriptors, MockError> {
+    crate::protocol::Descriptors::new(&[
+        tonic_types::pb::FILE_DESCRIPTOR_SET,
+        FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        CONTROL_DESCRIPTOR_SET,
+    ])
+    .map_err(|e| MockError::Descriptors(e.to_string()))
 }
 
 /// Reports `status` for the server and both APIs on gRPC health.
