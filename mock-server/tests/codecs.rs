@@ -191,3 +191,77 @@ fn the_json_codec_reads_gzip_messages() {
     let created: serde_json::Value = serde_json::from_slice(&messages[0].1).unwrap();
     assert_eq!(created["vpc"]["name"], "zipped-json");
 }
+
+#[test]
+fn every_protocol_answers_deadline_exceeded_when_its_timeout_runs_out() {
+    use prost::Message;
+    let mock = MockProcess::start(&[]);
+    let url = mock.vpc_method_url("GetVPC");
+    let id = "3f6c2c1e-1111-4222-8333-444455556666";
+    let get = coreweave_api::networking::v1beta1::GetVpcRequest { id: id.into() };
+    let framed = body_file("deadline", &envelope(0, &get.encode_to_vec()));
+    let json = format!(r#"{{"id": "{id}"}}"#);
+    let slow = "x-mock-delay: 10s";
+    let cases: [(&str, Vec<&str>); 4] = [
+        (
+            "grpc",
+            vec![
+                "--http2-prior-knowledge",
+                "-H",
+                "content-type: application/grpc",
+                "-H",
+                "te: trailers",
+                "-H",
+                "grpc-timeout: 200m",
+                "--data-binary",
+                &framed,
+            ],
+        ),
+        (
+            "grpc-web",
+            vec![
+                "-H",
+                "content-type: application/grpc-web+proto",
+                "-H",
+                "grpc-timeout: 200m",
+                "--data-binary",
+                &framed,
+            ],
+        ),
+        (
+            "connect stream",
+            vec![
+                "-H",
+                "content-type: application/connect+proto",
+                "-H",
+                "connect-timeout-ms: 200",
+                "--data-binary",
+                &framed,
+            ],
+        ),
+        (
+            "connect unary",
+            vec![
+                "-H",
+                "content-type: application/json",
+                "-H",
+                "connect-timeout-ms: 200",
+                "-d",
+                &json,
+            ],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (protocol, mut args) in cases {
+        args.extend(["-H", AUTH, "-H", slow, &url]);
+        let (code, headers, body) = curl(&args);
+        let everything = format!("{headers}{}", String::from_utf8_lossy(&body));
+        let expired = everything.contains("grpc-status: 4")
+            || everything.contains("grpc-status:4")
+            || everything.contains("deadline_exceeded");
+        if !expired {
+            failures.push(format!("{protocol} ({code}): {everything}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}

@@ -17,17 +17,18 @@ use super::error::connect_error_json;
 /// The envelope flag that marks Connect's end-of-stream message.
 const END_STREAM: u8 = 0x02;
 
-/// Runs a Connect streaming call on `grpc`, the gRPC services.
+/// Runs a Connect streaming call on `grpc`, the gRPC services (`limit` is the request size
+/// limit an oversized message is reported against).
 pub(super) async fn call<G>(
     grpc: G,
     request: Request<tonic::body::Body>,
+    limit: usize,
 ) -> Result<Response<tonic::body::Body>, super::BoxError>
 where
     G: tower::Service<Request<tonic::body::Body>, Response = Response<tonic::body::Body>>,
     G::Error: Into<super::BoxError>,
 {
-    use tower::ServiceExt;
-    let response = grpc.oneshot(to_grpc(request)).await.map_err(Into::into)?;
+    let response = super::call_grpc(grpc, to_grpc(request), limit).await?;
     Ok(from_grpc(response))
 }
 

@@ -238,18 +238,19 @@ const INFLATED_TOO_LARGE: &str = "Error decompressing: size limit";
 
 /// Rewrites tonic's errors for a request it could not read into the client's mistake they
 /// are: INVALID_ARGUMENT for malformed bytes, RESOURCE_EXHAUSTED with a QuotaFailure for an
-/// oversized message, compressed or not. Other statuses, the services' own, pass unchanged.
+/// oversized message, compressed or not; and its CANCELLED for an expired `grpc-timeout`
+/// into the DEADLINE_EXCEEDED that gRPC and Connect servers answer. Other statuses, the services' own, pass unchanged.
 fn blame_the_request(response: &mut Response<tonic::body::Body>, limit: usize) {
     use tonic::{Code, Status};
     use tonic_types::{ErrorDetails, StatusExt};
     // Most answers carry their status in trailers; of those with it here, only INTERNAL,
-    // OUT_OF_RANGE and RESOURCE_EXHAUSTED can be tonic's about an unreadable request. One header tells, without
+    // OUT_OF_RANGE, RESOURCE_EXHAUSTED and CANCELLED can be tonic's own. One header tells, without
     // parsing the rest (a NOT_FOUND's details cost 8,000 instructions to parse).
     let code = response.headers().get(Status::GRPC_STATUS);
     let code = code.map(|code| Code::from_bytes(code.as_bytes()));
     if !matches!(
         code,
-        Some(Code::Internal | Code::OutOfRange | Code::ResourceExhausted)
+        Some(Code::Internal | Code::OutOfRange | Code::ResourceExhausted | Code::Cancelled)
     ) {
         return;
     }
@@ -265,6 +266,10 @@ fn blame_the_request(response: &mut Response<tonic::body::Body>, limit: usize) {
             let description = format!("the request exceeds the limit of {limit} bytes");
             let details = ErrorDetails::with_quota_failure_violation("request size", &description);
             Status::with_error_details(Code::ResourceExhausted, description, details)
+        }
+        // tonic's own answer when the caller's `grpc-timeout` runs out.
+        Code::Cancelled if message == "Timeout expired" => {
+            Status::deadline_exceeded("the call did not finish within the deadline its caller set")
         }
         Code::ResourceExhausted if message.starts_with(INFLATED_TOO_LARGE) => {
             let description =
@@ -457,6 +462,7 @@ where
 
     fn call(&mut self, mut request: Request<tonic::body::Body>) -> Self::Future {
         let wire = Wire::of(&request);
+        let deadline = guard::deadline_of(wire, &request);
         let in_flight = request.extensions().get::<InFlight>().map(InFlight::begin);
         if let Some(protocol) = wire.protocol() {
             request.extensions_mut().insert(protocol);
@@ -467,7 +473,8 @@ where
             if let Some(refused) = self.browser.access.refusal(&request) {
                 let refused = refused.map(tonic::body::Body::new);
                 let call: BoxFuture<Self::Response> = Box::pin(async move { Ok(refused) });
-                return guard::Guarded::new(wire, in_flight, Routed::Other { call });
+                return guard::Guarded::new(wire, in_flight, Routed::Other { call })
+                    .with_deadline(deadline);
             }
         }
         let doors = match control {
@@ -478,16 +485,19 @@ where
         let other: BoxFuture<Self::Response> = match wire {
             Wire::Grpc if request.version() >= Version::HTTP_2 => {
                 let call = call_grpc(self.grpc.clone(), request, limit);
-                return guard::Guarded::new(wire, in_flight, Routed::Grpc { call });
+                return guard::Guarded::new(wire, in_flight, Routed::Grpc { call })
+                    .with_deadline(deadline);
             }
             Wire::Grpc => {
                 let response = grpc_needs_http2(&request);
                 Box::pin(async move { Ok(response) })
             }
             Wire::GrpcWeb => Box::pin(call_grpc(doors.grpc_web.clone(), request, limit)),
-            Wire::ConnectStream => {
-                Box::pin(connect_stream::call(doors.connect_stream.clone(), request))
-            }
+            Wire::ConnectStream => Box::pin(connect_stream::call(
+                doors.connect_stream.clone(),
+                request,
+                limit,
+            )),
             Wire::Json(Enveloped::Grpc) if request.version() < Version::HTTP_2 => {
                 let response = grpc_needs_http2(&request);
                 Box::pin(async move { Ok(response) })
@@ -503,7 +513,9 @@ where
                     match envelope {
                         Enveloped::Grpc => Box::pin(call_grpc(grpc, request, limit)),
                         Enveloped::GrpcWeb => Box::pin(call_grpc(grpc_web, request, limit)),
-                        Enveloped::ConnectStream => Box::pin(connect_stream::call(stream, request)),
+                        Enveloped::ConnectStream => {
+                            Box::pin(connect_stream::call(stream, request, limit))
+                        }
                     }
                 };
                 let descriptors = Arc::clone(descriptors);
@@ -534,6 +546,6 @@ where
                 })
             }
         };
-        guard::Guarded::new(wire, in_flight, Routed::Other { call: other })
+        guard::Guarded::new(wire, in_flight, Routed::Other { call: other }).with_deadline(deadline)
     }
 }
