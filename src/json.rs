@@ -462,7 +462,12 @@ fn located_error(
     let mut description = error.to_string();
     if let Some(field) = &last_field {
         let element = proto_path.ends_with(']');
-        description = format!("{description}; expected {}", expected(field, element));
+        let hint = format!("expected {}", expected(field, element));
+        // serde's own message may say as much already ("invalid type: integer `5`, expected
+        // a string"); say it once.
+        if !description.ends_with(&hint) {
+            description = format!("{description}; {hint}");
+        }
     }
     JsonError::new((!proto_path.is_empty()).then_some(proto_path), description)
 }

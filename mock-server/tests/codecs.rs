@@ -265,3 +265,18 @@ fn every_protocol_answers_deadline_exceeded_when_its_timeout_runs_out() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+#[test]
+fn grpc_web_text_that_is_not_base64_is_invalid_argument() {
+    let mock = MockProcess::start(&[]);
+    let (_, headers, _) = curl(&[
+        "-H",
+        AUTH,
+        "-H",
+        "content-type: application/grpc-web-text",
+        "-d",
+        "!!!not base64",
+        &mock.vpc_method_url("ListVPCs"),
+    ]);
+    assert!(headers.contains("grpc-status: 3"), "{headers}");
+}

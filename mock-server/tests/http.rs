@@ -363,6 +363,24 @@ fn bad_http_input_gets_a_4xx_json_error_that_names_the_problem() {
         if status == 400 {
             assert_eq!(reply.body["code"], 3, "{args:?}: {reply:?}");
         }
+        if reply.body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid JSON body")
+        {
+            // Every JSON error has its BadRequest; malformed JSON names the body.
+            let violation = &reply.body["details"][0]["fieldViolations"][0];
+            let field = violation["field"].as_str().unwrap();
+            let description = violation["description"].as_str().unwrap();
+            assert!(!field.is_empty() && !description.is_empty(), "{reply:?}");
+            if description.starts_with("malformed JSON") {
+                assert_eq!(field, "body", "{reply:?}");
+            }
+            assert!(
+                !description.contains("a string; expected a string"),
+                "{reply:?}"
+            );
+        }
     }
 
     // An oversized body.

@@ -17,12 +17,22 @@ pub(crate) const MAX_VALUES: usize = 100_000;
 
 /// A body that is not JSON, or past a bound, as INVALID_ARGUMENT saying which and where.
 pub(crate) fn read_error(error: &serde_json::Error) -> tonic::Status {
-    let message = match error.classify() {
-        serde_json::error::Category::Data => format!("invalid JSON body: {error}"),
-        _ => format!("invalid JSON body: malformed JSON: {error}"),
+    use tonic_types::{ErrorDetails, StatusExt};
+    let description = match error.classify() {
+        serde_json::error::Category::Data => error.to_string(),
+        _ => format!("malformed JSON: {error}"),
     };
-    tonic::Status::invalid_argument(message)
+    // The problem is the body's, not a field's: the violation names the body.
+    let details = ErrorDetails::with_bad_request_violation(BODY_FIELD, &description);
+    tonic::Status::with_error_details(
+        tonic::Code::InvalidArgument,
+        format!("invalid JSON body: {description}"),
+        details,
+    )
 }
+
+/// The field a violation of the whole request body names.
+pub(crate) const BODY_FIELD: &str = "body";
 
 /// Reads a JSON body within the bounds above; an error says which bound and where.
 pub(crate) fn from_slice(bytes: &[u8]) -> Result<Value, serde_json::Error> {

@@ -229,6 +229,8 @@ const UNREADABLE_REQUEST: &[&str] = &[
     "Missing request message",
     "Unexpected EOF decoding stream",
     "Error decompressing",
+    // gRPC-Web text that is not base64.
+    "tonic-web: ",
 ];
 /// How tonic's decoder describes a message over its size cap (OUT_OF_RANGE).
 const TOO_LARGE: &str = "Error, decoded message length too large";
