@@ -280,3 +280,33 @@ fn grpc_web_text_that_is_not_base64_is_invalid_argument() {
     ]);
     assert!(headers.contains("grpc-status: 3"), "{headers}");
 }
+
+#[test]
+fn grpc_over_http_1_1_is_served_to_clients_that_accept_trailers() {
+    use prost::Message;
+    let mock = MockProcess::start(&[]);
+    let list = coreweave_api::networking::v1beta1::ListVpCsRequest {}.encode_to_vec();
+    let body = body_file("grpc-h1", &envelope(0, &list));
+    let url = mock.vpc_method_url("ListVPCs");
+    let grpc = [
+        "--http1.1",
+        "-H",
+        AUTH,
+        "-H",
+        "content-type: application/grpc",
+    ];
+    let mut with_trailers = grpc.to_vec();
+    with_trailers.extend(["-H", "te: trailers", "--data-binary", &body, &url]);
+    let (code, headers, answer) = curl(&with_trailers);
+    assert_eq!(code, 200, "{headers}");
+    assert_eq!(envelopes(&answer).len(), 1, "one ListVPCsResponse");
+    assert!(
+        headers.contains("grpc-status: 0"),
+        "the trailers arrive: {headers}"
+    );
+
+    let mut without = grpc.to_vec();
+    without.extend(["--data-binary", &body, &url]);
+    let (code, _, answer) = curl(&without);
+    assert_eq!(code, 505, "{}", String::from_utf8_lossy(&answer));
+}

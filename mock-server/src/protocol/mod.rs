@@ -199,6 +199,30 @@ impl Wire {
     }
 }
 
+/// Whether a gRPC request's connection can carry the answer's trailers: HTTP/2, or HTTP/1.1
+/// from a client that accepts them (`TE: trailers`), in a chunked body, as connect-go serves
+/// it (connect-python's gRPC client speaks HTTP/1.1 by default).
+fn can_carry_grpc<B>(request: &Request<B>) -> bool {
+    request.version() >= Version::HTTP_2
+        || (request.version() == Version::HTTP_11
+            && request
+                .headers()
+                .get(header::TE)
+                .is_some_and(|te| te.as_bytes().eq_ignore_ascii_case(b"trailers")))
+}
+
+/// Declares the trailers of a gRPC answer over HTTP/1.1, which hyper sends (in the chunked
+/// body) only when the answer names them; a trailers-only answer has none.
+fn declare_trailers(mut response: Response<tonic::body::Body>) -> Response<tonic::body::Body> {
+    if !response.headers().contains_key("grpc-status") {
+        response.headers_mut().insert(
+            header::TRAILER,
+            HeaderValue::from_static("grpc-status, grpc-message, grpc-status-details-bin"),
+        );
+    }
+    response
+}
+
 /// The answer to gRPC over HTTP/1.x (or an h2c upgrade attempt, which arrives as HTTP/1.1):
 /// 505 with a message that says what to do, and one log line.
 fn grpc_needs_http2<B>(request: &Request<B>) -> Response<tonic::body::Body> {
@@ -490,6 +514,10 @@ where
                 return guard::Guarded::new(wire, in_flight, Routed::Grpc { call })
                     .with_deadline(deadline);
             }
+            Wire::Grpc if can_carry_grpc(&request) => {
+                let call = call_grpc(self.grpc.clone(), request, limit);
+                Box::pin(async move { call.await.map(declare_trailers) })
+            }
             Wire::Grpc => {
                 let response = grpc_needs_http2(&request);
                 Box::pin(async move { Ok(response) })
@@ -500,7 +528,7 @@ where
                 request,
                 limit,
             )),
-            Wire::Json(Enveloped::Grpc) if request.version() < Version::HTTP_2 => {
+            Wire::Json(Enveloped::Grpc) if !can_carry_grpc(&request) => {
                 let response = grpc_needs_http2(&request);
                 Box::pin(async move { Ok(response) })
             }

@@ -306,9 +306,22 @@ where
         Ok(messages) => messages,
         Err(status) => return answer(connect_error(&status)),
     };
-    let message = read_body(body, limit).await.and_then(|body| match json {
-        true => to_proto(&messages.input, &body),
-        false => Ok(body.to_vec()),
+    let encoding = parts.headers.get(header::CONTENT_ENCODING).cloned();
+    let message = read_body(body, limit).await.and_then(|body| {
+        let body = match encoding.as_ref().map(HeaderValue::as_bytes) {
+            None | Some(b"identity") => body.to_vec(),
+            Some(b"gzip") => inflate(&body, limit)?,
+            Some(other) => {
+                return Err(Status::unimplemented(format!(
+                    "content-encoding {:?} is not supported; send the body as gzip or identity",
+                    quoted(&String::from_utf8_lossy(other))
+                )))
+            }
+        };
+        match json {
+            true => to_proto(&messages.input, &body),
+            false => Ok(body),
+        }
     });
     let mut framed = BytesMut::new();
     if let Err(status) = message.and_then(|message| put_envelope(&mut framed, 0, &message)) {
