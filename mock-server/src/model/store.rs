@@ -42,6 +42,9 @@ pub struct Tracked<T> {
 pub struct Collection<T> {
     items: Map<Uuid, Tracked<T>>,
     unsaved: Map<Uuid, Before<T>>,
+    /// Whether changes are remembered: only where they are saved (with a state file), so
+    /// that a mock without one pays nothing for it.
+    remembering: bool,
 }
 
 /// What a changed resource was before its first unsaved change.
@@ -89,6 +92,7 @@ impl<T> Default for Collection<T> {
         Self {
             items: Map::default(),
             unsaved: Map::default(),
+            remembering: false,
         }
     }
 }
@@ -118,6 +122,9 @@ impl<T: Clone> Collection<T> {
     /// Remembers what resource `id` is now, before a change to it (only before the first
     /// unsaved change: undoing goes back to what was saved).
     fn before_change(&mut self, id: Uuid) {
+        if !self.remembering {
+            return;
+        }
         if let std::collections::hash_map::Entry::Vacant(entry) = self.unsaved.entry(id) {
             entry.insert(match self.items.get(&id) {
                 Some(tracked) => Before::Was(tracked.clone()),
@@ -128,7 +135,9 @@ impl<T: Clone> Collection<T> {
 
     fn purge(&mut self, id: Uuid) -> Option<Tracked<T>> {
         let purged = self.items.remove(&id)?;
-        self.unsaved.entry(id).or_insert(Before::Purged);
+        if self.remembering {
+            self.unsaved.entry(id).or_insert(Before::Purged);
+        }
         Some(purged)
     }
 
@@ -369,6 +378,13 @@ impl Unsaved {
 }
 
 impl OrgState {
+    /// Remembers every change from now on, with what it changed, until
+    /// [`take_unsaved`](Self::take_unsaved) collects them.
+    pub fn remember_changes(&mut self) {
+        self.vpcs.remembering = true;
+        self.gateways.remembering = true;
+    }
+
     /// Collects the changes made since the last call, to save them.
     pub fn take_unsaved(&mut self) -> Unsaved {
         Unsaved {
@@ -651,6 +667,7 @@ mod tests {
         };
         let create = |name: &'static str| {
             move |state: &mut OrgState| {
+                state.remember_changes(); // as the mock does with a state file
                 let id = state.vpcs.unused_id();
                 state.vpc_names.insert(name.into(), id);
                 state.vpcs.insert(id, named(name), now);

@@ -232,7 +232,11 @@ impl MockState {
             return self.store.change_org(org, change, |_, _| Ok(()));
         };
         file.ensure_writable(&self.store).map_err(unsaved)?;
-        self.store.change_org(org, change, |state, changes| {
+        let remembered = |state: &mut OrgState| {
+            state.remember_changes();
+            change(state)
+        };
+        self.store.change_org(org, remembered, |state, changes| {
             file.save_changes(org, state, changes).map_err(unsaved)
         })
     }
