@@ -13,7 +13,7 @@ use common::{
 use coreweave_api::networking::v1beta1::{
     vpc_service_client::VpcServiceClient, CreateVpcRequest, GetVpcRequest,
 };
-use tonic::{codec::CompressionEncoding, metadata::MetadataValue, Code, Request};
+use tonic::{codec::CompressionEncoding, Code, Request};
 
 const TOKEN: &str = "CW-SECRET-compression";
 
@@ -24,10 +24,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn authorized<T>(message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    let value: MetadataValue<_> = format!("Bearer {TOKEN}").parse().unwrap();
-    request.metadata_mut().insert("authorization", value);
-    request
+    common::process::with_token(message, TOKEN)
 }
 
 async fn gzip_stub(addr: &str) -> VpcServiceClient<tonic::transport::Channel> {
@@ -127,10 +124,29 @@ fn connect_and_rest_read_gzip_bodies_and_compress_answers_for_clients_that_ask()
     }
 }
 
+/// POSTs the body file `data` as JSON to `url` in `encoding`: status code, headers, body.
+fn post_encoded(url: &str, encoding: &str, data: &str) -> (u16, String, String) {
+    let auth = format!("authorization: Bearer {TOKEN}");
+    let encoding = format!("content-encoding: {encoding}");
+    let json = "content-type: application/json";
+    let args = [
+        "-H",
+        &auth,
+        "-H",
+        json,
+        "-H",
+        &encoding,
+        "--data-binary",
+        data,
+        url,
+    ];
+    let (code, headers, body) = curl(&args);
+    (code, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
 #[test]
 fn connect_and_rest_refuse_a_gzip_bomb_and_an_unknown_coding() {
     let mock = MockProcess::start(&[]);
-    let auth = format!("authorization: Bearer {TOKEN}");
     let connect = mock.vpc_method_url("CreateVPC");
     let rest = format!("http://{}/v1beta1/networking/vpcs", mock.addr);
     let bomb = {
@@ -141,18 +157,7 @@ fn connect_and_rest_refuse_a_gzip_bomb_and_an_unknown_coding() {
     let before = mock.peak_rss_kib();
     for url in [&connect, &rest] {
         for _ in 0..10 {
-            let (code, headers, body) = curl(&[
-                "-H",
-                &auth,
-                "-H",
-                "content-type: application/json",
-                "-H",
-                "content-encoding: gzip",
-                "--data-binary",
-                &bomb,
-                url,
-            ]);
-            let body = String::from_utf8_lossy(&body);
+            let (code, headers, body) = post_encoded(url, "gzip", &bomb);
             assert_eq!(code, 429, "{url}: {headers}{body}");
             assert!(body.contains("exceeds the limit"), "{url}: {body}");
         }
@@ -165,18 +170,7 @@ fn connect_and_rest_refuse_a_gzip_bomb_and_an_unknown_coding() {
 
     let plain = body_file("plain", br#"{"name": "x", "zone": "US-EAST-04A"}"#);
     for (url, expected) in [(&connect, 501), (&rest, 415)] {
-        let (code, headers, body) = curl(&[
-            "-H",
-            &auth,
-            "-H",
-            "content-type: application/json",
-            "-H",
-            "content-encoding: br",
-            "--data-binary",
-            &plain,
-            url,
-        ]);
-        let body = String::from_utf8_lossy(&body);
+        let (code, headers, body) = post_encoded(url, "br", &plain);
         assert_eq!(code, expected, "{url}: {headers}{body}");
         assert!(
             body.contains("br") && body.contains("gzip"),
@@ -187,18 +181,7 @@ fn connect_and_rest_refuse_a_gzip_bomb_and_an_unknown_coding() {
             "{url}: {headers}"
         );
 
-        let (code, _, body) = curl(&[
-            "-H",
-            &auth,
-            "-H",
-            "content-type: application/json",
-            "-H",
-            "content-encoding: gzip",
-            "--data-binary",
-            &plain,
-            url,
-        ]);
-        let body = String::from_utf8_lossy(&body);
+        let (code, _, body) = post_encoded(url, "gzip", &plain);
         assert_eq!(code, 400, "{url}: gzip that does not inflate: {body}");
         assert!(body.contains("cannot be read"), "{url}: {body}");
     }

@@ -13,7 +13,7 @@ use common::process::{mock_binary, MockProcess};
 use coreweave_api::networking::v1beta1::{
     vpc_service_client::VpcServiceClient, CreateVpcRequest, ListVpCsRequest,
 };
-use tonic::{metadata::MetadataValue, Request};
+use tonic::Request;
 
 const TOKEN: &str = "CW-SECRET-persistence";
 
@@ -31,10 +31,7 @@ fn temp_dir(label: &str) -> PathBuf {
 }
 
 fn authorized<T>(message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    let value: MetadataValue<_> = format!("Bearer {TOKEN}").parse().unwrap();
-    request.metadata_mut().insert("authorization", value);
-    request
+    common::process::with_token(message, TOKEN)
 }
 
 async fn stub(addr: &str) -> VpcServiceClient<tonic::transport::Channel> {

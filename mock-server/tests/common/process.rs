@@ -172,3 +172,14 @@ pub fn run_ok(program: &PathBuf, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// A request carrying `authorization: Bearer <token>`, for stubs on a plain channel to the
+/// binary.
+pub fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let value = format!("Bearer {token}")
+        .parse()
+        .expect("a token is printable");
+    request.metadata_mut().insert("authorization", value);
+    request
+}
