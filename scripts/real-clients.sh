@@ -4,7 +4,7 @@
 # update with a mask, delete; NOT_FOUND with ResourceInfo; INVALID_ARGUMENT with BadRequest;
 # gateway create, get, delete; health Check and Watch):
 #   Node.js: connect-es over Connect, gRPC and gRPC-Web; @grpc/grpc-js
-#   Python:  connect-python over Connect, gRPC and gRPC-Web; grpcio; requests over REST
+#   Python:  connect-python over Connect, gRPC and gRPC-Web; grpcio; requests and httpx over REST
 # Prints a table of client x protocol x variant with each step's outcome and fails on any
 # failed step. Installs the clients (npm, and a venv under .tools/) and generates their stubs
 # from proto/ idempotently and without root. Honours CARGO_TARGET_DIR.

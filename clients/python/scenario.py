@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import grpc
+import httpx
 import requests
 from connectrpc.code import Code
 from connectrpc.compat import google_protobuf_json_codec
@@ -192,34 +193,34 @@ def grpcio_steps(channel: grpc.Channel, label: str) -> list[Step]:
     ]
 
 
-def rest_steps(endpoint: str) -> list[Step]:
-    """The documentation's curl bodies, sent by requests at its defaults (which accept gzip)."""
-    session = requests.Session()
+def rest_steps(endpoint: str, session: requests.Session | httpx.Client, label: str) -> list[Step]:
+    """The documentation's curl bodies, sent by an HTTP client at its defaults (both accept gzip)."""
     session.headers.update(HEADERS)
+    name = f"rest-{label}"
     vpcs = f"{endpoint}/v1beta1/networking/vpcs"
     gateways = f"{endpoint}/v1alpha1/inference/gateways"
     state: dict[str, str] = {}
 
-    def ok(response: requests.Response) -> dict:
+    def ok(response: requests.Response | httpx.Response) -> dict:
         check(response.status_code == 200, f"HTTP {response.status_code}: {response.text[:200]}")
         return response.json()
 
-    def fails_with(response: requests.Response, status: int, detail: str) -> None:
+    def fails_with(response: requests.Response | httpx.Response, status: int, detail: str) -> None:
         check(response.status_code == status, f"HTTP {response.status_code}: {response.text[:200]}")
         types = [d.get("@type", "") for d in response.json().get("details", [])]
         check(any(t.endswith(detail) for t in types), f"no {detail} in {types}")
 
     def create_vpc() -> None:
-        body = {"name": "rest-requests", "zone": ZONE, "vpcPrefixes": [{"name": "p", "value": "10.1.0.0/16"}]}
+        body = {"name": name, "zone": ZONE, "vpcPrefixes": [{"name": "p", "value": "10.1.0.0/16"}]}
         state["id"] = ok(session.post(vpcs, json=body))["vpc"]["id"]
 
     def get_vpc() -> None:
         response = session.get(f"{vpcs}/{state['id']}")
         check(response.headers.get("content-encoding") == "gzip", "the answer was not compressed")
-        check(ok(response)["vpc"]["name"] == "rest-requests", "another VPC")
+        check(ok(response)["vpc"]["name"] == name, "another VPC")
 
     def create_gateway() -> None:
-        body = {"name": "rest-requests", "coreWeaveAuth": {}, "bodyBasedRouting": {"apiType": "API_TYPE_OPENAI"}}
+        body = {"name": name, "coreWeaveAuth": {}, "bodyBasedRouting": {"apiType": "API_TYPE_OPENAI"}}
         state["gateway"] = ok(session.post(gateways, json=body))["gateway"]["spec"]["id"]
 
     return [
@@ -252,7 +253,9 @@ def main() -> None:
         ("Connect", "defaults (binary, gzip)", ProtocolType.CONNECT, False),
         ("Connect", "JSON, gzip", ProtocolType.CONNECT, True),
         ("gRPC-Web", "defaults (binary, gzip)", ProtocolType.GRPC_WEB, False),
+        ("gRPC-Web", "JSON, gzip", ProtocolType.GRPC_WEB, True),
         ("gRPC", "defaults (binary, gzip)", ProtocolType.GRPC, False),
+        ("gRPC", "JSON, gzip", ProtocolType.GRPC, True),
     ]
     for index, (protocol, variant, protocol_type, json_codec) in enumerate(variants):
         label = f"{index}-{uuid.uuid4().hex[:8]}"
@@ -261,7 +264,10 @@ def main() -> None:
         with grpc_channel(endpoint, gzip) as channel:
             variant = "gzip" if gzip else "defaults"
             run("grpcio", "gRPC", variant, grpcio_steps(channel, variant))
-    run("requests", "REST", "defaults (accepts gzip)", rest_steps(endpoint))
+    with requests.Session() as session:
+        run("requests", "REST", "defaults (accepts gzip)", rest_steps(endpoint, session, "requests"))
+    with httpx.Client() as client:
+        run("httpx", "REST", "defaults (accepts gzip)", rest_steps(endpoint, client, "httpx"))
 
 
 if __name__ == "__main__":

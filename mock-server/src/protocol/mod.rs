@@ -539,8 +539,12 @@ where
                     doors.grpc_web.clone(),
                     doors.connect_stream.clone(),
                 );
-                let call = move |request| -> BoxFuture<Self::Response> {
+                let call = move |request: Request<tonic::body::Body>| -> BoxFuture<Self::Response> {
                     match envelope {
+                        Enveloped::Grpc if request.version() < Version::HTTP_2 => {
+                            let call = call_grpc(grpc, request, limit);
+                            Box::pin(async move { call.await.map(declare_trailers) })
+                        }
                         Enveloped::Grpc => Box::pin(call_grpc(grpc, request, limit)),
                         Enveloped::GrpcWeb => Box::pin(call_grpc(grpc_web, request, limit)),
                         Enveloped::ConnectStream => {
