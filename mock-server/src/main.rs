@@ -1,8 +1,16 @@
-//! `coreweave-mock`: runs the mock CoreWeave API server.
+//! `coreweave-mock`: runs the mock CoreWeave API server, or (`exec`) runs a command against
+//! one.
 
-use std::{io::IsTerminal, net::SocketAddr, process::ExitCode, time::Duration};
+mod exec;
 
-use clap::{Parser, ValueEnum};
+use std::{
+    io::IsTerminal,
+    net::{Ipv4Addr, SocketAddr},
+    process::ExitCode,
+    time::Duration,
+};
+
+use clap::{Parser, Subcommand, ValueEnum};
 use coreweave_mock::{
     ConnectionLimits, Limits, ManualClock, MockError, MockServer, Zone, DEFAULT_QUOTA,
 };
@@ -34,14 +42,40 @@ fn return_freed_memory() {
 
 /// An in-memory mock of CoreWeave's VPC and inference gateway APIs.
 ///
-/// Prints one line, `{"event":"listening","addr":"HOST:PORT"}`, to stdout once it accepts
-/// connections; logs go to stderr. Stops gracefully on SIGINT or SIGTERM.
+/// Prints one line of JSON, such as `{"addr":"127.0.0.1:50051","event":"listening"}`, to
+/// stdout once it accepts connections (parse it as JSON: the order of its keys is not fixed);
+/// logs go to stderr. Stops gracefully on SIGINT or SIGTERM.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(flatten)]
+    server: Args,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Starts the mock on a free port, runs CMD with COREWEAVE_API_ENDPOINT set to the mock's
+    /// endpoint, stops the mock when CMD ends, and exits with CMD's exit code (128 + N when a
+    /// signal N ended it). The mock's log is kept in memory; when CMD fails, its last lines
+    /// go to stderr. Example: coreweave-mock exec --transition-delay 0s -- go test ./...
+    Exec {
+        #[command(flatten)]
+        server: Args,
+        /// The command to run and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
+}
+
+/// The server's settings.
+#[derive(Debug, clap::Args)]
 struct Args {
-    /// The address to listen on; port 0 picks a free port.
-    #[arg(long, env = "COREWEAVE_MOCK_LISTEN", default_value = "127.0.0.1:50051")]
-    listen: SocketAddr,
+    /// The address to listen on; port 0 picks a free port. [default: 127.0.0.1:50051, and a
+    /// free port on 127.0.0.1 for exec]
+    #[arg(long, env = "COREWEAVE_MOCK_LISTEN")]
+    listen: Option<SocketAddr>,
 
     /// A zone to offer, as NAME or NAME=IPV4-CIDR (its default PRIMARY /18). Repeatable;
     /// replaces the default set of zones.
@@ -164,13 +198,35 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// Logging into `log` instead of stderr (for `exec`, whose command owns the terminal).
+fn init_logging_to(format: LogFormat, log: exec::Log) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(log)
+        .with_ansi(false);
+    match format {
+        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Where the mock listens unless told otherwise.
+const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 50051);
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
-    init_logging(args.log_format);
+    let cli = Cli::parse();
     #[cfg(feature = "mimalloc")]
     return_freed_memory();
-    match run(args).await {
+    if let Some(Command::Exec { server, command }) = cli.command {
+        let log = exec::Log::default();
+        init_logging_to(server.log_format, log.clone());
+        return exec::run(server, command, log).await;
+    }
+    init_logging(cli.server.log_format);
+    match run(cli.server).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "coreweave-mock stopped");
@@ -181,9 +237,28 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let listener = TcpListener::bind(args.listen)
+    let stop = shutdown_signal()?;
+    let server = start(args, DEFAULT_LISTEN).await?;
+    let line = serde_json::json!({ "event": "listening", "addr": server.addr().to_string() });
+    println!("{line}");
+    tracing::info!(addr = %server.addr(), "coreweave-mock listening");
+
+    stop.await;
+    tracing::info!("shutting down: health is NOT_SERVING, finishing in-flight calls");
+    server.shutdown().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Binds `args.listen` (or `default_listen`) and starts the server as `args` say.
+async fn start(
+    args: Args,
+    default_listen: SocketAddr,
+) -> Result<MockServer, Box<dyn std::error::Error>> {
+    let listen = args.listen.unwrap_or(default_listen);
+    let listener = TcpListener::bind(listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let mut builder = MockServer::builder()
         .transition_delay(args.transition_delay)
         .strict_json(args.strict_json)
@@ -234,16 +309,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .into(),
             (error, _) => Box::<dyn std::error::Error>::from(error),
         })?;
-    let stop = shutdown_signal()?;
-    let line = serde_json::json!({ "event": "listening", "addr": server.addr().to_string() });
-    println!("{line}");
-    tracing::info!(addr = %server.addr(), transition_delay = ?args.transition_delay, "coreweave-mock listening");
-
-    stop.await;
-    tracing::info!("shutting down: health is NOT_SERVING, finishing in-flight calls");
-    server.shutdown().await?;
-    tracing::info!("stopped");
-    Ok(())
+    Ok(server)
 }
 
 /// Reads a seed snapshot file as JSON; errors name the file.
