@@ -1,0 +1,123 @@
+"""The mock's control API (``/_mock/v1/``), one method per operation of the README's table."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+
+class ControlError(Exception):
+    """The mock refused a control call: ``status`` is the HTTP status, ``message`` why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class Control:
+    """A client of a running mock's control API.
+
+    With ``token``, every operation acts on that token's organization only (the token is the
+    one your code under test sends). Without it, operations act on the whole server, which
+    only a mock without ``--token`` allows (the call sends ``x-mock-scope: server``).
+    """
+
+    def __init__(self, endpoint: str, token: str | None = None, *, timeout: float = 30.0) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    def reset(self) -> None:
+        """Deletes every resource, fault and journal entry in scope, and resets its clock."""
+        self._call("POST", "/reset")
+
+    def whoami(self) -> str:
+        """The organization id of the token."""
+        return self._call("GET", "/whoami")["organizationId"]
+
+    def clock(self) -> dict[str, Any]:
+        """``{"now": RFC 3339, "frozen": bool}`` as the scope sees it."""
+        return self._call("GET", "/clock")
+
+    def advance_clock(self, by: str) -> dict[str, Any]:
+        """Moves the scope's time forward by ``by`` (such as ``"90s"``)."""
+        return self._call("POST", "/clock/advance", {"by": by})
+
+    def add_fault(
+        self,
+        method: str,
+        kind: str,
+        *,
+        code: str | None = None,
+        times: int | None = None,
+        delay: str | None = None,
+        message: str | None = None,
+    ) -> dict[str, Any]:
+        """Scripts a fault: ``kind`` is ``"fail"`` (with ``code``), ``"delay"`` (with
+        ``delay``) or ``"lose_reply"``; ``method`` is an RPC name such as ``"CreateVPC"``, or
+        ``"*"``."""
+        body = {"method": method, "kind": kind, "code": code, "times": times, "delay": delay, "message": message}
+        return self._call("POST", "/faults", {k: v for k, v in body.items() if v is not None})["fault"]
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The faults in scope, with their firings left."""
+        return self._call("GET", "/faults")["faults"]
+
+    def clear_faults(self) -> None:
+        """Removes the faults in scope."""
+        self._call("DELETE", "/faults")
+
+    def calls(self, method: str | None = None, code: str | None = None, **page: Any) -> dict[str, Any]:
+        """The journal in scope, oldest first, filtered by ``method`` and ``code`` (and paged
+        with ``limit`` and ``after``)."""
+        query = {"method": method, "code": code, **page}
+        encoded = urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
+        return self._call("GET", "/calls" + (f"?{encoded}" if encoded else ""))
+
+    def state(self) -> dict[str, Any]:
+        """A snapshot of the resources in scope."""
+        return self._call("GET", "/state")
+
+    def load_state(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        """Replaces the state in scope with ``snapshot`` (checked whole first)."""
+        return self._call("PUT", "/state", snapshot)
+
+    def set_status(self, resource_id: str, status: str, message: str = "") -> None:
+        """Makes reads of gateway ``resource_id`` report ``status`` (``"STATUS_FAILED"`` or
+        ``"STATUS_ERROR"``) with ``message``."""
+        self._call("POST", f"/resources/{resource_id}/status", {"status": status, "message": message})
+
+    def hold(self, resource_id: str, on: bool = True) -> None:
+        """Holds resource ``resource_id`` in its transition (or, with ``on=False``, lets it go on)."""
+        self._call("POST", f"/resources/{resource_id}/status", {"hold": on})
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        headers = {"accept": "application/json"}
+        if self.token is None:
+            headers["x-mock-scope"] = "server"
+        else:
+            headers["authorization"] = f"Bearer {self.token}"
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["content-type"] = "application/json"
+        request = urllib.request.Request(
+            f"{self.endpoint}/_mock/v1{path}", data=data, method=method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                text = response.read()
+        except urllib.error.HTTPError as error:
+            raise ControlError(error.code, _message(error.read())) from None
+        return json.loads(text) if text.strip() else None
+
+
+def _message(body: bytes) -> str:
+    try:
+        return str(json.loads(body).get("message", body.decode(errors="replace")))
+    except (ValueError, AttributeError):
+        return body.decode(errors="replace")
