@@ -17,3 +17,12 @@ npm init -y >/dev/null
 npm install --silent --no-audit --no-fund "$tarball" >&2
 cp "$root"/npm/test/*.test.mjs .
 node --test ./*.test.mjs
+
+log "the README's JavaScript example is the test that ran"
+python3 - "$root/README.md" "$root/npm/test/readme-example.test.mjs" <<'PY'
+import sys
+readme, example = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+section = readme.split("### From TypeScript and Node", 1)[1]
+block = section.split("```js\n", 1)[1].split("```", 1)[0]
+assert block == example, "the README's JavaScript example differs from npm/test/readme-example.test.mjs"
+PY

@@ -65,3 +65,31 @@ fn a_command_that_cannot_run_exits_127_saying_why() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_readme_example_runs_as_written() {
+    let readme = std::fs::read_to_string(common::process::repo_root().join("README.md")).unwrap();
+    let section = readme.split("### From any language").nth(1).unwrap();
+    let example = section
+        .split("```sh\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let binary_dir = mock_binary().parent().unwrap().to_owned();
+    let curl_dir = tool("curl").parent().unwrap().to_owned();
+    let path = std::env::join_paths(
+        [binary_dir, curl_dir]
+            .into_iter()
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let output = Command::new("sh")
+        .args(["-c", example])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), r#"{"items":[]}"#);
+}
