@@ -50,3 +50,6 @@ pub use server::{
     connections::ConnectionLimits, MockError, MockServer, MockServerBuilder,
     DEFAULT_TRANSITION_DELAY, SHUTDOWN_GRACE,
 };
+/// The gRPC status codes scripted faults answer with (tonic's), so that a test needs no
+/// `tonic` dependency of its own.
+pub use tonic::Code;
