@@ -21,21 +21,33 @@ pub(crate) const WARNING_HEADER: HeaderName = HeaderName::from_static("x-mock-wa
 /// The longest an ignored key is shown in the warning header, in characters.
 const MAX_SHOWN_KEY_CHARS: usize = 64;
 
-/// Reads a whole body, refusing one larger than `limit` bytes with RESOURCE_EXHAUSTED and a
-/// QuotaFailure, as the services refuse an oversized message.
-pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Status> {
-    axum::body::to_bytes(body, limit).await.map_err(|error| {
-        let over_limit =
-            std::iter::successors(Some(&error as &(dyn std::error::Error + 'static)), |e| {
-                e.source()
-            })
-            .any(|e| e.is::<http_body_util::LengthLimitError>());
-        if !over_limit {
-            // A body that breaks off, or gzip that does not inflate.
-            return Status::invalid_argument(format!("the request body cannot be read: {error}"));
-        }
-        too_large(limit)
-    })
+/// Reads a whole body (of any protocol), refusing one larger than `limit` bytes with
+/// RESOURCE_EXHAUSTED and a QuotaFailure, as the services refuse an oversized message. The
+/// limit counts the bytes as they arrive, so a compressed body is counted inflated, while it
+/// inflates.
+pub(crate) async fn read_limited<B>(body: B, limit: usize) -> Result<Bytes, Status>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use http_body_util::BodyExt;
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(too_large(limit)),
+        // A body that breaks off, or gzip that does not inflate.
+        Err(error) => Err(Status::invalid_argument(format!(
+            "the request body cannot be read: {error}"
+        ))),
+    }
+}
+
+/// UNIMPLEMENTED for a request body in a content coding the mock cannot read, naming the ones
+/// it can.
+pub(crate) fn unsupported_encoding(encoding: &str) -> Status {
+    Status::unimplemented(format!(
+        "content-encoding {:?} is not supported; send the body as {ENCODINGS} or identity",
+        crate::model::quoted(encoding)
+    ))
 }
 
 /// RESOURCE_EXHAUSTED, with a QuotaFailure, for a request body over `limit` bytes.
@@ -80,10 +92,7 @@ async fn refuse_unknown_encoding(
     let Some(encoding) = encoding.filter(|e| e != "identity" && e != ENCODINGS) else {
         return next.run(request).await;
     };
-    let status = Status::unimplemented(format!(
-        "content-encoding {:?} is not supported; send the body as {ENCODINGS} or identity",
-        crate::model::quoted(&encoding)
-    ));
+    let status = unsupported_encoding(&encoding);
     let mut response = if super::connect::is_procedure(request.uri().path()) {
         super::error::connect_error(&status)
     } else {

@@ -396,13 +396,13 @@ impl ProtocolLayer {
         http: Router,
         max_request_bytes: usize,
         access: ControlAccess,
-        descriptors: Descriptors,
+        descriptors: Arc<Descriptors>,
     ) -> Self {
         Self {
             http,
             max_request_bytes,
             access: Arc::new(access),
-            descriptors: Arc::new(descriptors),
+            descriptors,
         }
     }
 }

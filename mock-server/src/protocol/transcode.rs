@@ -223,7 +223,7 @@ where
         Ok(messages) => messages,
         Err(status) => return refused(status),
     };
-    let body = match read_body(body, limit).await {
+    let body = match super::body::read_limited(body, limit).await {
         Ok(body) => body,
         Err(status) => return refused(status),
     };
@@ -265,19 +265,6 @@ fn status_answer(status: &Status, proto_type: &str) -> Response<tonic::body::Bod
     grpc
 }
 
-/// The whole body, up to `limit` bytes.
-async fn read_body(body: tonic::body::Body, limit: usize) -> Result<Bytes, Status> {
-    match http_body_util::Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            Err(super::body::too_large(limit))
-        }
-        Err(error) => Err(Status::invalid_argument(format!(
-            "the request body cannot be read: {error}"
-        ))),
-    }
-}
-
 /// A Connect unary call (`application/json` or `application/proto`) of a service without a
 /// typed front door, run by `call` as the gRPC call it is.
 pub(crate) async fn connect_unary<F, Fut>(
@@ -307,22 +294,22 @@ where
         Err(status) => return answer(connect_error(&status)),
     };
     let encoding = parts.headers.get(header::CONTENT_ENCODING).cloned();
-    let message = read_body(body, limit).await.and_then(|body| {
-        let body = match encoding.as_ref().map(HeaderValue::as_bytes) {
-            None | Some(b"identity") => body.to_vec(),
-            Some(b"gzip") => inflate(&body, limit)?,
-            Some(other) => {
-                return Err(Status::unimplemented(format!(
-                    "content-encoding {:?} is not supported; send the body as gzip or identity",
-                    quoted(&String::from_utf8_lossy(other))
-                )))
+    let message = super::body::read_limited(body, limit)
+        .await
+        .and_then(|body| {
+            let body = match encoding.as_ref().map(HeaderValue::as_bytes) {
+                None | Some(b"identity") => body.to_vec(),
+                Some(b"gzip") => inflate(&body, limit)?,
+                Some(other) => {
+                    let other = String::from_utf8_lossy(other);
+                    return Err(super::body::unsupported_encoding(&other));
+                }
+            };
+            match json {
+                true => to_proto(&messages.input, &body),
+                false => Ok(body),
             }
-        };
-        match json {
-            true => to_proto(&messages.input, &body),
-            false => Ok(body),
-        }
-    });
+        });
     let mut framed = BytesMut::new();
     if let Err(status) = message.and_then(|message| put_envelope(&mut framed, 0, &message)) {
         return answer(connect_error(&status));

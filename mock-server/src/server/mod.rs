@@ -536,17 +536,26 @@ async fn watch_storage(state: Arc<MockState>, health: HealthReporter, serving: A
     }
 }
 
-/// The descriptors of every service the mock can serve, for the JSON codecs.
-fn descriptors() -> Result<crate::protocol::Descriptors, MockError> {
-    crate::protocol::Descriptors::new(&[
-        tonic_types::pb::FILE_DESCRIPTOR_SET,
-        FILE_DESCRIPTOR_SET,
-        tonic_health::pb::FILE_DESCRIPTOR_SET,
-        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
-        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-        CONTROL_DESCRIPTOR_SET,
-    ])
-    .map_err(|e| MockError::Descriptors(e.to_string()))
+/// The descriptors of every service the mock can serve, for the JSON codecs: decoded once per
+/// process, however many servers it starts (as tests do).
+fn descriptors() -> Result<Arc<crate::protocol::Descriptors>, MockError> {
+    static DESCRIPTORS: std::sync::OnceLock<Result<Arc<crate::protocol::Descriptors>, String>> =
+        std::sync::OnceLock::new();
+    DESCRIPTORS
+        .get_or_init(|| {
+            crate::protocol::Descriptors::new(&[
+                tonic_types::pb::FILE_DESCRIPTOR_SET,
+                FILE_DESCRIPTOR_SET,
+                tonic_health::pb::FILE_DESCRIPTOR_SET,
+                tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+                CONTROL_DESCRIPTOR_SET,
+            ])
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(MockError::Descriptors)
 }
 
 /// Reports `status` for the server and both APIs on gRPC health.
