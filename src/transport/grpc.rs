@@ -1,6 +1,6 @@
 //! Binary gRPC over tonic, through the same generic unary call the generated stubs make.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::uri::PathAndQuery;
 use prost::Message;
@@ -48,18 +48,53 @@ impl GrpcWire {
             .insert("authorization", token.metadata());
         let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
         let path = PathAndQuery::from_static(method.grpc_path());
+        let started = Instant::now();
         match grpc.unary(request, path, codec).await {
             Ok(response) => Ok(response.into_inner()),
             Err(status) if is_connect_failure(&status) => {
                 Err(Error::connect_failure(&self.authority, status))
             }
-            // tonic's own deadline fired: worded as the REST transport words it.
-            Err(status) if is_client_timeout(&status) => Err(Error::new(
-                ErrorKind::Timeout,
-                format!("{method} timed out after {timeout:?}"),
-            )
-            .with_source(status)),
+            // tonic's own deadline fired, or the server ended the call at the deadline this
+            // client sent it (`grpc-timeout`), whichever came first: worded as the REST
+            // transport words it.
+            Err(status)
+                if is_client_timeout(&status)
+                    || ran_out_of(&status, started.elapsed(), timeout) =>
+            {
+                Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("{method} timed out after {timeout:?}"),
+                )
+                .with_source(status))
+            }
             Err(status) => Err(Error::from_status(status)),
         }
+    }
+}
+
+/// Whether the server answered DEADLINE_EXCEEDED because this call's own deadline ran out:
+/// at least nine tenths of it had passed (a server ends the call at the deadline it was sent,
+/// which arrives a little after the call started). An earlier DEADLINE_EXCEEDED is the
+/// server's own, and is reported as it is.
+fn ran_out_of(status: &tonic::Status, elapsed: Duration, timeout: Duration) -> bool {
+    status.code() == tonic::Code::DeadlineExceeded && elapsed >= timeout.mul_f64(0.9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_exceeded_at_the_callers_deadline_is_the_callers_timeout() {
+        let expired = tonic::Status::deadline_exceeded("the call did not finish in time");
+        let timeout = Duration::from_millis(200);
+        assert!(ran_out_of(&expired, Duration::from_millis(198), timeout));
+        assert!(ran_out_of(&expired, Duration::from_millis(250), timeout));
+        assert!(
+            !ran_out_of(&expired, Duration::from_millis(20), timeout),
+            "the server's own deadline, long before ours"
+        );
+        let other = tonic::Status::unavailable("down");
+        assert!(!ran_out_of(&other, Duration::from_millis(250), timeout));
     }
 }
