@@ -30,7 +30,9 @@ mod pipeline;
 mod protocol;
 mod server;
 
-pub use control::{ClockView, Scope};
+pub use control::{
+    ClockView, Count, Difference, Expectation, NearMiss, Scope, VerifyError, MAX_NEAR_MISSES,
+};
 pub use coreweave_api::rpc::Method;
 pub use model::{
     clock::{Clock, ManualClock, SystemClock},
@@ -44,6 +46,7 @@ pub use pipeline::{
         Fault, FaultAction, FaultPlan, Methods, TooManyFaults, MAX_FAULTS, MAX_FAULTS_PER_ORG,
     },
     journal::{Call, CallFilter, Protocol, JOURNAL_CAPACITY},
+    recorded::{Violation, MAX_REQUEST_JSON_BYTES},
     Limits, DEFAULT_QUOTA,
 };
 pub use server::{

@@ -520,8 +520,13 @@ fn every_control_route_is_listed_and_every_wrong_method_is_a_json_405() {
         let (methods_and_path, _) = route.split_once(" (").unwrap();
         let (methods, path) = methods_and_path.rsplit_once(' ').unwrap();
         let path = path.replace("{id}", "6f2c51d4-93a1-4b1e-8d57-2a0ec3f19b44");
+        // The live stream never ends by itself; a bad filter shows the route is there.
+        let asked = match path.ends_with("/stream") {
+            true => format!("{path}?code=NO_SUCH_CODE"),
+            false => path.clone(),
+        };
         for method in methods.split(", ") {
-            let (status, answer) = control(&mock, method, &path, Some("CW-SECRET-r"), None);
+            let (status, answer) = control(&mock, method, &asked, Some("CW-SECRET-r"), None);
             assert!(
                 ![404, 405].contains(&status),
                 "{method} {path}: {status} {answer}"

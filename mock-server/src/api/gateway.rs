@@ -262,7 +262,11 @@ fn delete(
 }
 
 /// The gateway as a read at `now` sees it: the W&B key blanked, status computed.
-fn render(tracked: &Tracked<GatewaySpec>, now: SystemTime, state: &MockState) -> Gateway {
+pub(crate) fn render(
+    tracked: &Tracked<GatewaySpec>,
+    now: SystemTime,
+    state: &MockState,
+) -> Gateway {
     render_as(
         tracked,
         tracked.lifecycle.observe(now, state.transition_delay),

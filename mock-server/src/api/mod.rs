@@ -4,6 +4,8 @@
 //! A snapshot's resources are held to the same rules.
 
 pub(crate) mod gateway;
+mod journaled;
+pub(crate) mod overview;
 pub(crate) mod snapshot;
 pub(crate) mod validation;
 pub(crate) mod vpc;

@@ -21,7 +21,7 @@ use crate::{
     model::clock::to_timestamp,
     model::error::{ApiError, Violations},
     model::lifecycle::{Lifecycle, Observed},
-    model::store::{Kind, RequestedId, Tracked},
+    model::store::{Kind, Tracked},
     model::uuid_text,
     model::OrgId,
     pipeline::MockState,
@@ -172,14 +172,17 @@ struct UpdatePlan {
     dns_servers: bool,
 }
 
-fn plan_update(id: RequestedId<'_>, request: &UpdateVpcRequest) -> UpdatePlan {
+/// What an update request changes, and the paths of its mask that change nothing (they are
+/// not updatable), in snake_case. Without a mask, every updatable field changes.
+fn plan_update(request: &UpdateVpcRequest) -> (UpdatePlan, Vec<String>) {
     let Some(mask) = &request.update_mask else {
-        return UpdatePlan {
+        let everything = UpdatePlan {
             vpc_prefixes: true,
             ingress: true,
             egress: true,
             dns_servers: true,
         };
+        return (everything, Vec::new());
     };
     let mut plan = UpdatePlan::default();
     let mut ignored = Vec::new();
@@ -193,18 +196,26 @@ fn plan_update(id: RequestedId<'_>, request: &UpdateVpcRequest) -> UpdatePlan {
             other => ignored.push(other.to_owned()),
         }
     }
-    // One line per call, however many paths (the mask's length is bounded anyway).
-    if let Some(first) = ignored.first() {
-        // The call's span is not open at the default level, so the line names its VPC.
-        tracing::warn!(
-            %id,
-            count = ignored.len(),
-            first = %crate::model::quoted(first),
-            updatable = ?VPC_UPDATABLE_PATHS,
-            "update_mask names paths that cannot be updated; they change nothing"
-        );
+    (plan, ignored)
+}
+
+/// The warning for an update mask that names paths that cannot be updated: the real service
+/// answers such an update and changes nothing for them, silently.
+pub(crate) fn update_mask_warning(request: &UpdateVpcRequest) -> Option<String> {
+    let (_, ignored) = plan_update(request);
+    if ignored.is_empty() {
+        return None;
     }
-    plan
+    let named: Vec<String> = ignored
+        .iter()
+        .take(MAX_MASK_PATHS)
+        .map(|path| format!("{:?}", crate::model::quoted(path)))
+        .collect();
+    Some(format!(
+        "update_mask names paths that cannot be updated, which changed nothing: {}; the updatable paths are {}",
+        named.join(", "),
+        VPC_UPDATABLE_PATHS.join(", ")
+    ))
 }
 
 fn update(
@@ -226,7 +237,7 @@ fn update(
             .into_result(())
             .map(|()| UpdateVpcResponse::default());
     }
-    let plan = plan_update(id, &request);
+    let (plan, _) = plan_update(&request);
     if plan.vpc_prefixes {
         check_vpc_prefixes(&request.vpc_prefixes, &mut violations);
     }
@@ -318,7 +329,7 @@ fn stamp_prefixes(requested: Vec<Prefix>, previous: &[Prefix], now: SystemTime) 
 }
 
 /// The VPC as a read at `now` sees it: status, timestamps and the legacy host prefix filled in.
-fn render(tracked: &Tracked<Vpc>, now: SystemTime, state: &MockState) -> Vpc {
+pub(crate) fn render(tracked: &Tracked<Vpc>, now: SystemTime, state: &MockState) -> Vpc {
     render_as(
         tracked,
         tracked.lifecycle.observe(now, state.transition_delay),

@@ -41,7 +41,8 @@ pub(crate) struct CallPage {
 }
 
 impl CallQuery {
-    fn filter(&self) -> Result<CallFilter, Status> {
+    /// The filter it asks for, without its paging.
+    pub(crate) fn filter(&self) -> Result<CallFilter, Status> {
         let method = self
             .method
             .as_deref()

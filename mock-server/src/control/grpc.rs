@@ -8,10 +8,11 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     control::{parse_duration, CallQuery, ClockView, FaultSpec, FaultView, Scope},
+    control::{Count, Expectation, NearMiss},
     model::lifecycle::ForcedGatewayState,
     persist::snapshot,
     pipeline::faults::code_name,
-    pipeline::journal::JOURNAL_CAPACITY,
+    pipeline::journal::{Call, JOURNAL_CAPACITY},
     pipeline::MockState,
 };
 
@@ -80,8 +81,94 @@ impl From<FaultView> for pb::Fault {
     }
 }
 
+impl From<Call> for pb::Call {
+    fn from(call: Call) -> Self {
+        let violations = call
+            .violations
+            .into_iter()
+            .map(|v| pb::Violation {
+                field: v.field,
+                description: v.description,
+            })
+            .collect();
+        Self {
+            time: humantime::format_rfc3339_millis(call.time).to_string(),
+            organization_id: call.org.as_str().to_owned(),
+            protocol: call.protocol.as_str().to_owned(),
+            method: call.method.name().to_owned(),
+            resource: call.resource,
+            code: code_name(call.code),
+            latency_ms: call.latency_ms,
+            sequence: call.sequence,
+            request_json: call.request.to_string(),
+            request_truncated: call.request_truncated,
+            message: call.message,
+            violations,
+            warnings: call.warnings,
+        }
+    }
+}
+
+impl From<NearMiss> for pb::NearMiss {
+    fn from(miss: NearMiss) -> Self {
+        let differences = miss
+            .differences
+            .into_iter()
+            .map(|d| pb::Difference {
+                path: d.path,
+                expected_json: d.expected.to_string(),
+                actual_json: d.actual.to_string(),
+            })
+            .collect();
+        Self {
+            sequence: miss.call.sequence,
+            protocol: miss.call.protocol.as_str().to_owned(),
+            code: code_name(miss.call.code),
+            request_json: miss.call.request.to_string(),
+            differences,
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl ControlService for ControlGrpc {
+    async fn verify(
+        &self,
+        request: Request<pb::VerifyRequest>,
+    ) -> Result<Response<pb::VerifyResponse>, Status> {
+        use pb::verify_request::Count as Wanted;
+        let scope = self.scope(&request)?;
+        let wanted = request.into_inner();
+        let partial = match wanted.request_json.trim() {
+            "" => None,
+            text => Some(serde_json::from_str::<Value>(text).map_err(|e| {
+                Status::invalid_argument(format!("request_json: malformed JSON: {e}"))
+            })?),
+        };
+        let count = wanted.count.map(|count| match count {
+            Wanted::Exactly(n) => Count::Exactly(n),
+            Wanted::AtLeast(n) => Count::AtLeast(n),
+            Wanted::AtMost(n) => Count::AtMost(n),
+        });
+        let code = (!wanted.code.is_empty()).then_some(wanted.code.as_str());
+        let expected = Expectation::parse(&wanted.method, partial, code, count)?;
+        let response = match self.state.verify(&scope, &expected) {
+            Ok(matched) => pb::VerifyResponse {
+                ok: true,
+                matched: u32::try_from(matched).unwrap_or(u32::MAX),
+                message: format!("{matched} call(s) matched"),
+                near_misses: Vec::new(),
+            },
+            Err(failed) => pb::VerifyResponse {
+                ok: false,
+                matched: u32::try_from(failed.matched).unwrap_or(u32::MAX),
+                message: failed.message,
+                near_misses: failed.near_misses.into_iter().map(Into::into).collect(),
+            },
+        };
+        Ok(Response::new(response))
+    }
+
     async fn reset(
         &self,
         request: Request<pb::ResetRequest>,
@@ -194,20 +281,7 @@ impl ControlService for ControlGrpc {
             limit: wanted.limit.map(u64::from),
         };
         let page = self.state.call_page(&scope, &query)?;
-        let calls = page
-            .calls
-            .into_iter()
-            .map(|call| pb::Call {
-                time: humantime::format_rfc3339_millis(call.time).to_string(),
-                organization_id: call.org.as_str().to_owned(),
-                protocol: call.protocol.as_str().to_owned(),
-                method: call.method.name().to_owned(),
-                resource: call.resource,
-                code: code_name(call.code),
-                latency_ms: call.latency_ms,
-                sequence: call.sequence,
-            })
-            .collect();
+        let calls = page.calls.into_iter().map(pb::Call::from).collect();
         Ok(Response::new(pb::ListCallsResponse {
             calls,
             capacity: u32::try_from(JOURNAL_CAPACITY).unwrap_or(u32::MAX),

@@ -3,12 +3,12 @@
 //! `Authorization: Bearer T` acts on T's organization only; a call without one acts on the
 //! whole server. Errors are the REST error body, with a message that names the problem.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::{
     body::Body,
     extract::{Path, Query, State},
-    http::HeaderMap,
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post, MethodRouter},
     Json, Router,
@@ -23,11 +23,12 @@ use crate::protocol::{
 };
 use crate::{
     control::{duration_field, string_field, CallQuery, FaultSpec, FaultView},
-    control::{ClockView, Scope},
+    control::{ClockView, Count, Expectation, NearMiss, Scope},
     model::lifecycle::ForcedGatewayState,
+    model::OrgId,
     persist::snapshot,
     pipeline::faults::code_name,
-    pipeline::journal::JOURNAL_CAPACITY,
+    pipeline::journal::{NoStream, JOURNAL_CAPACITY},
 };
 
 /// The largest control request body.
@@ -44,8 +45,15 @@ pub(crate) struct ControlRoute {
     handlers: fn() -> MethodRouter<Apis>,
 }
 
-/// Every control route, once: the router is made from it, and a 404 under `/_mock/` lists it.
+/// Every control route, once: the router is made from it, `GET /_mock/v1/` and a 404 under
+/// `/_mock/` list it, and the crate's documentation is checked against it.
 pub(crate) const ROUTES: &[ControlRoute] = &[
+    ControlRoute {
+        path: "/_mock/v1/",
+        methods: "GET",
+        what: "this list of the control routes, and where the dashboard is",
+        handlers: || get(|| async { index() }),
+    },
     ControlRoute {
         path: "/_mock/v1/reset",
         methods: "POST",
@@ -89,6 +97,24 @@ pub(crate) const ROUTES: &[ControlRoute] = &[
         handlers: || get(calls),
     },
     ControlRoute {
+        path: "/_mock/v1/calls/stream",
+        methods: "GET",
+        what: "the scope's calls as they are made, as server-sent events (`call`, and `lagged` when some were missed), filtered by ?method= and ?code=",
+        handlers: || get(call_stream),
+    },
+    ControlRoute {
+        path: "/_mock/v1/verify",
+        methods: "POST",
+        what: "check that calls like {\"method\", \"request\", \"code\", \"count\"} were made: 200, or 417 with the near misses",
+        handlers: || post(verify),
+    },
+    ControlRoute {
+        path: "/_mock/v1/overview",
+        methods: "GET",
+        what: "each organization in scope with its VPCs and gateways as a read shows them (held and forced marked), its clock and its faults",
+        handlers: || get(overview),
+    },
+    ControlRoute {
         path: "/_mock/v1/state",
         methods: "GET, PUT",
         what: "a snapshot of the scope's state, or replace it with one",
@@ -96,11 +122,13 @@ pub(crate) const ROUTES: &[ControlRoute] = &[
     },
 ];
 
-/// The control routes, each answering a method it does not take with a JSON 405.
+/// The control routes, each answering a method it does not take with a JSON 405, and the
+/// dashboard.
 pub(crate) fn routes() -> Router<Apis> {
-    ROUTES.iter().fold(Router::new(), |router, route| {
+    let routes = ROUTES.iter().fold(Router::new(), |router, route| {
         router.route(route.path, (route.handlers)().fallback(method_not_allowed))
-    })
+    });
+    routes.merge(super::dashboard::routes())
 }
 
 /// The 404 for a path under `/_mock/`: the control routes there are, or that the control
@@ -120,6 +148,68 @@ pub(crate) fn no_control_route(path: &str, enabled: bool) -> Response {
         "the control API is off (--no-control)".to_owned()
     };
     rest_error(&Status::not_found(message))
+}
+
+/// `GET /_mock/v1/`: every control route with what it does.
+fn index() -> Response {
+    let routes: Vec<Value> = ROUTES
+        .iter()
+        .map(|route| json!({"path": route.path, "methods": route.methods, "description": route.what}))
+        .collect();
+    Json(json!({
+        "routes": routes,
+        "dashboard": super::dashboard::PATH,
+        "grpcService": "coreweave.mock.v1.ControlService",
+        "scope": "send `Authorization: Bearer <token>` to act on that token's organization, or the admin token (or, without --token, `x-mock-scope: server`) for the whole server",
+    }))
+    .into_response()
+}
+
+/// `GET /_mock/v1/overview`: each organization in scope (one with resources, faults or
+/// calls) with its resources, clock and faults, and the faults of every organization.
+async fn overview(State(apis): State<Apis>, headers: HeaderMap) -> Response {
+    respond(scope(&apis, &headers).map(|scope| {
+        let state = &apis.state;
+        let faults = state.list_faults(&scope);
+        let mut known = match scope.org() {
+            Some(org) => vec![org.clone()],
+            None => state.journal.orgs(),
+        };
+        known.extend(
+            faults
+                .iter()
+                .filter_map(|fault| fault.organization_id.as_deref())
+                .filter_map(OrgId::parse),
+        );
+        let mut orgs: BTreeMap<OrgId, Value> = known
+            .into_iter()
+            .map(|org| {
+                let empty = json!({"organizationId": org.as_str(), "vpcs": [], "gateways": []});
+                (org, empty)
+            })
+            .collect();
+        orgs.extend(crate::api::overview::resources(state, scope.org()));
+        for (org, shown) in &mut orgs {
+            shown["clock"] = clock_json(state.clock_view(&Scope::Org(org.clone())));
+            let own: Vec<Value> = faults
+                .iter()
+                .filter(|fault| fault.organization_id.as_deref() == Some(org.as_str()))
+                .map(fault_json)
+                .collect();
+            shown["faults"] = Value::from(own);
+        }
+        let everyone: Vec<Value> = faults
+            .iter()
+            .filter(|fault| fault.organization_id.is_none())
+            .map(fault_json)
+            .collect();
+        json!({
+            "scope": scope_json(&scope),
+            "clock": clock_json(state.clock_view(&scope)),
+            "organizations": orgs.into_values().collect::<Vec<_>>(),
+            "faults": everyone,
+        })
+    }))
 }
 
 /// The largest snapshot `PUT /_mock/v1/state` reads.
@@ -307,6 +397,123 @@ async fn calls(
     respond(result)
 }
 
+/// The scope's calls as they are made, as server-sent events: `call` with the call's JSON
+/// (its sequence number as the event's id), or `lagged` with how many calls the stream
+/// missed by falling behind. The stream ends when the mock stops.
+async fn call_stream(
+    State(apis): State<Apis>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use tokio::sync::broadcast::error::RecvError;
+    let opened = (|| {
+        let scope = scope(&apis, &headers)?;
+        let query = call_query(&query)?;
+        if query.after.is_some() || query.limit.is_some() {
+            return Err(Status::invalid_argument(
+                "the stream takes only method and code; page through GET /_mock/v1/calls for earlier calls",
+            ));
+        }
+        let filter = query.filter()?;
+        let receiver = apis.state.journal.subscribe().map_err(|e| match e {
+            NoStream::TooMany => Status::resource_exhausted(e.to_string()),
+            NoStream::Stopping => Status::unavailable(e.to_string()),
+        })?;
+        Ok((scope, filter, receiver))
+    })();
+    let (scope, filter, receiver) = match opened {
+        Ok(opened) => opened,
+        Err(status) => return rest_error(&status),
+    };
+    let events = futures_util::stream::unfold(receiver, move |mut receiver| {
+        let (scope, filter) = (scope.clone(), filter.clone());
+        async move {
+            loop {
+                let event = match receiver.recv().await {
+                    Ok((org, entry)) => {
+                        let wanted = scope.org().is_none_or(|mine| *mine == org);
+                        if !wanted || !filter.keeps(&entry) {
+                            continue;
+                        }
+                        let call = entry.to_call(&org);
+                        Event::default()
+                            .event("call")
+                            .id(call.sequence.to_string())
+                            .data(call_json(&call).to_string())
+                    }
+                    Err(RecvError::Lagged(missed)) => Event::default()
+                        .event("lagged")
+                        .data(json!({"missed": missed}).to_string()),
+                    Err(RecvError::Closed) => return None,
+                };
+                return Some((Ok::<_, std::convert::Infallible>(event), receiver));
+            }
+        }
+    });
+    Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// Checks an expectation against the journal: 200 `{"ok": true, "matched": n}`, or 417 with
+/// the near misses and a one-line message.
+async fn verify(State(apis): State<Apis>, headers: HeaderMap, body: Body) -> Response {
+    let result = async {
+        let scope = scope(&apis, &headers)?;
+        let body = object(&headers, body, &["method", "request", "code", "count"]).await?;
+        let method = string_field(&body, "method")?.ok_or_else(|| {
+            Status::invalid_argument("method: required, such as {\"method\": \"CreateVPC\"}")
+        })?;
+        let count = body.get("count").map(count_of).transpose()?;
+        let request = body.get("request").cloned();
+        let expected = Expectation::parse(method, request, string_field(&body, "code")?, count)?;
+        Ok((apis.state.verify(&scope, &expected), expected))
+    };
+    match result.await {
+        Err(status) => rest_error(&status),
+        Ok((Ok(matched), _)) => Json(json!({"ok": true, "matched": matched})).into_response(),
+        Ok((Err(failed), expected)) => {
+            let misses: Vec<Value> = failed.near_misses.iter().map(near_miss_json).collect();
+            let body = json!({
+                "ok": false,
+                "matched": failed.matched,
+                "expected": expected.to_json(),
+                "nearMisses": misses,
+                "message": failed.message,
+            });
+            (StatusCode::EXPECTATION_FAILED, Json(body)).into_response()
+        }
+    }
+}
+
+/// A count: a number (exactly), or `{"atLeast": n}` or `{"atMost": n}`.
+fn count_of(value: &Value) -> Result<Count, Status> {
+    let number = |value: &Value| value.as_u64().and_then(|n| u32::try_from(n).ok());
+    let count = match value {
+        Value::Object(map) if map.len() == 1 => match map.iter().next() {
+            Some((key, n)) if key == "atLeast" => number(n).map(Count::AtLeast),
+            Some((key, n)) if key == "atMost" => number(n).map(Count::AtMost),
+            _ => None,
+        },
+        other => number(other).map(Count::Exactly),
+    };
+    count.ok_or_else(|| {
+        Status::invalid_argument(format!(
+            "count: expected a number, {{\"atLeast\": n}} or {{\"atMost\": n}}, got {value}"
+        ))
+    })
+}
+
+fn near_miss_json(miss: &NearMiss) -> Value {
+    let differences: Vec<Value> = miss
+        .differences
+        .iter()
+        .map(|d| json!({"path": d.path, "expected": d.expected, "actual": d.actual}))
+        .collect();
+    json!({"call": call_json(&miss.call), "differences": differences})
+}
+
 /// `?method=&code=&after=&limit=`; any other parameter is a 400 that names it.
 fn call_query(query: &HashMap<String, String>) -> Result<CallQuery, Status> {
     const KEYS: [&str; 4] = ["method", "code", "after", "limit"];
@@ -337,7 +544,12 @@ fn call_query(query: &HashMap<String, String>) -> Result<CallQuery, Status> {
 }
 
 /// A journal entry as JSON.
-fn call_json(call: &crate::pipeline::journal::Call) -> Value {
+pub(crate) fn call_json(call: &crate::pipeline::journal::Call) -> Value {
+    let violations: Vec<Value> = call
+        .violations
+        .iter()
+        .map(|v| json!({"field": v.field, "description": v.description}))
+        .collect();
     json!({
         "sequence": call.sequence,
         "time": humantime::format_rfc3339_millis(call.time).to_string(),
@@ -345,7 +557,12 @@ fn call_json(call: &crate::pipeline::journal::Call) -> Value {
         "protocol": call.protocol.as_str(),
         "method": call.method.name(),
         "resource": call.resource,
+        "request": call.request,
+        "requestTruncated": call.request_truncated,
         "code": code_name(call.code),
+        "message": call.message,
+        "violations": violations,
+        "warnings": call.warnings,
         "latencyMs": call.latency_ms,
         "ignoredKeys": call.ignored_keys,
     })

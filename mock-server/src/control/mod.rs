@@ -1,16 +1,20 @@
 //! The control plane: how a test drives the mock. One set of typed operations on the shared
-//! state (reset, the clock, faults, held and forced states, the journal, snapshots), each
-//! acting on one organization or on the whole server, with two faces: the HTTP control API
-//! under `/_mock/v1/` ([`http`]) and the gRPC `coreweave.mock.v1.ControlService` ([`grpc`]).
+//! state (reset, the clock, faults, held and forced states, the journal and its
+//! verification, snapshots), each acting on one organization or on the whole server, with
+//! two faces: the HTTP control API under `/_mock/v1/` ([`http`], with the live stream of
+//! calls and the dashboard) and the gRPC `coreweave.mock.v1.ControlService` ([`grpc`]).
 //! The in-process [`MockServer`](crate::MockServer) handle calls the operations directly.
 
 mod calls;
+mod dashboard;
 mod faults;
 pub(crate) mod grpc;
 pub(crate) mod http;
+mod verify;
 
 pub(crate) use calls::CallQuery;
 pub(crate) use faults::{parse_duration, FaultSpec, FaultView};
+pub use verify::{Count, Difference, Expectation, NearMiss, VerifyError, MAX_NEAR_MISSES};
 
 use std::time::{Duration, SystemTime};
 

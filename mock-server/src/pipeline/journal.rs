@@ -1,8 +1,10 @@
 //! The request journal: what each organization's calls were and how they ended, newest
-//! last, in a bounded ring per organization. Tokens and W&B API keys are never recorded: an
-//! entry holds only the method, the resource's id or name, the code and the latency.
+//! last, in a bounded ring per organization. An entry holds the method, the resource's id or
+//! name, the request (see [`recorded`](super::recorded)), the code, the latency, the warnings
+//! and why a call was refused. Tokens are never recorded, and W&B API keys are replaced.
 
 use std::{
+    collections::VecDeque,
     sync::{
         atomic::{AtomicU64, Ordering},
         Mutex, PoisonError,
@@ -10,18 +12,12 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use coreweave_api::{
-    inference::v1alpha1::{
-        CreateGatewayRequest, DeleteGatewayRequest, GetGatewayParametersRequest, GetGatewayRequest,
-        ListGatewaysRequest, UpdateGatewayRequest,
-    },
-    networking::v1beta1::{
-        CreateVpcRequest, DeleteVpcRequest, GetVpcRequest, ListVpCsRequest, UpdateVpcRequest,
-    },
-    rpc::Method,
-};
+use coreweave_api::rpc::Method;
+use serde_json::Value;
+use tokio::sync::broadcast;
 use tonic::Code;
 
+use super::recorded::{kept_warnings, RecordedRequest, Refusal, Violation};
 use crate::{model::Map, model::OrgId};
 
 /// How many calls the journal keeps per organization; older ones are dropped.
@@ -67,8 +63,21 @@ pub struct Call {
     pub method: Method,
     /// The resource's id, or its name on a create; empty for lists.
     pub resource: String,
+    /// The request as canonical proto3 JSON (fields at their default left out), whatever
+    /// protocol it came by, with W&B API keys replaced by `"<redacted>"`.
+    pub request: Value,
+    /// Whether `request` was cut to fit
+    /// [`MAX_REQUEST_JSON_BYTES`](super::recorded::MAX_REQUEST_JSON_BYTES).
+    pub request_truncated: bool,
     /// How it ended.
     pub code: Code,
+    /// The error's message, for a call that did not end OK.
+    pub message: String,
+    /// The error's field violations, for a call refused as invalid.
+    pub violations: Vec<Violation>,
+    /// What the mock warned about, though it answered: unknown JSON keys it ignored, update
+    /// mask paths that change nothing. Each was also sent in an `x-mock-warning` header.
+    pub warnings: Vec<String>,
     /// How long it took, in milliseconds.
     pub latency_ms: f64,
     /// The unknown JSON keys its body carried, which were ignored (REST and Connect).
@@ -77,7 +86,8 @@ pub struct Call {
 
 /// A call as the journal keeps it: compact, because the ring holds thousands per
 /// organization and each new entry lands in memory that has gone cold since it was last
-/// written. The organization is the ring's key, not a field; times are nanoseconds.
+/// written. The organization is the ring's key, not a field; times are nanoseconds; what
+/// most calls lack is boxed behind one pointer.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     /// Its place in the server's order of calls; assigned when recorded.
@@ -88,8 +98,10 @@ pub(crate) struct Entry {
     latency_ms: f64,
     /// The resource's id, or its name on a create.
     resource: Resource,
-    /// The unknown JSON keys its body carried, which were ignored (REST and Connect).
-    ignored_keys: Box<[String]>,
+    /// The request, secrets replaced.
+    request: RecordedRequest,
+    /// Its warnings, ignored keys and refusal, when it has any.
+    notes: Option<Box<Notes>>,
     /// How it ended.
     code: Code,
     /// The RPC.
@@ -98,50 +110,94 @@ pub(crate) struct Entry {
     protocol: Protocol,
 }
 
+/// What only some calls have.
+#[derive(Debug, Clone, Default)]
+struct Notes {
+    /// The unknown JSON keys its body carried, which were ignored (REST and Connect).
+    ignored_keys: Box<[String]>,
+    warnings: Box<[Box<str>]>,
+    refusal: Option<Refusal>,
+}
+
+impl Notes {
+    fn bytes(&self) -> usize {
+        let keys: usize = self.ignored_keys.iter().map(|key| key.len() + 24).sum();
+        let warnings: usize = self.warnings.iter().map(|text| text.len() + 16).sum();
+        let refusal = self.refusal.as_ref().map_or(0, Refusal::bytes);
+        std::mem::size_of::<Self>() + keys + warnings + refusal
+    }
+}
+
+/// How a call ended, as the journal keeps it.
+#[derive(Debug)]
+pub(crate) struct Outcome<'a> {
+    /// Its code.
+    pub(crate) code: Code,
+    /// Why it was refused, for a call that did not end OK.
+    pub(crate) refusal: Option<Refusal>,
+    /// How long it took, in milliseconds.
+    pub(crate) latency_ms: f64,
+    /// What the mock warned about.
+    pub(crate) warnings: &'a [String],
+    /// The unknown JSON keys its body carried.
+    pub(crate) ignored_keys: &'a [String],
+}
+
 impl Entry {
-    /// A call that started at `time` and ended with `code`; its sequence number is assigned
-    /// when it is recorded.
+    /// A call that started at `time` and ended as `outcome`; its sequence number is
+    /// assigned when it is recorded.
     pub(crate) fn new(
         time: SystemTime,
         protocol: Protocol,
         method: Method,
         resource: Resource,
-        code: Code,
-        latency_ms: f64,
-        ignored_keys: Vec<String>,
+        request: RecordedRequest,
+        outcome: Outcome<'_>,
     ) -> Self {
         let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let noted = outcome.refusal.is_some()
+            || !outcome.warnings.is_empty()
+            || !outcome.ignored_keys.is_empty();
+        let notes = noted.then(|| {
+            Box::new(Notes {
+                ignored_keys: outcome
+                    .ignored_keys
+                    .iter()
+                    .take(MAX_JOURNAL_KEYS)
+                    .map(|key| crate::model::quoted(key).into_owned())
+                    .collect(),
+                warnings: kept_warnings(outcome.warnings),
+                refusal: outcome.refusal,
+            })
+        });
         Self {
             sequence: 0,
             started_ns: u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX),
-            latency_ms,
+            latency_ms: outcome.latency_ms,
             resource,
-            ignored_keys: ignored_keys
-                .iter()
-                .take(MAX_JOURNAL_KEYS)
-                .map(|key| crate::model::quoted(key).into_owned())
-                .collect(),
-            code,
+            request,
+            notes,
+            code: outcome.code,
             method,
             protocol,
         }
     }
 
-    /// The bytes it holds: its slot and its text.
+    /// The bytes it holds: its slot, its text and its request.
     fn bytes(&self) -> usize {
         let text = match &self.resource {
             Resource::Text(text) => text.len(),
             Resource::None | Resource::Uuid(_) => 0,
         };
-        let keys: usize = self
-            .ignored_keys
-            .iter()
-            .map(|key| key.capacity() + 24)
-            .sum();
-        std::mem::size_of::<Self>() + text + keys
+        let notes = self.notes.as_deref().map_or(0, Notes::bytes);
+        std::mem::size_of::<Self>() + text + self.request.bytes() + notes
     }
 
-    fn to_call(&self, org: &OrgId) -> Call {
+    /// The call as the control API shows it.
+    pub(crate) fn to_call(&self, org: &OrgId) -> Call {
+        let (request, request_truncated) = self.request.to_json();
+        let notes = self.notes.as_deref();
+        let refusal = notes.and_then(|notes| notes.refusal.as_ref());
         Call {
             sequence: self.sequence,
             time: UNIX_EPOCH + Duration::from_nanos(self.started_ns),
@@ -149,17 +205,20 @@ impl Entry {
             protocol: self.protocol,
             method: self.method,
             resource: self.resource.to_text(),
+            request,
+            request_truncated,
             code: self.code,
+            message: refusal.map(|r| r.message.to_string()).unwrap_or_default(),
+            violations: refusal.map(|r| r.violations.to_vec()).unwrap_or_default(),
+            warnings: notes
+                .map(|notes| notes.warnings.iter().map(|w| w.to_string()).collect())
+                .unwrap_or_default(),
             latency_ms: self.latency_ms,
-            ignored_keys: self.ignored_keys.to_vec(),
+            ignored_keys: notes
+                .map(|notes| notes.ignored_keys.to_vec())
+                .unwrap_or_default(),
         }
     }
-}
-
-/// The id or name a request is about, for the journal.
-pub(crate) trait Subject {
-    /// The resource's id, or its name on a create; none for lists.
-    fn subject(&self) -> Resource;
 }
 
 /// The resource a journal entry names, kept without an allocation when it is a UUID spelled
@@ -176,7 +235,8 @@ pub(crate) enum Resource {
 }
 
 impl Resource {
-    fn of(text: &str) -> Self {
+    /// The resource `text` names: none when empty.
+    pub(crate) fn of(text: &str) -> Self {
         if text.is_empty() {
             return Self::None;
         }
@@ -199,46 +259,6 @@ impl Resource {
     }
 }
 
-macro_rules! subject_by {
-    ($field:ident: $($request:ty),+) => {
-        $(impl Subject for $request {
-            fn subject(&self) -> Resource {
-                Resource::of(&self.$field)
-            }
-        })+
-    };
-}
-
-subject_by!(id: GetVpcRequest, UpdateVpcRequest, DeleteVpcRequest, GetGatewayRequest,
-    UpdateGatewayRequest, DeleteGatewayRequest);
-subject_by!(name: CreateVpcRequest);
-
-impl Subject for CreateGatewayRequest {
-    fn subject(&self) -> Resource {
-        if self.id.is_empty() {
-            Resource::of(&self.name)
-        } else {
-            Resource::of(&self.id)
-        }
-    }
-}
-
-macro_rules! no_subject {
-    ($($request:ty),+) => {
-        $(impl Subject for $request {
-            fn subject(&self) -> Resource {
-                Resource::None
-            }
-        })+
-    };
-}
-
-no_subject!(
-    ListVpCsRequest,
-    ListGatewaysRequest,
-    GetGatewayParametersRequest
-);
-
 /// The journal of every organization.
 #[derive(Debug, Default)]
 pub(crate) struct Journal {
@@ -248,17 +268,50 @@ pub(crate) struct Journal {
 
 /// The most bytes every organization's journal holds together. Past it, the journals of the
 /// organizations that called least recently are dropped whole, down to nine tenths of it.
-/// One ring holds at most [`JOURNAL_CAPACITY`] entries of at most about 2.5 KB (ids, names
-/// and ignored keys are kept cut), so no single organization can reach it.
 pub(crate) const JOURNAL_BUDGET_BYTES: usize = 128 * 1024 * 1024;
+/// The most bytes one organization's journal holds; past it, its oldest calls are dropped
+/// (however few it holds). With requests of up to 16 KiB, one journal would otherwise hold
+/// more than the whole budget.
+pub(crate) const ORG_JOURNAL_BYTES: usize = JOURNAL_BUDGET_BYTES / 4;
 /// The most ignored keys one journal entry keeps.
 pub(crate) const MAX_JOURNAL_KEYS: usize = 8;
+/// The most calls a live stream may fall behind before it is told it missed some.
+pub(crate) const LIVE_BACKLOG: usize = 1024;
+/// The most live streams open at once.
+pub(crate) const MAX_LIVE_STREAMS: usize = 64;
 
-/// Every organization's ring, and the bytes they hold together.
-#[derive(Debug, Default)]
+/// A recorded call as the live streams receive it.
+pub(crate) type LiveCall = (OrgId, Entry);
+
+/// Every organization's ring, the bytes they hold together, and the live streams.
+#[derive(Debug)]
 struct Rings {
     by_org: Map<OrgId, Ring>,
     bytes: usize,
+    /// Every recorded call, for the live streams, sent only while one listens; none once
+    /// the server stops, which ends every stream.
+    live: Option<broadcast::Sender<LiveCall>>,
+}
+
+impl Default for Rings {
+    fn default() -> Self {
+        Self {
+            by_org: Map::default(),
+            bytes: 0,
+            live: Some(broadcast::channel(LIVE_BACKLOG).0),
+        }
+    }
+}
+
+/// Why a live stream cannot be opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum NoStream {
+    /// [`MAX_LIVE_STREAMS`] are open.
+    #[error("{MAX_LIVE_STREAMS} live streams of calls are open already; close one")]
+    TooMany,
+    /// The server is stopping.
+    #[error("the mock is stopping")]
+    Stopping,
 }
 
 impl Rings {
@@ -286,15 +339,12 @@ impl Rings {
     }
 }
 
-/// The newest [`JOURNAL_CAPACITY`] calls of one organization. Once full, each new entry
-/// overwrites the oldest in place, so a call touches one slot of memory (a queue that pops
-/// the front and pushes the back touches two, far apart), and the slots never outgrow the
-/// capacity.
+/// The newest calls of one organization: at most [`JOURNAL_CAPACITY`] of them and
+/// [`ORG_JOURNAL_BYTES`]. Once full, each new entry takes the slot the oldest leaves (the
+/// deque is a ring buffer), and the slots never outgrow the capacity.
 #[derive(Debug, Default)]
 struct Ring {
-    entries: Vec<Entry>,
-    /// The slot of the oldest entry once the ring is full; 0 until then.
-    oldest: usize,
+    entries: VecDeque<Entry>,
     /// The bytes its entries hold, their slots and their text.
     bytes: usize,
     /// The sequence number of its newest entry.
@@ -302,40 +352,26 @@ struct Ring {
 }
 
 impl Ring {
-    /// Adds `entry`, overwriting the oldest once full; returns the bytes added and freed.
-    fn push(&mut self, entry: Entry) -> (usize, usize) {
+    /// Adds `entry`, dropping the oldest to stay within bounds; returns the bytes added and
+    /// freed.
+    fn push(&mut self, entry: Entry, max_bytes: usize) -> (usize, usize) {
         let added = entry.bytes();
         self.newest = entry.sequence;
-        let freed = self.put(entry);
+        let mut freed = 0;
+        while self.entries.len() >= JOURNAL_CAPACITY
+            || (!self.entries.is_empty() && self.bytes + added - freed > max_bytes)
+        {
+            freed += self.entries.pop_front().map_or(0, |old| old.bytes());
+        }
+        if self.entries.len() == self.entries.capacity() {
+            // Doubling, but never past the capacity.
+            let room = JOURNAL_CAPACITY - self.entries.len();
+            self.entries
+                .reserve_exact(self.entries.len().max(8).min(room));
+        }
+        self.entries.push_back(entry);
         self.bytes = self.bytes + added - freed;
         (added, freed)
-    }
-
-    /// Stores `entry`; returns the bytes of the entry it overwrote.
-    fn put(&mut self, entry: Entry) -> usize {
-        if self.entries.len() < JOURNAL_CAPACITY {
-            if self.entries.len() == self.entries.capacity() {
-                // Doubling, but never past the capacity (`clamp` would panic once the room
-                // left is under its minimum).
-                let room = JOURNAL_CAPACITY - self.entries.len();
-                self.entries
-                    .reserve_exact(self.entries.len().max(8).min(room));
-            }
-            self.entries.push(entry);
-            return 0;
-        }
-        let freed = match self.entries.get_mut(self.oldest) {
-            Some(slot) => std::mem::replace(slot, entry).bytes(),
-            None => 0,
-        };
-        self.oldest = (self.oldest + 1) % JOURNAL_CAPACITY;
-        freed
-    }
-
-    /// The entries, oldest first.
-    fn iter(&self) -> impl Iterator<Item = &Entry> {
-        let (newer, older) = self.entries.split_at(self.oldest);
-        older.iter().chain(newer)
     }
 }
 
@@ -348,18 +384,53 @@ pub struct CallFilter {
     pub code: Option<Code>,
 }
 
+impl CallFilter {
+    /// Whether `entry` passes.
+    pub(crate) fn keeps(&self, entry: &Entry) -> bool {
+        self.method.is_none_or(|m| m == entry.method) && self.code.is_none_or(|c| c == entry.code)
+    }
+}
+
 impl Journal {
     /// Records a call of `org`; the sequence number is assigned here.
     pub(crate) fn record(&self, org: &OrgId, mut entry: Entry) {
         entry.sequence = self.next.fetch_add(1, Ordering::Relaxed);
         let mut rings = self.lock();
+        if let Some(live) = rings.live.as_ref().filter(|live| live.receiver_count() > 0) {
+            // A stream that falls behind misses the oldest calls, and is told.
+            let _ = live.send((org.clone(), entry.clone()));
+        }
         // Looked up by reference: the organization's id is cloned only into a new ring.
         let (added, freed) = match rings.by_org.get_mut(org) {
-            Some(ring) => ring.push(entry),
-            None => rings.by_org.entry(org.clone()).or_default().push(entry),
+            Some(ring) => ring.push(entry, ORG_JOURNAL_BYTES),
+            None => rings
+                .by_org
+                .entry(org.clone())
+                .or_default()
+                .push(entry, ORG_JOURNAL_BYTES),
         };
         rings.bytes = rings.bytes + added - freed;
         rings.evict_to(JOURNAL_BUDGET_BYTES);
+    }
+
+    /// Every call recorded from now on, as it is recorded, until the server stops.
+    pub(crate) fn subscribe(&self) -> Result<broadcast::Receiver<LiveCall>, NoStream> {
+        let rings = self.lock();
+        let live = rings.live.as_ref().ok_or(NoStream::Stopping)?;
+        if live.receiver_count() >= MAX_LIVE_STREAMS {
+            return Err(NoStream::TooMany);
+        }
+        Ok(live.subscribe())
+    }
+
+    /// The organizations whose calls it holds.
+    pub(crate) fn orgs(&self) -> Vec<OrgId> {
+        self.lock().by_org.keys().cloned().collect()
+    }
+
+    /// Ends every live stream, for good: the server is stopping.
+    pub(crate) fn close(&self) {
+        self.lock().live = None;
     }
 
     /// The calls of `org` (every organization's, for `None`) that pass `filter` and come
@@ -374,9 +445,7 @@ impl Journal {
     ) -> (Vec<Call>, bool) {
         let rings = self.lock();
         let keep = |entry: &&Entry| {
-            after.is_none_or(|after| entry.sequence > after)
-                && filter.method.is_none_or(|m| m == entry.method)
-                && filter.code.is_none_or(|c| c == entry.code)
+            after.is_none_or(|after| entry.sequence > after) && filter.keeps(entry)
         };
         let rings: Vec<(&OrgId, &Ring)> = match org {
             Some(org) => rings.by_org.get_key_value(org).into_iter().collect(),
@@ -386,7 +455,13 @@ impl Journal {
         let wanted = limit.saturating_add(1);
         let mut found: Vec<(&OrgId, &Entry)> = rings
             .into_iter()
-            .flat_map(|(org, ring)| ring.iter().filter(keep).take(wanted).map(move |e| (org, e)))
+            .flat_map(|(org, ring)| {
+                ring.entries
+                    .iter()
+                    .filter(keep)
+                    .take(wanted)
+                    .map(move |e| (org, e))
+            })
             .collect();
         found.sort_unstable_by_key(|(_, entry)| entry.sequence);
         let more = found.len() > limit;
@@ -407,7 +482,10 @@ impl Journal {
                     rings.bytes -= ring.bytes;
                 }
             }
-            None => *rings = Rings::default(),
+            None => {
+                rings.by_org.clear();
+                rings.bytes = 0;
+            }
         }
     }
 
@@ -421,16 +499,28 @@ mod tests {
     use super::*;
     use crate::model::org_for_token;
 
+    fn outcome(code: Code) -> Outcome<'static> {
+        Outcome {
+            code,
+            refusal: None,
+            latency_ms: 0.0,
+            warnings: &[],
+            ignored_keys: &[],
+        }
+    }
+
     fn call(method: Method, code: Code) -> Entry {
-        let time = SystemTime::now();
+        let request = RecordedRequest::of(&coreweave_api::networking::v1beta1::GetVpcRequest {
+            id: "x".into(),
+        });
+        let resource = Resource::None;
         Entry::new(
-            time,
+            SystemTime::now(),
             Protocol::Rest,
             method,
-            Resource::None,
-            code,
-            0.0,
-            Vec::new(),
+            resource,
+            request,
+            outcome(code),
         )
     }
 
@@ -499,17 +589,57 @@ mod tests {
     #[test]
     fn an_entry_keeps_few_and_short_ignored_keys() {
         let keys: Vec<String> = (0..50).map(|i| format!("{i}{}", "k".repeat(500))).collect();
+        let request = RecordedRequest::of(&coreweave_api::networking::v1beta1::GetVpcRequest {
+            id: "x".into(),
+        });
         let entry = Entry::new(
             SystemTime::now(),
             Protocol::Rest,
             Method::CreateVpc,
             Resource::of(&"n".repeat(10_000)),
-            Code::Ok,
-            1.0,
-            keys,
+            request,
+            Outcome {
+                ignored_keys: &keys,
+                ..outcome(Code::Ok)
+            },
         );
-        assert_eq!(entry.ignored_keys.len(), MAX_JOURNAL_KEYS);
+        let kept = &entry.notes.as_ref().unwrap().ignored_keys;
+        assert_eq!(kept.len(), MAX_JOURNAL_KEYS);
         assert!(entry.bytes() < 3_000, "{}", entry.bytes());
+    }
+
+    #[test]
+    fn one_journal_stays_within_its_bytes_and_keeps_its_newest_calls() {
+        use coreweave_api::networking::v1beta1::CreateVpcRequest;
+        let big = CreateVpcRequest {
+            name: "n".repeat(12_000),
+            ..CreateVpcRequest::default()
+        };
+        let entry = || {
+            let resource = Resource::None;
+            let request = RecordedRequest::of(&big);
+            let protocol = Protocol::Connect;
+            let ok = outcome(Code::Ok);
+            Entry::new(
+                SystemTime::now(),
+                protocol,
+                Method::CreateVpc,
+                resource,
+                request,
+                ok,
+            )
+        };
+        let mut ring = Ring::default();
+        let one = entry().bytes();
+        let max = one * 10 + one / 2;
+        for _ in 0..25 {
+            ring.push(entry(), max);
+        }
+        assert_eq!(ring.entries.len(), 10);
+        assert!(ring.bytes <= max);
+        let shown = ring.entries[0].to_call(&crate::model::org_for_token("a"));
+        assert_eq!(shown.request["name"], "n".repeat(12_000));
+        assert!(!shown.request_truncated);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The pipeline: what every API call goes through, whatever protocol brought it. The shared
 //! state ([`MockState`]), admission (size limit, authentication), scripted and steered
-//! faults, the journal of calls, and the metrics.
+//! faults, the journal of calls (with what it keeps of each request), and the metrics.
 //!
 //! Built on the model and the state file; the API services run inside it.
 
@@ -8,6 +8,7 @@ pub(crate) mod auth;
 pub(crate) mod faults;
 pub(crate) mod journal;
 pub(crate) mod metrics;
+pub(crate) mod recorded;
 mod state;
 
 pub(crate) use state::MockState;

@@ -20,7 +20,8 @@ use crate::{
     model::OrgId,
     pipeline::auth::Authenticator,
     pipeline::faults::{lost_reply_status, CallFaults, FaultPlan},
-    pipeline::journal::{Entry, Journal, Protocol, Subject},
+    pipeline::journal::{Entry, Journal, Outcome, Protocol},
+    pipeline::recorded::{Journaled, RecordedRequest, Refusal},
 };
 
 /// How many VPCs, and how many gateways, one organization may hold unless configured
@@ -118,8 +119,9 @@ impl MockState {
     }
 
     /// Runs one unary call: checks size and credentials, applies scripted faults, runs `op`
-    /// on the caller's organization, and records a tracing span with method, organization,
-    /// code and latency. Tokens are never recorded.
+    /// on the caller's organization, journals it, and records a tracing span with method,
+    /// organization, code and latency. Tokens are never recorded. An answer carries the
+    /// call's warnings in `x-mock-warning` metadata.
     pub(crate) async fn call<Req, Resp>(
         &self,
         method: Method,
@@ -127,7 +129,7 @@ impl MockState {
         op: impl FnOnce(&Self, &OrgId, Req) -> Result<Resp, ApiError>,
     ) -> Result<Response<Resp>, Status>
     where
-        Req: prost::Message + Subject,
+        Req: Journaled,
     {
         // The protocol router marks every call but native gRPC's.
         let protocol = request
@@ -136,11 +138,16 @@ impl MockState {
             .copied()
             .unwrap_or(Protocol::Grpc);
         let resource = request.get_ref().subject();
-        let ignored_keys = request
+        let recorded = RecordedRequest::of(request.get_ref());
+        let ignored = request
             .extensions()
             .get::<coreweave_api::json::IgnoredKeys>()
-            .map(|ignored| ignored.keys.clone())
+            .cloned()
             .unwrap_or_default();
+        let mut warnings = request.get_ref().warnings();
+        if !ignored.is_empty() {
+            warnings.insert(0, format!("ignored unknown JSON keys: {ignored}"));
+        }
         let span = CallSpan::open(method);
         let started = Instant::now();
         let time = SystemTime::now();
@@ -168,20 +175,20 @@ impl MockState {
         self.metrics.record(method, protocol, code, latency_ms);
         span.close(method, org, code, latency_ms);
         if let Some(org) = org {
-            let entry = Entry::new(
-                time,
-                protocol,
-                method,
-                resource,
+            let outcome = Outcome {
                 code,
+                refusal: result.as_ref().err().map(|(status, _)| Refusal::of(status)),
                 latency_ms,
-                ignored_keys,
-            );
+                warnings: &warnings,
+                ignored_keys: &ignored.keys,
+            };
+            let entry = Entry::new(time, protocol, method, resource, recorded, outcome);
             self.journal.record(org, entry);
         }
-        result
-            .map(|(response, _)| Response::new(response))
-            .map_err(|(status, _)| status)
+        let (response, _) = result.map_err(|(status, _)| status)?;
+        let mut response = Response::new(response);
+        crate::pipeline::recorded::warn(response.metadata_mut().as_mut(), &warnings);
+        Ok(response)
     }
 
     /// Who the caller is, and the faults scripted or steered for the call.

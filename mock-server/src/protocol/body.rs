@@ -3,23 +3,16 @@
 
 use axum::{
     body::{Body, Bytes},
-    http::{header, HeaderMap, HeaderName, HeaderValue},
+    http::{header, HeaderMap, HeaderValue},
     response::Response,
 };
 use coreweave_api::json::{self, Decoded, IgnoredKeys, JsonError, Unknown};
 
 use super::dispatch::{RequestMessage, ServiceCall};
-use crate::pipeline::journal::Protocol;
+use crate::pipeline::{journal::Protocol, recorded::WARNING_HEADER};
 use prost::{Message, Name};
 use tonic::{metadata::MetadataMap, Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
-
-/// The response header that lists the unknown JSON keys a request carried and the mock
-/// ignored.
-pub(crate) const WARNING_HEADER: HeaderName = HeaderName::from_static("x-mock-warning");
-
-/// The longest an ignored key is shown in the warning header, in characters.
-const MAX_SHOWN_KEY_CHARS: usize = 64;
 
 /// Reads a whole body (of any protocol), refusing one larger than `limit` bytes with
 /// RESOURCE_EXHAUSTED and a QuotaFailure, as the services refuse an oversized message. The
@@ -214,35 +207,6 @@ pub(crate) fn json_error(error: &JsonError) -> Status {
     }
 }
 
-/// Adds the `x-mock-warning` header naming the ignored keys, if there were any.
-pub(crate) fn warn_ignored(response: &mut Response, ignored: &IgnoredKeys) {
-    if ignored.is_empty() {
-        return;
-    }
-    let shown: Vec<String> = ignored.keys.iter().map(|key| shown_key(key)).collect();
-    let mut text = format!("ignored unknown JSON keys: {}", shown.join(", "));
-    let unlisted = ignored.total - ignored.keys.len();
-    if unlisted > 0 {
-        text.push_str(&format!(" and {unlisted} more"));
-    }
-    if let Ok(value) = HeaderValue::from_str(&text) {
-        response.headers_mut().insert(WARNING_HEADER, value);
-    }
-}
-
-/// A key as printable ASCII, cut to a bounded length.
-fn shown_key(key: &str) -> String {
-    let mut shown: String = key
-        .chars()
-        .take(MAX_SHOWN_KEY_CHARS)
-        .flat_map(char::escape_default)
-        .collect();
-    if key.chars().count() > MAX_SHOWN_KEY_CHARS {
-        shown.push_str("...");
-    }
-    shown
-}
-
 /// Wraps a message in a tonic request that carries the HTTP headers as metadata, so the
 /// services see the same `authorization` header gRPC clients send, and the protocol and the
 /// ignored JSON keys, for the journal.
@@ -265,8 +229,8 @@ pub(crate) fn grpc_request<T>(
 }
 
 /// Runs a decoded request (or its decoding error) through `call` and renders the outcome
-/// with `render`, naming the request's ignored keys in the response's warning header: the
-/// part of a call that every HTTP protocol shares.
+/// with `render`, with the call's warnings (the request's ignored keys among them) in
+/// `x-mock-warning` headers: the part of a call that every HTTP protocol shares.
 pub(crate) async fn answer<Req: RequestMessage, C: ServiceCall<Req>>(
     decoded: Result<JsonRequest<Req>, Status>,
     headers: &HeaderMap,
@@ -274,16 +238,29 @@ pub(crate) async fn answer<Req: RequestMessage, C: ServiceCall<Req>>(
     call: C,
     render: impl FnOnce(Result<C::Response, Status>) -> Response,
 ) -> Response {
-    let (outcome, ignored) = match decoded {
+    let answered = match decoded {
         Ok(request) => {
             let message = grpc_request(headers, request.message, protocol, &request.ignored);
-            let outcome = call.call(message).await.map(tonic::Response::into_inner);
-            (outcome, request.ignored)
+            call.call(message).await
         }
-        Err(status) => (Err(status), IgnoredKeys::default()),
+        Err(status) => Err(status),
+    };
+    let (outcome, warnings) = match answered {
+        Ok(answer) => {
+            let (metadata, message, _) = answer.into_parts();
+            let mut headers = metadata.into_headers();
+            let warnings: Vec<HeaderValue> = match headers.entry(WARNING_HEADER) {
+                header::Entry::Occupied(entry) => entry.remove_entry_mult().1.collect(),
+                header::Entry::Vacant(_) => Vec::new(),
+            };
+            (Ok(message), warnings)
+        }
+        Err(status) => (Err(status), Vec::new()),
     };
     let mut response = render(outcome);
-    warn_ignored(&mut response, &ignored);
+    for warning in warnings {
+        response.headers_mut().append(WARNING_HEADER, warning);
+    }
     response
 }
 
@@ -314,19 +291,5 @@ mod tests {
 
         let empty = decode_json::<CreateVpcRequest>(b"  ", Unknown::Reject).unwrap();
         assert_eq!(empty.message, CreateVpcRequest::default());
-    }
-
-    #[test]
-    fn the_warning_header_is_printable_and_bounded() {
-        let ignored = IgnoredKeys {
-            keys: vec!["caf\u{e9}\n".to_owned(), "k".repeat(1000)],
-            total: 5,
-        };
-        let mut response = Response::new(Body::empty());
-        warn_ignored(&mut response, &ignored);
-        let header = response.headers()[WARNING_HEADER].to_str().unwrap();
-        assert!(header.starts_with("ignored unknown JSON keys: caf\\u{e9}\\n, kkk"));
-        assert!(header.ends_with("... and 3 more"), "{header}");
-        assert!(header.len() < 200);
     }
 }

@@ -36,7 +36,7 @@ use crate::{
     control::grpc::{
         pb::control_service_server::ControlServiceServer, ControlGrpc, CONTROL_DESCRIPTOR_SET,
     },
-    control::{ClockView, Scope},
+    control::{ClockView, Expectation, Scope, VerifyError},
     model::clock::{Clock, SystemClock},
     model::lifecycle::ForcedGatewayState,
     model::zones::{Zone, Zones},
@@ -630,6 +630,28 @@ impl MockServer {
         self.state.calls(scope, filter)
     }
 
+    /// Checks that the calls made in `scope` include what `expected` describes: how many
+    /// matched, or an error whose `Display` is one line naming the calls that came closest
+    /// and where they differ (`POST /_mock/v1/verify`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use coreweave_mock::{Count, Expectation, Method, MockServer, Scope};
+    ///
+    /// let mock = MockServer::builder().start().await?;
+    /// let mine = Scope::token("CW-SECRET-my-test");
+    /// let none = Expectation::new(Method::CreateVpc).count(Count::Exactly(0));
+    /// assert_eq!(mock.verify(&mine, &none)?, 0);
+    /// let error = mock.verify(&mine, &Expectation::new(Method::CreateVpc)).unwrap_err();
+    /// assert!(error.to_string().starts_with("expected at least 1 CreateVPC call, but 0 matched"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn verify(&self, scope: &Scope, expected: &Expectation) -> Result<usize, VerifyError> {
+        self.state.verify(scope, expected)
+    }
+
     /// A snapshot of the state in `scope` (the JSON of `GET /_mock/v1/state`).
     pub fn state(&self, scope: &Scope) -> serde_json::Value {
         crate::persist::snapshot::export(&self.state.store, scope.org())
@@ -699,6 +721,7 @@ impl MockServer {
     /// watch) are closed.
     pub async fn shutdown(mut self) -> Result<(), MockError> {
         self.serving.store(false, Ordering::Relaxed);
+        self.state.journal.close();
         if let Some(watch) = self.storage_watch.take() {
             watch.abort();
         }
@@ -726,6 +749,7 @@ impl MockServer {
 
 impl Drop for MockServer {
     fn drop(&mut self) {
+        self.state.journal.close();
         if let Some(watch) = self.storage_watch.take() {
             watch.abort();
         }
