@@ -1,9 +1,27 @@
+import { AssertionError } from "node:assert";
+
 /** Flags for the mock binary, in camelCase: `{ transitionDelay: "0s", clock: "frozen" }`. */
 export type MockOptions = Record<string, string | number | boolean | Array<string | number>>;
 
 /** A refused control call. */
 export declare class ControlError extends Error {
   readonly status: number;
+  /** The mock's JSON answer, when it sent one. */
+  readonly answer: Record<string, unknown> | null;
+}
+
+/** Where a call differs from an expectation. */
+export interface Difference {
+  path: string;
+  expected: unknown;
+  actual: unknown;
+}
+
+/** Calls a test expected were not made; `message` is the mock's one line. */
+export declare class VerificationError extends AssertionError {
+  readonly matched: number;
+  readonly nearMisses: Array<{ call: Record<string, unknown>; differences: Difference[] }>;
+  readonly expected: Record<string, unknown>;
 }
 
 /** The control API of a running mock, acting on one token's organization. */
@@ -26,6 +44,11 @@ export declare class Control {
     calls: Array<Record<string, unknown>>;
     next: number | null;
   }>;
+  verify(
+    method: string,
+    request?: Record<string, unknown>,
+    options?: { code?: string; count?: number; atLeast?: number; atMost?: number },
+  ): Promise<number>;
   state(): Promise<Record<string, unknown>>;
   loadState(snapshot: Record<string, unknown>): Promise<unknown>;
   setStatus(id: string, status: "STATUS_FAILED" | "STATUS_ERROR", message?: string): Promise<unknown>;

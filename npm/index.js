@@ -1,5 +1,6 @@
 // The CoreWeave API mock for Node.js tests: `startMock()` runs the native binary shipped in
 // this package on a free port and returns its endpoint, a control client and `stop()`.
+import { AssertionError } from "node:assert";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -35,10 +36,25 @@ function flags(options) {
 
 /** A refused control call: `status` is the HTTP status, `message` the mock's reason. */
 export class ControlError extends Error {
-  constructor(status, message) {
+  constructor(status, message, answer = null) {
     super(`HTTP ${status}: ${message}`);
     this.name = "ControlError";
     this.status = status;
+    this.answer = answer;
+  }
+}
+
+/** Calls a test expected were not made: `message` is the mock's one line, `matched` how many
+ * calls matched, `nearMisses` up to three calls of the method that came closest, each
+ * `{ call, differences: [{ path, expected, actual }] }`. An `AssertionError`, as node:test
+ * and other runners report failed expectations. */
+export class VerificationError extends AssertionError {
+  constructor(answer) {
+    super({ message: answer.message });
+    this.name = "VerificationError";
+    this.matched = answer.matched;
+    this.nearMisses = answer.nearMisses;
+    this.expected = answer.expected;
   }
 }
 
@@ -68,6 +84,30 @@ export class Control {
     ).toString();
     return this.#call("GET", "/calls" + (query ? `?${query}` : ""));
   }
+  /** Checks that calls of `method` whose request contains `request` (a partial request,
+   * matched as a subset) and that ended with `code` were made: exactly `count` times, or
+   * `atLeast` / `atMost` (at least once when none is given). Resolves to how many matched;
+   * rejects with a `VerificationError` naming the near misses when they were not. */
+  async verify(method, request, { code, count, atLeast, atMost } = {}) {
+    const counts = Object.entries({ count, atLeast, atMost }).filter(([, n]) => n !== undefined);
+    if (counts.length > 1) {
+      throw new TypeError(`give one of count, atLeast and atMost, not ${counts.map(([name]) => name).join(", ")}`);
+    }
+    const body = { method };
+    if (request !== undefined) body.request = request;
+    if (code !== undefined) body.code = code;
+    if (count !== undefined) body.count = count;
+    else if (atLeast !== undefined) body.count = { atLeast };
+    else if (atMost !== undefined) body.count = { atMost };
+    try {
+      return (await this.#call("POST", "/verify", body)).matched;
+    } catch (error) {
+      if (error instanceof ControlError && error.status === 417 && error.answer) {
+        throw new VerificationError(error.answer);
+      }
+      throw error;
+    }
+  }
   state() { return this.#call("GET", "/state"); }
   loadState(snapshot) { return this.#call("PUT", "/state", snapshot); }
   setStatus(id, status, message = "") { return this.#call("POST", `/resources/${id}/status`, { status, message }); }
@@ -85,7 +125,7 @@ export class Control {
     });
     const text = await response.text();
     const json = text.trim() ? JSON.parse(text) : null;
-    if (!response.ok) throw new ControlError(response.status, json?.message ?? text);
+    if (!response.ok) throw new ControlError(response.status, json?.message ?? text, json);
     return json;
   }
 }

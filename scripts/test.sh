@@ -2,7 +2,8 @@
 # Runs every test: installs the third-party clients (idempotent), runs plain `cargo test`
 # (both crates: unit, integration and doc tests, including the end-to-end tests that drive
 # the mock binary with grpcurl, curl and buf), then the examples against the binary over
-# both transports, then real third-party clients in Node.js and Python against it. Honours CARGO_TARGET_DIR and cargo's configured target dir.
+# both transports, then real third-party clients in Node.js and Python against it, then the
+# dashboard in Chromium. Honours CARGO_TARGET_DIR and cargo's configured target dir.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -25,3 +26,6 @@ bash scripts/run-examples.sh
 
 step "real third-party clients against the binary (connect-es, grpc-js, connect-python, grpcio, requests)"
 bash scripts/real-clients.sh
+
+step "the dashboard in a real browser (Debian's Chromium)"
+bash scripts/test-dashboard.sh

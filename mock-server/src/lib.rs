@@ -21,6 +21,9 @@
 //! ```
 #![warn(missing_docs, unreachable_pub)]
 
+#[doc = include_str!("../docs/control-api.md")]
+pub mod control_api {}
+
 // The wings, lowest first; each imports only those above it in this list.
 mod api;
 mod control;

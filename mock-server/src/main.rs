@@ -45,6 +45,11 @@ fn return_freed_memory() {
 /// Prints one line of JSON, such as `{"addr":"127.0.0.1:50051","event":"listening"}`, to
 /// stdout once it accepts connections (parse it as JSON: the order of its keys is not fixed);
 /// logs go to stderr. Stops gracefully on SIGINT or SIGTERM.
+///
+/// Tests drive it through the control API: `GET http://ADDR/_mock/v1/` lists every route
+/// (reset, clock, faults, the journal of calls, verify, snapshots), also served over gRPC as
+/// coreweave.mock.v1.ControlService. A read-only dashboard of its organizations, resources
+/// and live calls is at http://ADDR/_mock/ui/ (both off with --no-control).
 #[derive(Debug, Parser)]
 #[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use common::{
     process::{run_ok, tool, MockProcess},
+    wire::{control, control_with},
     *,
 };
 use coreweave_api::networking::v1beta1::{vpc, CreateVpcRequest, GetVpcRequest, ListVpCsRequest};
@@ -95,46 +96,6 @@ async fn two_organizations_never_touch_each_other() {
 /// An error reply's message.
 fn said(reply: &Value) -> &str {
     reply["message"].as_str().unwrap_or_default()
-}
-
-/// Runs curl against the control API, in a token's organization or (for `None`) the whole
-/// server; returns the HTTP status and the JSON body.
-fn control(
-    mock: &MockProcess,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let scope = match token {
-        Some(token) => format!("Authorization: Bearer {token}"),
-        None => "x-mock-scope: server".to_owned(),
-    };
-    control_with(mock, method, path, &[&scope], body)
-}
-
-/// Runs curl against the control API with exactly these headers.
-fn control_with(
-    mock: &MockProcess,
-    method: &str,
-    path: &str,
-    headers: &[&str],
-    body: Option<Value>,
-) -> (u16, Value) {
-    let url = format!("http://{}{path}", mock.addr);
-    let data = body.map(|b| b.to_string());
-    let mut args = vec!["--silent", "--write-out", "\n%{http_code}", "-X", method];
-    for header in headers {
-        args.extend(["-H", header]);
-    }
-    if let Some(data) = &data {
-        args.extend(["-H", "content-type: application/json", "-d", data.as_str()]);
-    }
-    args.push(&url);
-    let output = run_ok(&tool("curl"), &args);
-    let (body, status) = output.rsplit_once('\n').unwrap();
-    let body = serde_json::from_str(body).unwrap_or(Value::Null);
-    (status.parse().unwrap(), body)
 }
 
 #[test]
@@ -1097,4 +1058,47 @@ fn a_snapshot_is_held_to_the_api_s_rules_and_quota() {
     let (_, listed) = rest(&mock, "GET", vpcs, token, &[], None);
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
     assert_eq!(load(exported).0, 200);
+}
+
+#[tokio::test]
+async fn verify_in_process_is_typed_and_names_the_near_misses() {
+    use coreweave_mock::{Count, Expectation};
+    let mock = start(MockServer::builder()).await;
+    let token = unique_token("verify");
+    let mut stub = vpc_stub(&mock, &token);
+    answered(stub.create_vpc(create("first")).await);
+    let refused = stub.create_vpc(create("Second!")).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    let mine = Scope::token(&token);
+
+    let created = Expectation::new(Method::CreateVpc)
+        .request(json!({"name": "first", "zone": "US-EAST-04A"}))
+        .code(Code::Ok)
+        .count(Count::Exactly(1));
+    assert_eq!(mock.verify(&mine, &created), Ok(1));
+    let someone_else = Scope::token(&unique_token("verify-other"));
+    assert_eq!(mock.verify(&someone_else, &created).unwrap_err().matched, 0);
+
+    let typo = Expectation::new(Method::CreateVpc).request(json!({"name": "frist"}));
+    let error = mock.verify(&mine, &typo).unwrap_err();
+    assert_eq!(error.matched, 0);
+    assert_eq!(error.near_misses.len(), 2);
+    let closest = &error.near_misses[0];
+    assert_eq!(
+        closest.call.request["name"], "Second!",
+        "ties go to the newest"
+    );
+    assert_eq!(closest.differences[0].path, "name");
+    assert_eq!(closest.differences[0].actual, json!("Second!"));
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "expected at least 1 CreateVPC call with request {{\"name\":\"frist\"}}, but 0 matched \
+             (of 2 CreateVPC calls in scope); closest: #{} (grpc) differs at name: expected \
+             \"frist\", got \"Second!\"",
+            closest.call.sequence
+        )
+    );
+    // The refused call keeps its violations.
+    assert_eq!(closest.call.violations[0].field, "name");
 }

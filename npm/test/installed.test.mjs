@@ -3,7 +3,7 @@
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
-import { ControlError, startMock } from "coreweave-mock";
+import { ControlError, VerificationError, startMock } from "coreweave-mock";
 
 const token = "CW-SECRET-node-test";
 const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
@@ -36,6 +36,31 @@ test("startMock serves REST; its control scripts faults; stop leaves no process"
   }
   assert.notEqual(mock.process.exitCode ?? mock.process.signalCode, null, "the process ended");
   assert.throws(() => process.kill(mock.process.pid, 0), "no process is left behind");
+});
+
+test("verify counts matching calls and names the near misses", async () => {
+  const mock = await startMock({}, { token });
+  const vpcs = `${mock.endpoint}/v1beta1/networking/vpcs`;
+  try {
+    const create = (name) => fetch(vpcs, { method: "POST", headers, body: JSON.stringify({ name, zone: "US-EAST-04A" }) });
+    await create("verified");
+    await create("Not Valid!");
+    assert.equal(await mock.control.verify("CreateVPC"), 2);
+    assert.equal(await mock.control.verify("CreateVPC", { zone: "US-EAST-04A" }, { atLeast: 2 }), 2);
+    assert.equal(await mock.control.verify("CreateVPC", undefined, { code: "INVALID_ARGUMENT", count: 1 }), 1);
+    await assert.rejects(mock.control.verify("CreateVPC", { name: "verifyed" }, { code: "OK" }), (error) => {
+      assert.ok(error instanceof VerificationError);
+      assert.ok(error instanceof assert.AssertionError);
+      assert.equal(error.matched, 0);
+      assert.match(error.message, /differs at name: expected "verifyed", got "verified"/);
+      assert.deepEqual(error.nearMisses[0].differences.map((d) => d.path), ["name"]);
+      return true;
+    });
+    await assert.rejects(mock.control.verify("CreateVPC", undefined, { count: 1, atMost: 1 }), TypeError);
+    await assert.rejects(mock.control.verify("CreateVPX"), (error) => error instanceof ControlError && error.status === 400);
+  } finally {
+    await mock.stop();
+  }
 });
 
 test("a mock that cannot start rejects with its log", async () => {

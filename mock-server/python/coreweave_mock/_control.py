@@ -1,4 +1,5 @@
-"""The mock's control API (``/_mock/v1/``), one method per operation of the README's table."""
+"""The mock's control API (``/_mock/v1/``), one method per operation (see the mock's
+``docs/control-api.md``)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,23 @@ from typing import Any
 class ControlError(Exception):
     """The mock refused a control call: ``status`` is the HTTP status, ``message`` why."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, answer: Any = None) -> None:
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
         self.message = message
+        self.answer = answer
+
+
+class VerificationError(AssertionError):
+    """Calls a test expected were not made. ``str()`` is the mock's one-line message;
+    ``matched`` is how many calls matched, ``near_misses`` up to three calls of the method that
+    came closest, each ``{"call": ..., "differences": [{"path", "expected", "actual"}]}``."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        super().__init__(answer["message"])
+        self.matched: int = answer["matched"]
+        self.near_misses: list[dict[str, Any]] = answer["nearMisses"]
+        self.expected: dict[str, Any] = answer["expected"]
 
 
 class Control:
@@ -78,6 +92,43 @@ class Control:
         encoded = urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
         return self._call("GET", "/calls" + (f"?{encoded}" if encoded else ""))
 
+    def verify(
+        self,
+        method: str,
+        request: dict[str, Any] | None = None,
+        *,
+        code: str | None = None,
+        count: int | None = None,
+        at_least: int | None = None,
+        at_most: int | None = None,
+    ) -> int:
+        """Checks that calls of ``method`` whose request contains ``request`` (a partial
+        request, matched as a subset) and that ended with ``code`` were made: exactly
+        ``count`` times, or ``at_least`` / ``at_most`` (at least once when none is given).
+        Returns how many matched; raises :class:`VerificationError` (an ``AssertionError``
+        that names the near misses) when the expectation does not hold."""
+        counts = {"count": count, "at_least": at_least, "at_most": at_most}
+        given = {name: n for name, n in counts.items() if n is not None}
+        if len(given) > 1:
+            raise ValueError(f"give one of count, at_least and at_most, not {', '.join(given)}")
+        body: dict[str, Any] = {"method": method}
+        if request is not None:
+            body["request"] = request
+        if code is not None:
+            body["code"] = code
+        if count is not None:
+            body["count"] = count
+        elif at_least is not None:
+            body["count"] = {"atLeast": at_least}
+        elif at_most is not None:
+            body["count"] = {"atMost": at_most}
+        try:
+            return self._call("POST", "/verify", body)["matched"]
+        except ControlError as error:
+            if error.status == 417 and error.answer is not None:
+                raise VerificationError(error.answer) from None
+            raise
+
     def state(self) -> dict[str, Any]:
         """A snapshot of the resources in scope."""
         return self._call("GET", "/state")
@@ -112,8 +163,16 @@ class Control:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 text = response.read()
         except urllib.error.HTTPError as error:
-            raise ControlError(error.code, _message(error.read())) from None
+            raw = error.read()
+            raise ControlError(error.code, _message(raw), _json_or_none(raw)) from None
         return json.loads(text) if text.strip() else None
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
 
 
 def _message(body: bytes) -> str:

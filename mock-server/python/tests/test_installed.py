@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from coreweave_mock import Control, ControlError, MockServer, MockServerError
+from coreweave_mock import Control, ControlError, MockServer, MockServerError, VerificationError
 
 VPCS = "/v1beta1/networking/vpcs"
 
@@ -75,6 +75,28 @@ def test_the_journal_and_whoami(coreweave_env: MockServer, coreweave_control: Co
     calls = coreweave_control.calls(method="ListVPCs")["calls"]
     assert [call["method"] for call in calls] == ["ListVPCs"]
     assert len(coreweave_control.whoami()) == 36
+
+
+def test_verify_counts_matches_and_names_the_near_misses(coreweave_env: MockServer, coreweave_control: Control) -> None:
+    rest("POST", VPCS, {"name": "verified", "zone": "US-EAST-04A"})
+    rest("POST", VPCS, {"name": "Not Valid!", "zone": "US-EAST-04A"})
+    assert coreweave_control.verify("CreateVPC") == 2
+    assert coreweave_control.verify("CreateVPC", {"zone": "US-EAST-04A"}, at_least=2) == 2
+    assert coreweave_control.verify("CreateVPC", code="INVALID_ARGUMENT", count=1) == 1
+    assert coreweave_control.verify("DeleteVPC", count=0) == 0
+    with pytest.raises(AssertionError) as failed:
+        coreweave_control.verify("CreateVPC", {"name": "verifyed"}, code="OK", at_most=5)
+    error = failed.value
+    assert isinstance(error, VerificationError)
+    assert error.matched == 0
+    assert "differs at name: expected" in str(error), str(error)
+    assert [d["path"] for d in error.near_misses[0]["differences"]] == ["name"]
+    assert error.near_misses[0]["call"]["request"]["name"] == "verified"
+    with pytest.raises(ValueError):
+        coreweave_control.verify("CreateVPC", count=1, at_least=1)
+    with pytest.raises(ControlError) as refused:
+        coreweave_control.verify("CreateVPX")
+    assert refused.value.status == 400
 
 
 def test_a_refused_control_call_raises_with_the_mocks_message(coreweave_control: Control) -> None:

@@ -17,6 +17,6 @@ def test_my_code_creates_a_vpc(coreweave_env, coreweave_control):
     )
     with urllib.request.urlopen(request) as response:
         assert json.load(response)["vpc"]["name"] == "my-vpc"
-    # What the code did, from the mock's journal.
-    calls = coreweave_control.calls()["calls"]
-    assert [call["method"] for call in calls] == ["CreateVPC"]
+    # What the code sent, checked against the mock's journal: on failure, the
+    # AssertionError names the calls that came closest and where they differ.
+    coreweave_control.verify("CreateVPC", {"name": "my-vpc"}, code="OK", count=1)

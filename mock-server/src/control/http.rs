@@ -619,6 +619,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_crate_docs_describe_every_control_route() {
+        let docs = include_str!("../../docs/control-api.md");
+        for route in ROUTES {
+            let named = route.path.trim_start_matches("/_mock/v1");
+            let listed = docs.lines().any(|line| {
+                line.starts_with("| `") && line.contains(&format!("/_mock/v1{named}`"))
+            });
+            assert!(listed, "{} is not in docs/control-api.md", route.path);
+        }
+    }
+
+    #[test]
     fn every_control_route_is_under_the_control_prefix() {
         for route in ROUTES {
             let prefix = crate::protocol::CONTROL_PATH_PREFIX;

@@ -150,7 +150,11 @@ impl Expectation {
 
     /// What it asks for, in words: `exactly 1 CreateVPC call with request {..} and code OK`.
     fn describe(&self) -> String {
-        let mut text = format!("{} {} call", self.count, self.method.name());
+        let n = match self.count {
+            Count::Exactly(n) | Count::AtLeast(n) | Count::AtMost(n) => n,
+        };
+        let calls = if n == 1 { "call" } else { "calls" };
+        let mut text = format!("{} {} {calls}", self.count, self.method.name());
         let everything = self.request.as_object().is_some_and(Map::is_empty);
         if !everything {
             text.push_str(&format!(" with request {}", quoted_json(&self.request)));

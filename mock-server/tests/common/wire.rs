@@ -1,7 +1,9 @@
 //! Raw HTTP for the protocol tests: curl with every header and body byte under the test's
 //! control, and the envelopes of the streaming protocols.
 
-use super::process::tool;
+use serde_json::Value;
+
+use super::process::{run_ok, tool, MockProcess};
 
 /// `curl` with `args`, returning the HTTP status line's code, the headers and the body.
 pub fn curl(args: &[&str]) -> (u16, String, Vec<u8>) {
@@ -57,4 +59,44 @@ pub fn envelopes(mut body: &[u8]) -> Vec<(u8, Vec<u8>)> {
     }
     assert!(body.is_empty(), "a partial envelope at the end: {body:?}");
     messages
+}
+
+/// Runs curl against the control API, in a token's organization or (for `None`) the whole
+/// server; returns the HTTP status and the JSON body.
+pub fn control(
+    mock: &MockProcess,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let scope = match token {
+        Some(token) => format!("Authorization: Bearer {token}"),
+        None => "x-mock-scope: server".to_owned(),
+    };
+    control_with(mock, method, path, &[&scope], body)
+}
+
+/// Runs curl against the control API with exactly these headers.
+pub fn control_with(
+    mock: &MockProcess,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: Option<Value>,
+) -> (u16, Value) {
+    let url = format!("http://{}{path}", mock.addr);
+    let data = body.map(|b| b.to_string());
+    let mut args = vec!["--silent", "--write-out", "\n%{http_code}", "-X", method];
+    for header in headers {
+        args.extend(["-H", header]);
+    }
+    if let Some(data) = &data {
+        args.extend(["-H", "content-type: application/json", "-d", data.as_str()]);
+    }
+    args.push(&url);
+    let output = run_ok(&tool("curl"), &args);
+    let (body, status) = output.rsplit_once('\n').unwrap();
+    let body = serde_json::from_str(body).unwrap_or(Value::Null);
+    (status.parse().unwrap(), body)
 }
