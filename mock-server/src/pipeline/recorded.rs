@@ -169,8 +169,12 @@ pub(crate) struct Refusal {
 
 impl Refusal {
     pub(crate) fn of(status: &Status) -> Self {
-        let violations = status
-            .get_details_bad_request()
+        // Only INVALID_ARGUMENT carries a BadRequest; other codes' details are not decoded.
+        let bad_request = match status.code() {
+            tonic::Code::InvalidArgument => status.get_details_bad_request(),
+            _ => None,
+        };
+        let violations = bad_request
             .map(|bad| {
                 bad.field_violations
                     .iter()
