@@ -182,7 +182,7 @@ pub struct Difference {
 pub struct NearMiss {
     /// The call.
     pub call: Call,
-    /// Where it differs, most at [`MAX_DIFFERENCES`].
+    /// Where it differs (at most 16 differences).
     pub differences: Vec<Difference>,
 }
 

@@ -67,7 +67,7 @@ pub struct Call {
     /// protocol it came by, with W&B API keys replaced by `"<redacted>"`.
     pub request: Value,
     /// Whether `request` was cut to fit
-    /// [`MAX_REQUEST_JSON_BYTES`](super::recorded::MAX_REQUEST_JSON_BYTES).
+    /// [`MAX_REQUEST_JSON_BYTES`](crate::MAX_REQUEST_JSON_BYTES).
     pub request_truncated: bool,
     /// How it ended.
     pub code: Code,
