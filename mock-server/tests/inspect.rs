@@ -35,28 +35,12 @@ fn create_gateway_over_every_protocol(mock: &MockProcess) -> [&'static str; 4] {
     let auth = format!("authorization: Bearer {TOKEN}");
     let rest_url = format!("http://{}/v1alpha1/inference/gateways", mock.addr);
     let body = wandb_gateway("over-rest").to_string();
-    let (status, _, _) = curl(&[
-        "-H",
-        &auth,
-        "-H",
-        "content-type: application/json",
-        "-d",
-        &body,
-        &rest_url,
-    ]);
+    let (status, _, _) = send_json("POST", &rest_url, &body);
     assert_eq!(status, 200);
 
     let connect_url = format!("http://{}/{GATEWAY_SERVICE}/CreateGateway", mock.addr);
     let body = wandb_gateway("over-connect").to_string();
-    let (status, _, _) = curl(&[
-        "-H",
-        &auth,
-        "-H",
-        "content-type: application/json",
-        "-d",
-        &body,
-        &connect_url,
-    ]);
+    let (status, _, _) = send_json("POST", &connect_url, &body);
     assert_eq!(status, 200);
 
     let message = parse::<CreateGatewayRequest>(wandb_gateway("over-grpc-web")).encode_to_vec();
@@ -81,6 +65,25 @@ fn create_gateway_over_every_protocol(mock: &MockProcess) -> [&'static str; 4] {
         &["-plaintext", "-H", &auth, "-d", &body, &mock.addr, &method],
     );
     ["rest", "connect", "grpc-web", "grpc"]
+}
+
+/// Sends the JSON `body` to `url` with `method`, in TOKEN's organization: the status, the
+/// headers (lowercased) and the answer.
+fn send_json(method: &str, url: &str, body: &str) -> (u16, String, Vec<u8>) {
+    let auth = format!("authorization: Bearer {TOKEN}");
+    let data = body_file("inspect", body.as_bytes());
+    let json = "content-type: application/json";
+    curl(&[
+        "-X",
+        method,
+        "-H",
+        &auth,
+        "-H",
+        json,
+        "--data-binary",
+        &data,
+        url,
+    ])
 }
 
 fn calls(mock: &MockProcess, query: &str) -> Vec<Value> {
@@ -131,16 +134,7 @@ fn the_journal_keeps_every_protocols_request_alike_with_secrets_redacted() {
     // A refused call keeps its message and violations.
     let bad = gateway_body(json!({"zones": ["MARS-01A"]})).to_string();
     let url = format!("http://{}/v1alpha1/inference/gateways", mock.addr);
-    let auth = format!("authorization: Bearer {TOKEN}");
-    let (status, _, _) = curl(&[
-        "-H",
-        &auth,
-        "-H",
-        "content-type: application/json",
-        "-d",
-        &bad,
-        &url,
-    ]);
+    let (status, _, _) = send_json("POST", &url, &bad);
     assert_eq!(status, 400);
     let refused = calls(&mock, "?code=INVALID_ARGUMENT");
     assert_eq!(refused.len(), 1);
@@ -161,21 +155,11 @@ fn the_journal_keeps_every_protocols_request_alike_with_secrets_redacted() {
 #[test]
 fn a_large_request_is_cut_to_16_kib_and_says_so() {
     let mock = MockProcess::start(&[]);
-    let auth = format!("authorization: Bearer {TOKEN}");
     let url = format!("http://{}/v1beta1/networking/vpcs", mock.addr);
     let name = "n".repeat(40_000);
     let servers = ["10.0.0.53", "10.0.0.54"];
     let body = json!({"name": name, "zone": "US-EAST-04A", "dhcp": {"dns": {"servers": servers}}});
-    let data = body_file("inspect-big", body.to_string().as_bytes());
-    let (status, _, _) = curl(&[
-        "-H",
-        &auth,
-        "-H",
-        "content-type: application/json",
-        "--data-binary",
-        &data,
-        &url,
-    ]);
+    let (status, _, _) = send_json("POST", &url, &body.to_string());
     assert_eq!(status, 400, "a name too long: refused, but journaled");
     let call = &calls(&mock, "?method=CreateVPC")[0];
     assert_eq!(call["requestTruncated"], true);
@@ -354,15 +338,7 @@ fn warnings_reach_the_response_and_the_journal() {
     let auth = format!("authorization: Bearer {TOKEN}");
     let url = format!("http://{}/v1beta1/networking/vpcs", mock.addr);
     let body = json!({"name": "warned", "zone": "US-EAST-04A", "colour": "red"}).to_string();
-    let (status, headers, created) = curl(&[
-        "-H",
-        &auth,
-        "-H",
-        "content-type: application/json",
-        "-d",
-        &body,
-        &url,
-    ]);
+    let (status, headers, created) = send_json("POST", &url, &body);
     assert_eq!(status, 200);
     assert!(
         headers.contains("x-mock-warning: ignored unknown json keys: colour"),
@@ -376,17 +352,7 @@ fn warnings_reach_the_response_and_the_journal() {
     // An update mask path that cannot be updated: answered, changes nothing, warned about,
     // over REST and over gRPC alike.
     let update = json!({"updateMask": "name", "name": "renamed"}).to_string();
-    let (status, headers, _) = curl(&[
-        "-X",
-        "PATCH",
-        "-H",
-        &auth,
-        "-H",
-        "content-type: application/json",
-        "-d",
-        &update,
-        &format!("{url}/{id}"),
-    ]);
+    let (status, headers, _) = send_json("PATCH", &format!("{url}/{id}"), &update);
     assert_eq!(status, 200);
     assert!(headers.contains("x-mock-warning: update_mask names paths that cannot be updated, which changed nothing: \"name\""), "{headers}");
     // grpcurl 1.8's JSON reads a FieldMask as an object.
@@ -544,18 +510,9 @@ fn the_control_api_describes_itself_and_serves_the_dashboard() {
 #[test]
 fn the_overview_shows_resources_as_a_read_does_with_their_markers() {
     let mock = MockProcess::start(&["--transition-delay", "1h"]);
-    let auth = format!("authorization: Bearer {TOKEN}");
     let url = format!("http://{}/v1beta1/networking/vpcs", mock.addr);
     let body = json!({"name": "seen", "zone": "US-EAST-04A"}).to_string();
-    let (_, _, created) = curl(&[
-        "-H",
-        &auth,
-        "-H",
-        "content-type: application/json",
-        "-d",
-        &body,
-        &url,
-    ]);
+    let (_, _, created) = send_json("POST", &url, &body);
     let id = serde_json::from_slice::<Value>(&created).unwrap()["vpc"]["id"]
         .as_str()
         .unwrap()

@@ -56,6 +56,23 @@ impl Journaled for UpdateVpcRequest {
     }
 }
 
+/// The `redacted` of a gateway request whose `auth` oneof (in module `$oneof`) may hold W&B
+/// settings with an API key.
+macro_rules! redacts_wandb_key {
+    ($oneof:ident) => {
+        fn redacted(&self) -> Option<Self> {
+            use $oneof::Auth;
+            let Some(Auth::WeightsAndBiasesAuth(auth)) = &self.auth else {
+                return None;
+            };
+            Some(Self {
+                auth: Some(Auth::WeightsAndBiasesAuth(redact(auth)?)),
+                ..self.clone()
+            })
+        }
+    };
+}
+
 impl Journaled for CreateGatewayRequest {
     fn subject(&self) -> Resource {
         if self.id.is_empty() {
@@ -65,17 +82,7 @@ impl Journaled for CreateGatewayRequest {
         }
     }
 
-    fn redacted(&self) -> Option<Self> {
-        use create_gateway_request::Auth;
-        let Some(Auth::WeightsAndBiasesAuth(auth)) = &self.auth else {
-            return None;
-        };
-        let auth = Auth::WeightsAndBiasesAuth(redact(auth)?);
-        Some(Self {
-            auth: Some(auth),
-            ..self.clone()
-        })
-    }
+    redacts_wandb_key!(create_gateway_request);
 }
 
 impl Journaled for UpdateGatewayRequest {
@@ -83,17 +90,7 @@ impl Journaled for UpdateGatewayRequest {
         Resource::of(&self.id)
     }
 
-    fn redacted(&self) -> Option<Self> {
-        use update_gateway_request::Auth;
-        let Some(Auth::WeightsAndBiasesAuth(auth)) = &self.auth else {
-            return None;
-        };
-        let auth = Auth::WeightsAndBiasesAuth(redact(auth)?);
-        Some(Self {
-            auth: Some(auth),
-            ..self.clone()
-        })
-    }
+    redacts_wandb_key!(update_gateway_request);
 }
 
 /// The W&B settings with the API key replaced, when there is one.
