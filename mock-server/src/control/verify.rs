@@ -369,25 +369,9 @@ fn compare(expected: &Value, actual: Option<&Value>, path: &str, found: &mut Vec
 /// The member `key` names, by its JSON name or its proto name (`vpc_prefixes`).
 fn lookup<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     object.get(key).or_else(|| {
-        let camel = lower_camel(key);
+        let camel = coreweave_api::proto::camel_case_path(key);
         (camel != key).then(|| object.get(&camel)).flatten()
     })
-}
-
-fn lower_camel(snake: &str) -> String {
-    let mut camel = String::with_capacity(snake.len());
-    let mut upper = false;
-    for c in snake.chars() {
-        match c {
-            '_' => upper = true,
-            c if upper => {
-                camel.extend(c.to_uppercase());
-                upper = false;
-            }
-            c => camel.push(c),
-        }
-    }
-    camel
 }
 
 fn join(path: &str, key: &str) -> String {
