@@ -31,15 +31,25 @@ log "the mock binary"
 cargo build --quiet -p coreweave-mock
 target_dir="$(cargo metadata --format-version 1 --no-deps \
   | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
-listening="$(mktemp)"
-RUST_LOG=warn "$target_dir/debug/coreweave-mock" --listen 127.0.0.1:0 >"$listening" &
-mock_pid=$!
-trap 'kill "$mock_pid" 2>/dev/null || true; rm -f "$listening"' EXIT
-for _ in $(seq 100); do
-  [ -s "$listening" ] && break
-  sleep 0.05
-done
-addr="$(python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).readline())["addr"])' "$listening")"
+# Two mocks: one without --token, one with --token and --admin-token.
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+start_mock() { # VAR ARGS...: starts a mock and sets VAR to its address
+  local var="$1" listening
+  shift
+  listening="$(mktemp)"
+  RUST_LOG=warn "$target_dir/debug/coreweave-mock" --listen 127.0.0.1:0 "$@" >"$listening" &
+  pids+=("$!")
+  for _ in $(seq 200); do
+    [ -s "$listening" ] && break
+    sleep 0.05
+  done
+  printf -v "$var" '%s' "$(python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).readline())["addr"])' "$listening")"
+  rm -f "$listening"
+}
+start_mock open_addr
+start_mock guarded_addr --token CW-SECRET-dashboard-test --admin-token CW-ADMIN-dashboard-test
 
-CHROMIUM="$chromium" node clients/browser/dashboard.mjs "http://$addr" "$target_dir/dashboard.png"
+CHROMIUM="$chromium" node clients/browser/dashboard.mjs "http://$open_addr" "http://$guarded_addr" \
+  "$target_dir/dashboard.png"
 log "passed; screenshot: $target_dir/dashboard.png"

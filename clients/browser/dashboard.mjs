@@ -2,22 +2,26 @@
 // and checks what a person would see: after a VPC is created and a create fails validation,
 // the page shows the VPC's name and status and the failed call, whose details show its field
 // violation; a call made while the page is open appears live; a typed token narrows the page
-// to that token's organization. Writes a screenshot.
+// to that token's organization. On a mock with --token, the page asks for a token, and the
+// admin token shows every organization. Writes a screenshot.
 //
-// Usage: node dashboard.mjs ENDPOINT SCREENSHOT.png   (the mock runs without --token)
+// Usage: node dashboard.mjs OPEN GUARDED SCREENSHOT.png, where OPEN is the endpoint of a mock
+// without --token and GUARDED of one with --token CW-SECRET-dashboard-test and
+// --admin-token CW-ADMIN-dashboard-test.
 import { chromium } from "playwright-core";
 
-const [endpoint, screenshot] = process.argv.slice(2);
-if (!endpoint || !screenshot) {
-  console.error("usage: node dashboard.mjs ENDPOINT SCREENSHOT.png");
+const [endpoint, guarded, screenshot] = process.argv.slice(2);
+if (!endpoint || !guarded || !screenshot) {
+  console.error("usage: node dashboard.mjs OPEN GUARDED SCREENSHOT.png");
   process.exit(2);
 }
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const TOKEN = "CW-SECRET-dashboard-test";
+const ADMIN_TOKEN = "CW-ADMIN-dashboard-test";
 const TIMEOUT_MS = 15_000;
 
-async function call(method, path, body) {
-  const response = await fetch(endpoint + path, {
+async function call(method, path, body, at = endpoint) {
+  const response = await fetch(at + path, {
     method,
     headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -96,6 +100,20 @@ try {
   await page.click("#scope-form button[type=submit]");
   await page.getByText(`Showing organization ${me.organizationId}.`).waitFor();
   check((await page.locator("article.org").count()) === 1, "a typed token shows only its organization");
+
+  // A mock with --token: the page asks for a token; the admin token shows every organization.
+  const guardedCreate = await call("POST", "/v1beta1/networking/vpcs", { name: "guarded-vpc", zone: "US-EAST-04A" }, guarded);
+  check(guardedCreate.status === 200, "a VPC is created on the mock with --token");
+  const asking = await browser.newPage();
+  asking.setDefaultTimeout(TIMEOUT_MS);
+  await asking.goto(`${guarded}/_mock/ui/`);
+  await asking.getByText("This mock runs with --token").waitFor();
+  check(true, "on a mock with --token, the page asks for a token or the admin token");
+  await asking.fill("#token", ADMIN_TOKEN);
+  await asking.click("#scope-form button[type=submit]");
+  await asking.getByText("Showing every organization").waitFor();
+  await asking.locator("table.resources tr", { hasText: "guarded-vpc" }).waitFor();
+  check(true, "the admin token shows every organization");
 
   check(problems.length === 0, `the page logged no errors${problems.length ? `: ${problems.join("; ")}` : ""}`);
 } finally {
