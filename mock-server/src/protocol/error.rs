@@ -46,22 +46,21 @@ fn rpc_status(status: &Status) -> pb::Status {
 }
 
 /// A JSON response with an HTTP status.
-fn json_response(http: StatusCode, body: &Value) -> Response {
-    let mut response = (http, axum::Json(body)).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
+fn json_response(http: StatusCode, body: Vec<u8>) -> Response {
+    let content_type = HeaderValue::from_static("application/json");
+    (http, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 /// A status as the REST error body `{"code", "message", "details"}` with its HTTP status,
 /// written with every field, as the REST transcoders write `google.rpc.Status`.
 pub(crate) fn rest_error(status: &Status) -> Response {
-    let body = json::status_to_value(&rpc_status(status), Output::EmitUnpopulated).unwrap_or_else(
-        |e| json!({"code": Code::Internal as i32, "message": e.to_string(), "details": []}),
-    );
-    json_response(http_status(status.code()), &body)
+    let body =
+        json::status_to_vec(&rpc_status(status), Output::EmitUnpopulated).unwrap_or_else(|e| {
+            let fallback =
+                json!({"code": Code::Internal as i32, "message": e.to_string(), "details": []});
+            fallback.to_string().into_bytes()
+        });
+    json_response(http_status(status.code()), body)
 }
 
 /// Connect's name for a code, such as `invalid_argument`.
@@ -91,7 +90,10 @@ pub(crate) fn connect_code(code: Code) -> &'static str {
 /// where each detail carries its type name, its base64 (unpadded) protobuf value, and its
 /// JSON form under `debug`.
 pub(crate) fn connect_error(status: &Status) -> Response {
-    json_response(http_status(status.code()), &connect_error_json(status))
+    json_response(
+        http_status(status.code()),
+        connect_error_json(status).to_string().into_bytes(),
+    )
 }
 
 /// The JSON of a Connect error, as unary errors and the end of a stream carry it.

@@ -9,7 +9,9 @@
 //! - [`Unknown`]: what a reader does with keys and enum names it does not know.
 //!
 //! Errors name the field by its proto path (`vpc_prefixes[0].value`) and say what was
-//! expected there.
+//! expected there. Text is written by walking the message's protobuf encoding with a plan
+//! made once per message type (`write`), which writes the same bytes as the general path in
+//! about a tenth of the work; what the walk does not handle takes the general path.
 //!
 //! ```
 //! use coreweave_api::json::{self, Output, Unknown};
@@ -33,6 +35,8 @@
 //! assert_eq!(canonical, serde_json::json!({"name": "my-vpc"}));
 //! # Ok::<(), json::JsonError>(())
 //! ```
+
+mod write;
 
 use std::{fmt, sync::OnceLock};
 
@@ -195,6 +199,14 @@ pub fn status_to_value(
     to_value_as(STATUS, status, output)
 }
 
+/// Writes a `google.rpc.Status` as JSON text (see [`status_to_value`]).
+pub fn status_to_vec(
+    status: &tonic_types::pb::Status,
+    output: Output,
+) -> Result<Vec<u8>, JsonError> {
+    encode(STATUS, status, output)
+}
+
 /// Reads a `google.rpc.Status` from JSON, skipping unknown keys and details of types this
 /// crate does not know.
 pub fn status_from_slice(bytes: &[u8]) -> Result<tonic_types::pb::Status, JsonError> {
@@ -238,7 +250,21 @@ fn descriptor(full_name: &str) -> Result<MessageDescriptor, JsonError> {
         .ok_or_else(|| JsonError::new(None, format!("no descriptor for {full_name}")))
 }
 
+/// Writes `message` as JSON: by the fast walk of its encoding where it can (see [`write`]),
+/// otherwise by the general path.
 fn encode<T: Message>(full_name: &str, message: &T, output: Output) -> Result<Vec<u8>, JsonError> {
+    if let Ok(written) = write::write(pool()?, full_name, &message.encode_to_vec(), output) {
+        return Ok(written);
+    }
+    encode_in_general(full_name, message, output)
+}
+
+/// Writes `message` as JSON by way of a `DynamicMessage` and a `serde_json::Value`.
+fn encode_in_general<T: Message>(
+    full_name: &str,
+    message: &T,
+    output: Output,
+) -> Result<Vec<u8>, JsonError> {
     let value = to_value_as(full_name, message, output)?;
     serde_json::to_vec(&value).map_err(|e| JsonError::new(None, e.to_string()))
 }
