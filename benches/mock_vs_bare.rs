@@ -25,12 +25,18 @@
 //!
 //! This binary is also the bare server: `mock_vs_bare --serve-bare`.
 
+mod support;
+
 use std::{
     collections::HashMap,
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
+    process::Command,
     sync::RwLock,
     time::{Duration, Instant},
+};
+
+use support::{
+    arg, callgrind_control, callgrind_total, find_h2load, h2load_round, Contender, Length, Load,
+    Row, Samples, Server, Target, MISSING_ID, TOKEN,
 };
 
 use coreweave_api::networking::v1beta1::{
@@ -44,10 +50,6 @@ use coreweave_api::networking::v1beta1::{
 use prost::Message;
 use tonic::{metadata::MetadataValue, transport::Channel, Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
-
-const TOKEN: &str = "CW-SECRET-bench";
-/// An id no VPC has, for the NOT_FOUND rows.
-const MISSING_ID: &str = "00000000-0000-0000-0000-000000000000";
 
 /// The baseline: the same stub, a map, nothing else.
 ///
@@ -169,82 +171,19 @@ async fn serve_bare() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// A server process under test.
-struct Server {
-    name: &'static str,
-    child: Child,
-    addr: String,
-    start_to_serving: Duration,
-}
-
-impl Server {
-    /// Starts `program args`, pinned to CPU 0 when `taskset` is available, and waits until a
-    /// call succeeds.
-    async fn start(name: &'static str, program: &str, args: &[&str]) -> Self {
-        let pinned = Command::new("taskset").arg("--version").output().is_ok();
-        let started = Instant::now();
-        let mut command = if pinned {
-            let mut command = Command::new("taskset");
-            command.args(["-c", "0", program]);
-            command
-        } else {
-            Command::new(program)
-        };
-        let mut child = command
-            .args(args)
-            // The mock's default level, as its users run it; a successful call writes no line.
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("stdout");
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("a listening line");
-        let event: serde_json::Value = serde_json::from_str(&line).expect("the listening event");
-        let addr = event["addr"].as_str().expect("addr").to_owned();
-        let mut client = connect(&addr).await;
-        while client
-            .list_vp_cs(authorized(ListVpCsRequest {}))
-            .await
-            .is_err()
-        {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        Self {
-            name,
-            child,
-            addr,
-            start_to_serving: started.elapsed(),
-        }
+/// Starts `contender` and waits until a gRPC call succeeds; returns it and how long that took.
+async fn start(contender: Contender<'_>) -> (Server, Duration) {
+    let server = contender.spawn();
+    let mut client = connect(&server.addr).await;
+    while client
+        .list_vp_cs(authorized(ListVpCsRequest {}))
+        .await
+        .is_err()
+    {
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
-
-    fn rss_mb(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(f64::NAN, |kb| kb / 1024.0)
-    }
-}
-
-/// How to start one of the two servers.
-#[derive(Clone, Copy)]
-struct Contender<'a> {
-    name: &'static str,
-    program: &'a str,
-    args: &'a [&'a str],
-}
-
-impl Contender<'_> {
-    async fn start(self) -> Server {
-        Server::start(self.name, self.program, self.args).await
-    }
+    let took = server.spawned.elapsed();
+    (server, took)
 }
 
 /// How many starts the start-to-SERVING figure is the median of.
@@ -255,17 +194,10 @@ const STARTS: usize = 5;
 async fn median_start(first: Duration, contender: Contender<'_>) -> Duration {
     let mut times = vec![first];
     for _ in 1..STARTS {
-        times.push(contender.start().await.start_to_serving);
+        times.push(start(contender).await.1);
     }
     times.sort();
     times[STARTS / 2]
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 async fn connect(addr: &str) -> VpcServiceClient<Channel> {
@@ -334,9 +266,9 @@ impl Op {
 }
 
 impl Op {
-    /// The method's path and the gRPC-framed request that h2load sends over and over; `None`
-    /// for CreateVPC, whose every call needs a new name.
-    fn fixed_request(self, known_id: &str) -> Option<(String, Vec<u8>)> {
+    /// The gRPC call that h2load sends to `addr` over and over; `None` for CreateVPC, whose
+    /// every call needs a new name.
+    fn fixed_request(self, addr: &str, known_id: &str) -> Option<Target> {
         let (method, message) = match self {
             Self::Get => (
                 "GetVPC",
@@ -359,197 +291,17 @@ impl Op {
         let mut framed = vec![0u8];
         framed.extend(length.to_be_bytes());
         framed.extend(message);
-        let path = format!("/coreweave.networking.v1beta1.VPCService/{method}");
-        Some((path, framed))
-    }
-}
-
-/// h2load, if it runs here: `$H2LOAD`, else `h2load` on the PATH.
-fn find_h2load() -> Option<String> {
-    let program = std::env::var("H2LOAD").unwrap_or_else(|_| "h2load".into());
-    let runs = Command::new(&program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    runs.then_some(program)
-}
-
-/// One h2load round: one connection with `concurrency` streams, `request` over and over for
-/// `length`, counted by h2load; then a quarter as long again with h2load's per-request log,
-/// for the latencies. Writing that log changes the pace at which h2load sends (and moved the
-/// ratio by about 6 points here), so the rate comes from the run without it.
-fn h2load_round(
-    h2load: &str,
-    addr: &str,
-    (path, request): &(String, Vec<u8>),
-    concurrency: usize,
-    length: Duration,
-) -> Samples {
-    let stem = std::env::temp_dir().join(format!("mock_vs_bare-{}", std::process::id()));
-    let request_file = stem.with_extension("request");
-    let log_file = stem.with_extension("log");
-    std::fs::write(&request_file, request).expect("the request file");
-    let run = |length: Duration, log: Option<&std::path::Path>| {
-        let mut command = Command::new(h2load);
-        command
-            .args(["-c", "1", "-m", &concurrency.to_string()])
-            .args(["-D", &format!("{}ms", length.as_millis().max(1))])
-            .args(["-H", "content-type: application/grpc", "-H", "te: trailers"])
-            .args(["-H", &format!("authorization: Bearer {TOKEN}")])
-            .arg("-d")
-            .arg(&request_file);
-        if let Some(log) = log {
-            command.arg(format!("--log-file={}", log.display()));
-        }
-        let output = command
-            .arg(format!("http://{addr}{path}"))
-            .output()
-            .expect("h2load runs");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
-    let stdout = run(length, None);
-    // "finished in 3.00s, 59202.33 req/s, 9.80MB/s" (or "100.39ms", "950us")
-    let elapsed = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("finished in "))
-        .and_then(|rest| rest.split(',').next())
-        .and_then(seconds)
-        .unwrap_or_else(|| panic!("h2load printed no duration:\n{stdout}"));
-    // "requests: 59202 total, 59266 started, 59202 done, 59202 succeeded, 0 failed, ..."
-    let requests = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("requests: "))
-        .and_then(|rest| {
-            rest.split(", ")
-                .find_map(|part| part.strip_suffix(" succeeded"))
+        Some(Target {
+            url: format!("http://{addr}/coreweave.networking.v1beta1.VPCService/{method}"),
+            headers: vec![
+                "content-type: application/grpc".into(),
+                "te: trailers".into(),
+                format!("authorization: Bearer {TOKEN}"),
+            ],
+            body: Some(framed),
+            // gRPC answers every call 200, its code in the trailers.
+            status_class: 2,
         })
-        .and_then(|count| count.parse().ok())
-        .unwrap_or_else(|| panic!("h2load printed no request count:\n{stdout}"));
-    run(length / 4, Some(&log_file));
-    let log = std::fs::read_to_string(&log_file).unwrap_or_default();
-    let latencies = log
-        .lines()
-        .filter_map(|line| {
-            let mut columns = line.split('\t');
-            let (_, status, micros) = (columns.next(), columns.next()?, columns.next()?);
-            (status == "200").then(|| Duration::from_micros(micros.trim().parse().unwrap_or(0)))
-        })
-        .collect();
-    let _ = std::fs::remove_file(&request_file);
-    let _ = std::fs::remove_file(&log_file);
-    Samples {
-        latencies,
-        requests,
-        elapsed,
-    }
-}
-
-/// h2load's durations: a decimal number and s, ms or us.
-fn seconds(text: &str) -> Option<Duration> {
-    let (number, scale) = if let Some(ms) = text.strip_suffix("ms") {
-        (ms, 1e-3)
-    } else if let Some(us) = text.strip_suffix("us") {
-        (us, 1e-6)
-    } else {
-        (text.strip_suffix('s')?, 1.0)
-    };
-    number
-        .parse::<f64>()
-        .ok()
-        .map(|n| Duration::from_secs_f64(n * scale))
-}
-
-/// What one round measured.
-#[derive(Default)]
-struct Samples {
-    latencies: Vec<Duration>,
-    /// The requests answered in `elapsed`.
-    requests: usize,
-    elapsed: Duration,
-}
-
-impl Samples {
-    fn rate(&self) -> f64 {
-        self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-
-    fn percentile(&mut self, p: f64) -> Duration {
-        self.latencies.sort();
-        let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies.get(index).copied().unwrap_or_default()
-    }
-
-    /// Pools another round's samples into these.
-    fn add(&mut self, round: Samples) {
-        self.latencies.extend(round.latencies);
-        self.requests += round.requests;
-        self.elapsed += round.elapsed;
-    }
-}
-
-/// One row of the table: each server's rounds pooled, mock first, and the mock/bare ratio of
-/// each pair of rounds.
-#[derive(Default)]
-struct Row {
-    pooled: [Samples; 2],
-    pair_ratios: Vec<f64>,
-}
-
-impl Row {
-    /// The pooled figures and their ratio, then the median and range of the pairs' ratios:
-    /// on a shared machine the pooled ratio can lean on one slow round, the median cannot.
-    fn print(mut self, label: &str, load: &str) {
-        let [mock, bare] = &mut self.pooled;
-        let ratios = &mut self.pair_ratios;
-        ratios.sort_by(f64::total_cmp);
-        let median = match ratios.len() {
-            0 => f64::NAN,
-            n if n % 2 == 1 => ratios[n / 2],
-            n => (ratios[n / 2 - 1] + ratios[n / 2]) / 2.0,
-        };
-        let low = ratios.first().copied().unwrap_or(f64::NAN);
-        let high = ratios.last().copied().unwrap_or(f64::NAN);
-        println!(
-            "| {label}: req/s, p50, p99 | {:.0}, {:?}, {:?} | {:.0}, {:?}, {:?} | **{:.0}%** | {:.0}% ({:.0}–{:.0}%) of {} | {load} |",
-            bare.rate(),
-            bare.percentile(0.5),
-            bare.percentile(0.99),
-            mock.rate(),
-            mock.percentile(0.5),
-            mock.percentile(0.99),
-            100.0 * mock.rate() / bare.rate().max(1e-9),
-            100.0 * median,
-            100.0 * low,
-            100.0 * high,
-            ratios.len(),
-        );
-    }
-}
-
-/// How long a round goes on.
-#[derive(Debug, Clone, Copy)]
-enum Length {
-    /// For this long.
-    Time(Duration),
-    /// For this many calls from each task.
-    Calls(u64),
-}
-
-impl From<Duration> for Length {
-    fn from(time: Duration) -> Self {
-        Self::Time(time)
-    }
-}
-
-impl Length {
-    /// Whether a task that started at `started` and has made `calls` calls makes another.
-    fn goes_on(self, started: Instant, calls: u64) -> bool {
-        match self {
-            Self::Time(time) => started.elapsed() < time,
-            Self::Calls(count) => calls < count,
-        }
     }
 }
 
@@ -653,19 +405,10 @@ async fn count_instructions(
             std::process::id(),
             contender.name
         ));
-        let out_arg = format!("--callgrind-out-file={}", out.display());
-        let mut args = vec!["--tool=callgrind", &out_arg, contender.program];
-        args.extend(contender.args);
-        let server = Contender {
-            name: contender.name,
-            program: "valgrind",
-            args: &args,
-        }
-        .start()
-        .await;
+        let server = contender.under_callgrind(&out);
         let client = connect(&server.addr).await;
         let known = seed(&client, server.name).await?;
-        let pid = server.child.id().to_string();
+        let pid = server.child.id();
         for (k, op) in OPS.into_iter().enumerate() {
             // Warm up, then count only the measured calls.
             round(
@@ -677,9 +420,9 @@ async fn count_instructions(
                 2 * k,
             )
             .await;
-            callgrind_control("-z", &pid)?;
+            callgrind_control("-z", pid)?;
             let samples = round(&client, op, 64, Length::Calls(per_task), &known, 2 * k + 1).await;
-            callgrind_control("-d", &pid)?;
+            callgrind_control("-d", pid)?;
             let expected = 64 * per_task as usize;
             if samples.requests != expected {
                 return Err(format!(
@@ -709,34 +452,6 @@ async fn count_instructions(
         );
     }
     Ok(())
-}
-
-fn callgrind_control(command: &str, pid: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let status = Command::new("callgrind_control")
-        .args([command, pid])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()?;
-    if !status.success() {
-        return Err(format!("callgrind_control {command} {pid} failed: {status}").into());
-    }
-    Ok(())
-}
-
-/// The instruction total of a callgrind dump, once the dump is written whole.
-async fn callgrind_total(dump: &std::path::Path) -> Result<u64, Box<dyn std::error::Error>> {
-    for _ in 0..300 {
-        let text = std::fs::read_to_string(dump).unwrap_or_default();
-        let total = text
-            .lines()
-            .find_map(|line| line.strip_prefix("totals:"))
-            .and_then(|total| total.trim().parse().ok());
-        if let Some(total) = total {
-            return Ok(total);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(format!("no totals in {} after 30 s", dump.display()).into())
 }
 
 /// Fills a server's organization with `count` VPCs, 64 at a time.
@@ -791,12 +506,6 @@ async fn creates_against(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
         samples.rate()
     );
     Ok(())
-}
-
-fn arg(name: &str) -> Option<String> {
-    let mut args = std::env::args().skip_while(|a| a != name);
-    args.next()?;
-    args.next()
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
@@ -862,12 +571,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return count_instructions(contenders, instruction_calls).await;
     }
 
-    let mock = contenders[0].start().await;
-    let bare = contenders[1].start().await;
+    let (mock, mock_first_start) = start(contenders[0]).await;
+    let (bare, bare_first_start) = start(contenders[1]).await;
     println!("| | bare tonic | our mock | mock / bare | pairs: median (range) | load |");
     println!("|---|---|---|---|---|---|");
-    let mock_start = median_start(mock.start_to_serving, contenders[0]).await;
-    let bare_start = median_start(bare.start_to_serving, contenders[1]).await;
+    let mock_start = median_start(mock_first_start, contenders[0]).await;
+    let bare_start = median_start(bare_first_start, contenders[1]).await;
     println!(
         "| start to SERVING (median of {STARTS}) | {:.1} ms | {:.1} ms | | | |",
         bare_start.as_secs_f64() * 1e3,
@@ -902,15 +611,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let order = if pair % 2 == 0 { [0, 1] } else { [1, 0] };
                 let mut rates = [0.0; 2];
                 for i in order {
-                    let samples = match (&h2load, op.fixed_request(&known[i])) {
+                    let request = op.fixed_request(&servers[i].addr, &known[i]);
+                    let samples = match (&h2load, request) {
                         (Some(h2load), Some(request)) => {
                             load = "h2load";
-                            h2load_round(h2load, &servers[i].addr, &request, concurrency, length)
+                            let streams = Load::Http2 {
+                                connections: 1,
+                                streams: concurrency,
+                            };
+                            h2load_round(h2load, &request, streams, length)
                         }
                         // Every create round starts on a fresh server, so that each round
                         // of either server fills a store from empty to the same sizes.
                         _ if op == Op::Create => {
-                            let fresh = contenders[i].start().await;
+                            let (fresh, _) = start(contenders[i]).await;
                             let client = connect(&fresh.addr).await;
                             // As the other rows' servers are warmed by their seed VPCs.
                             fill(&client, "warm-", 256).await;
@@ -933,8 +647,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A full list at `list_size` VPCs, then RSS with `big` VPCs, on fresh servers.
     drop(clients);
     drop((mock, bare));
-    let mock = contenders[0].start().await;
-    let bare = contenders[1].start().await;
+    let (mock, _) = start(contenders[0]).await;
+    let (bare, _) = start(contenders[1]).await;
     let servers = [&mock, &bare];
     let mut clients = Vec::new();
     for server in servers {
