@@ -36,6 +36,10 @@
 //! # Ok::<(), json::JsonError>(())
 //! ```
 
+mod plan;
+mod read;
+#[cfg(test)]
+mod samples;
 mod write;
 
 use std::{fmt, sync::OnceLock};
@@ -173,7 +177,14 @@ pub fn from_value<T: Message + Name + Default>(
     value: Value,
     unknown: Unknown,
 ) -> Result<Decoded<T>, JsonError> {
-    let (message, ignored) = decode_dynamic(&descriptor(&T::full_name())?, value, unknown)?;
+    let full_name = T::full_name();
+    if let Ok(bytes) = read::read(pool()?, &full_name, &value) {
+        if let Ok(message) = T::decode(bytes.as_slice()) {
+            let ignored = IgnoredKeys::default();
+            return Ok(Decoded { message, ignored });
+        }
+    }
+    let (message, ignored) = decode_dynamic(&descriptor(&full_name)?, value, unknown)?;
     let message = message
         .transcode_to::<T>()
         .map_err(|e| JsonError::new(None, format!("cannot convert the message: {e}")))?;

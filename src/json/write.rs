@@ -10,11 +10,12 @@
 //! refuse), it says so, and the caller takes the general path, whose answer is the
 //! reference: the tests check that both write the same bytes for every message of the pool.
 
-use std::{collections::HashMap, sync::OnceLock};
+use prost_reflect::DescriptorPool;
 
-use prost_reflect::{Cardinality, DescriptorPool, Kind, MessageDescriptor};
-
-use super::Output;
+use super::{
+    plan::{plans, Field, FieldKind, Plan, Plans, Shape},
+    Output,
+};
 
 /// The walk could not write the message; the general path will, or will say why not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,87 +38,7 @@ pub(super) fn write(
     Ok(out)
 }
 
-/// The plans of every message of the pool, made on first use.
-fn plans(pool: &'static DescriptorPool) -> &'static Plans {
-    static PLANS: OnceLock<Plans> = OnceLock::new();
-    PLANS.get_or_init(|| Plans::of(pool))
-}
-
-/// Every message's plan, by index, and the indexes by full name.
-struct Plans {
-    plans: Vec<Plan>,
-    by_name: HashMap<String, usize>,
-}
-
-/// How to write one message: its fields in the order the general path writes them (JSON
-/// names sorted, as a `serde_json::Map` keeps them), and which field a number names.
-struct Plan {
-    shape: Shape,
-    fields: Vec<Field>,
-    /// The place in `fields` of each field number (small numbers only; `u16::MAX` for none).
-    slot_of: Vec<u16>,
-}
-
-/// Messages with a JSON form of their own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
-    Fields,
-    Timestamp,
-    FieldMask,
-    Any,
-    /// A well-known type or a feature this walk leaves to the general path.
-    Unhandled,
-}
-
-struct Field {
-    number: u32,
-    /// `"jsonName":`, quoted and escaped.
-    key: Vec<u8>,
-    kind: FieldKind,
-    repeated: bool,
-    /// A member of a oneof (or a proto3 `optional`): written only when set.
-    has_presence: bool,
-}
-
-#[derive(Clone)]
-enum FieldKind {
-    Bool,
-    Int32,
-    SInt32,
-    UInt32,
-    Int64,
-    SInt64,
-    UInt64,
-    Fixed32,
-    SFixed32,
-    Fixed64,
-    SFixed64,
-    String,
-    /// The names of the enum's values by number, and the name of zero.
-    Enum(HashMap<i32, String>, String),
-    Message(usize),
-    /// Floats, bytes and maps: the general path writes them.
-    Unhandled,
-}
-
 impl Plans {
-    fn of(pool: &DescriptorPool) -> Self {
-        let by_name: HashMap<String, usize> = pool
-            .all_messages()
-            .enumerate()
-            .map(|(index, message)| (message.full_name().to_owned(), index))
-            .collect();
-        let plans = pool
-            .all_messages()
-            .map(|message| Plan::of(&message, &by_name))
-            .collect();
-        Self { plans, by_name }
-    }
-
-    fn index(&self, full_name: &str) -> Option<usize> {
-        self.by_name.get(full_name).copied()
-    }
-
     fn write_message(
         &self,
         index: usize,
@@ -154,13 +75,18 @@ impl Plans {
         depth: usize,
         mut first: bool,
     ) -> Result<(), Unhandled> {
-        let values = read_fields(plan, bytes)?;
+        let mut values = read_fields(plan, bytes)?;
+        // By field, each field's occurrences in the order they came (the sort is stable).
+        values.sort_by_key(|value| value.slot);
+        let mut rest = values.as_slice();
         for (slot, field) in plan.fields.iter().enumerate() {
-            let mut found = values
+            let count = rest
                 .iter()
-                .filter(|value| usize::from(value.slot) == slot);
-            let present = found.clone().next().is_some();
-            if !present {
+                .take_while(|value| usize::from(value.slot) == slot)
+                .count();
+            let (found, after) = rest.split_at(count);
+            rest = after;
+            let Some(last) = found.last() else {
                 if output == Output::Canonical || field.has_presence {
                     continue;
                 }
@@ -168,24 +94,19 @@ impl Plans {
                 out.extend_from_slice(&field.key);
                 write_default(field, out)?;
                 continue;
-            }
+            };
             separate(out, &mut first);
             out.extend_from_slice(&field.key);
             if field.repeated {
                 out.push(b'[');
                 let mut first_item = true;
                 for value in found {
-                    for item in value.items(&field.kind)? {
-                        separate(out, &mut first_item);
-                        self.write_value(&field.kind, item, output, out, depth)?;
-                    }
+                    self.write_items(&field.kind, value, output, out, depth, &mut first_item)?;
                 }
                 out.push(b']');
             } else {
                 // The last occurrence wins; a message sent twice would merge, which the
                 // general path does.
-                let count = found.clone().count();
-                let last = found.by_ref().last().ok_or(Unhandled)?;
                 if count > 1 && matches!(field.kind, FieldKind::Message(_)) {
                     return Err(Unhandled);
                 }
@@ -194,6 +115,37 @@ impl Plans {
             }
         }
         Ok(())
+    }
+
+    /// Writes the items of one occurrence of a repeated field: one, or a packed run of
+    /// numbers.
+    fn write_items(
+        &self,
+        kind: &FieldKind,
+        value: &Read<'_>,
+        output: Output,
+        out: &mut Vec<u8>,
+        depth: usize,
+        first: &mut bool,
+    ) -> Result<(), Unhandled> {
+        match (value.wire, kind) {
+            (WireValue::Len(bytes), FieldKind::String | FieldKind::Message(_)) => {
+                separate(out, first);
+                self.write_value(kind, Item::Bytes(bytes), output, out, depth)
+            }
+            (WireValue::Len(mut packed), kind) => {
+                while !packed.is_empty() {
+                    let number = unpack_one(&mut packed, kind)?;
+                    separate(out, first);
+                    self.write_value(kind, Item::Number(number), output, out, depth)?;
+                }
+                Ok(())
+            }
+            _ => {
+                separate(out, first);
+                self.write_value(kind, value.single(kind)?, output, out, depth)
+            }
+        }
     }
 
     fn write_value(
@@ -212,10 +164,10 @@ impl Plans {
                 let text = std::str::from_utf8(bytes).map_err(|_| Unhandled)?;
                 write_string(text, out)
             }
-            (FieldKind::Enum(names, _), Item::Number(number)) => {
+            (FieldKind::Enum(values), Item::Number(number)) => {
                 // As i32, as protobuf reads an enum; an unknown number is written as such.
                 let number = number as i32;
-                match names.get(&number) {
+                match values.names.get(&number) {
                     Some(name) => write_string(name, out),
                     None => {
                         write_integer(number, out);
@@ -261,91 +213,6 @@ impl Plans {
     }
 }
 
-impl Plan {
-    fn of(message: &MessageDescriptor, by_name: &HashMap<String, usize>) -> Self {
-        let shape = match message.full_name() {
-            "google.protobuf.Timestamp" => Shape::Timestamp,
-            "google.protobuf.FieldMask" => Shape::FieldMask,
-            "google.protobuf.Any" => Shape::Any,
-            _ if message.package_name() == "google.protobuf" => Shape::Unhandled,
-            _ => Shape::Fields,
-        };
-        let mut fields: Vec<Field> = message
-            .fields()
-            .map(|field| {
-                let kind = if field.is_map() {
-                    FieldKind::Unhandled
-                } else {
-                    kind_of(&field.kind(), by_name)
-                };
-                let mut key = Vec::new();
-                let _ = serde_json::to_writer(&mut key, field.json_name());
-                key.push(b':');
-                Field {
-                    number: field.number(),
-                    key,
-                    kind,
-                    repeated: field.cardinality() == Cardinality::Repeated,
-                    has_presence: field.containing_oneof().is_some(),
-                }
-            })
-            .collect();
-        fields.sort_by(|a, b| a.key.cmp(&b.key));
-        let shape = match fields
-            .iter()
-            .any(|f| matches!(f.kind, FieldKind::Unhandled))
-        {
-            true if shape == Shape::Fields => Shape::Unhandled,
-            _ => shape,
-        };
-        let largest = fields.iter().map(|f| f.number).max().unwrap_or(0);
-        let mut slot_of = vec![u16::MAX; usize::try_from(largest.min(1024)).unwrap_or(0) + 1];
-        for (slot, field) in fields.iter().enumerate() {
-            let number = usize::try_from(field.number).unwrap_or(usize::MAX);
-            if let (Some(place), Ok(slot)) = (slot_of.get_mut(number), u16::try_from(slot)) {
-                *place = slot;
-            }
-        }
-        Self {
-            shape,
-            fields,
-            slot_of,
-        }
-    }
-}
-
-fn kind_of(kind: &Kind, by_name: &HashMap<String, usize>) -> FieldKind {
-    match kind {
-        Kind::Bool => FieldKind::Bool,
-        Kind::Int32 => FieldKind::Int32,
-        Kind::Sint32 => FieldKind::SInt32,
-        Kind::Uint32 => FieldKind::UInt32,
-        Kind::Int64 => FieldKind::Int64,
-        Kind::Sint64 => FieldKind::SInt64,
-        Kind::Uint64 => FieldKind::UInt64,
-        Kind::Fixed32 => FieldKind::Fixed32,
-        Kind::Sfixed32 => FieldKind::SFixed32,
-        Kind::Fixed64 => FieldKind::Fixed64,
-        Kind::Sfixed64 => FieldKind::SFixed64,
-        Kind::String => FieldKind::String,
-        Kind::Enum(descriptor) => {
-            let names = descriptor
-                .values()
-                .map(|value| (value.number(), value.name().to_owned()))
-                .collect::<HashMap<_, _>>();
-            let zero = descriptor.get_value(0).map(|value| value.name().to_owned());
-            match zero {
-                Some(zero) => FieldKind::Enum(names, zero),
-                None => FieldKind::Unhandled,
-            }
-        }
-        Kind::Message(descriptor) => by_name
-            .get(descriptor.full_name())
-            .map_or(FieldKind::Unhandled, |index| FieldKind::Message(*index)),
-        Kind::Float | Kind::Double | Kind::Bytes => FieldKind::Unhandled,
-    }
-}
-
 /// One field's value as read from the encoding.
 #[derive(Debug, Clone, Copy)]
 struct Read<'a> {
@@ -379,43 +246,28 @@ impl<'a> Read<'a> {
             _ => Err(Unhandled),
         }
     }
-
-    /// The items of a repeated field's occurrence: one, or a packed run of numbers.
-    fn items(&self, kind: &FieldKind) -> Result<Vec<Item<'a>>, Unhandled> {
-        match (self.wire, kind) {
-            (WireValue::Len(bytes), FieldKind::String | FieldKind::Message(_)) => {
-                Ok(vec![Item::Bytes(bytes)])
-            }
-            (WireValue::Len(packed), kind) => unpack(packed, kind),
-            _ => Ok(vec![self.single(kind)?]),
-        }
-    }
 }
 
-fn unpack<'a>(mut packed: &'a [u8], kind: &FieldKind) -> Result<Vec<Item<'a>>, Unhandled> {
-    let mut items = Vec::new();
-    while !packed.is_empty() {
-        let number = match kind {
-            FieldKind::Fixed32 | FieldKind::SFixed32 => {
-                let (raw, rest) = packed.split_first_chunk::<4>().ok_or(Unhandled)?;
-                packed = rest;
-                u64::from(u32::from_le_bytes(*raw))
-            }
-            FieldKind::Fixed64 | FieldKind::SFixed64 => {
-                let (raw, rest) = packed.split_first_chunk::<8>().ok_or(Unhandled)?;
-                packed = rest;
-                u64::from_le_bytes(*raw)
-            }
-            _ => {
-                let mut reader = Reader(packed);
-                let number = reader.varint()?;
-                packed = reader.0;
-                number
-            }
-        };
-        items.push(Item::Number(number));
+/// Takes one number off the front of a packed run.
+fn unpack_one(packed: &mut &[u8], kind: &FieldKind) -> Result<u64, Unhandled> {
+    match kind {
+        FieldKind::Fixed32 | FieldKind::SFixed32 => {
+            let (raw, rest) = packed.split_first_chunk::<4>().ok_or(Unhandled)?;
+            *packed = rest;
+            Ok(u64::from(u32::from_le_bytes(*raw)))
+        }
+        FieldKind::Fixed64 | FieldKind::SFixed64 => {
+            let (raw, rest) = packed.split_first_chunk::<8>().ok_or(Unhandled)?;
+            *packed = rest;
+            Ok(u64::from_le_bytes(*raw))
+        }
+        _ => {
+            let mut reader = Reader(packed);
+            let number = reader.varint()?;
+            *packed = reader.0;
+            Ok(number)
+        }
     }
-    Ok(items)
 }
 
 /// The fields present in `bytes`, in the order they were encoded; unknown ones skipped.
@@ -539,7 +391,7 @@ fn write_default(field: &Field, out: &mut Vec<u8>) -> Result<(), Unhandled> {
     match &field.kind {
         FieldKind::Message(_) => out.extend_from_slice(b"null"),
         FieldKind::String => out.extend_from_slice(b"\"\""),
-        FieldKind::Enum(_, zero) => write_string(zero, out)?,
+        FieldKind::Enum(values) => write_string(&values.zero, out)?,
         kind => write_number(kind, 0, out)?,
     }
     Ok(())
@@ -661,103 +513,9 @@ fn write_field_mask(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), Unhandled> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::samples::sample_message;
     use prost::Message;
-    use prost_reflect::{DynamicMessage, FieldDescriptor, Value};
-
-    /// A value for `field`, different for each `variant`, nested `depth` deep at most.
-    fn sample(field: &FieldDescriptor, variant: u32, depth: usize) -> Option<Value> {
-        let one = |kind: &Kind| -> Option<Value> {
-            Some(match kind {
-                Kind::Bool => Value::Bool(variant.is_multiple_of(2)),
-                Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Value::I32(-7 - variant as i32),
-                Kind::Uint32 | Kind::Fixed32 => Value::U32(4_000_000_000 + variant),
-                Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
-                    Value::I64(-(1 << 40) - i64::from(variant))
-                }
-                Kind::Uint64 | Kind::Fixed64 => Value::U64(u64::MAX - u64::from(variant)),
-                Kind::Float => Value::F32(1.5),
-                Kind::Double => Value::F64(0.1),
-                Kind::Bytes => Value::Bytes(vec![0, 255, 7].into()),
-                Kind::String => Value::String(format!("a\"b\\c\n\u{e9}\u{1f600}\u{1}{variant}")),
-                Kind::Enum(e) => {
-                    let values: Vec<i32> = e.values().map(|v| v.number()).collect();
-                    // The last known value, or one no value has.
-                    Value::EnumNumber(match variant % 3 {
-                        2 => 1234,
-                        _ => *values.last()?,
-                    })
-                }
-                Kind::Message(m) => Value::Message(sample_message(m, variant, depth + 1)?),
-            })
-        };
-        if field.is_map() {
-            return None;
-        }
-        let value = one(&field.kind())?;
-        if field.is_list() {
-            let second = one(&field.kind())?;
-            return Some(Value::List(vec![value, second]));
-        }
-        Some(value)
-    }
-
-    fn sample_message(
-        message: &MessageDescriptor,
-        variant: u32,
-        depth: usize,
-    ) -> Option<DynamicMessage> {
-        if depth > 3 {
-            return None;
-        }
-        let mut dynamic = DynamicMessage::new(message.clone());
-        match message.full_name() {
-            "google.protobuf.Timestamp" => {
-                let nanos = [0, 1_000_000, 1_000, 1][variant as usize % 4];
-                let timestamp = prost_types::Timestamp {
-                    seconds: 1_765_000_000 + i64::from(variant),
-                    nanos,
-                };
-                dynamic.transcode_from(&timestamp).ok()?;
-                return Some(dynamic);
-            }
-            "google.protobuf.FieldMask" => {
-                let paths = vec!["vpc_prefixes".to_owned(), "dhcp.dns.servers".to_owned()];
-                dynamic
-                    .transcode_from(&prost_types::FieldMask { paths })
-                    .ok()?;
-                return Some(dynamic);
-            }
-            "google.protobuf.Any" => {
-                let info = tonic_types::pb::ResourceInfo {
-                    resource_type: "coreweave.networking.v1beta1.VPC".into(),
-                    resource_name: format!("vpc-{variant}"),
-                    owner: String::new(),
-                    description: "not found".into(),
-                };
-                let any = prost_types::Any {
-                    type_url: "type.googleapis.com/google.rpc.ResourceInfo".into(),
-                    value: info.encode_to_vec(),
-                };
-                dynamic.transcode_from(&any).ok()?;
-                return Some(dynamic);
-            }
-            _ if message.package_name() == "google.protobuf" => return None,
-            _ => {}
-        }
-        for field in message.fields() {
-            // One member of each oneof: the variant's.
-            if let Some(oneof) = field.containing_oneof() {
-                let members: Vec<u32> = oneof.fields().map(|f| f.number()).collect();
-                if members[variant as usize % members.len()] != field.number() {
-                    continue;
-                }
-            }
-            if let Some(value) = sample(&field, variant, depth) {
-                dynamic.set_field(&field, value);
-            }
-        }
-        Some(dynamic)
-    }
+    use prost_reflect::DynamicMessage;
 
     #[test]
     fn timestamps_read_as_prost_types_displays_them() {

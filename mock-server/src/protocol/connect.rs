@@ -121,6 +121,16 @@ async fn unary(
     Path((service, method)): Path<(String, String)>,
     request: Request<Body>,
 ) -> Response {
+    serve(&apis, &service, &method, request).await
+}
+
+/// Runs a Connect unary call of `service`/`method`.
+pub(crate) async fn serve(
+    apis: &Apis,
+    service: &str,
+    method: &str,
+    request: Request<Body>,
+) -> Response {
     if !service.contains('.') {
         return super::no_route(&request);
     }
@@ -135,7 +145,7 @@ async fn unary(
     }
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
-    let call = dispatch(&apis, &service, &method, &headers, body);
+    let call = dispatch(apis, service, method, &headers, body);
     match timeout(&headers) {
         None => call.await,
         Some(limit) => match tokio::time::timeout(limit, call).await {

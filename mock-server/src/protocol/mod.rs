@@ -18,6 +18,7 @@ pub(crate) mod body;
 mod bounded_json;
 pub(crate) mod connect;
 mod connect_stream;
+mod direct;
 mod dispatch;
 pub(crate) mod error;
 mod guard;
@@ -382,6 +383,7 @@ where
 #[derive(Debug, Clone)]
 pub(crate) struct ProtocolLayer {
     http: Router,
+    apis: Arc<Apis>,
     max_request_bytes: usize,
     access: Arc<ControlAccess>,
     descriptors: Arc<Descriptors>,
@@ -394,12 +396,14 @@ impl ProtocolLayer {
     /// served, for the JSON codecs.
     pub(crate) fn new(
         http: Router,
+        apis: Apis,
         max_request_bytes: usize,
         access: ControlAccess,
         descriptors: Arc<Descriptors>,
     ) -> Self {
         Self {
             http,
+            apis: Arc::new(apis),
             max_request_bytes,
             access: Arc::new(access),
             descriptors,
@@ -417,6 +421,7 @@ impl<S: Clone> Layer<S> for ProtocolLayer {
                 control: Doors::new(&grpc, &self.http, self.access.cors()),
                 access: Arc::clone(&self.access),
                 descriptors: Arc::clone(&self.descriptors),
+                apis: Arc::clone(&self.apis),
             }),
             grpc,
             max_request_bytes: self.max_request_bytes,
@@ -442,6 +447,8 @@ struct Browser<S> {
     access: Arc<ControlAccess>,
     /// Every served service's messages, for the JSON codecs.
     descriptors: Arc<Descriptors>,
+    /// The API's handlers, for the direct door.
+    apis: Arc<Apis>,
 }
 
 /// The front doors a browser can use, behind one CORS policy.
@@ -571,15 +578,32 @@ where
                 let descriptors = Arc::clone(descriptors);
                 Box::pin(transcode::connect_unary(descriptors, request, limit, call))
             }
-            Wire::Http => {
-                let http = doors.http.clone();
-                Box::pin(async move {
-                    let response: Result<_, Infallible> = http.oneshot(request).await;
-                    let Ok(response) = response;
-                    Ok(response.map(tonic::body::Body::new))
-                })
-            }
+            Wire::Http if !control => match direct::route_of(&request) {
+                Some(route) => {
+                    let apis = Arc::clone(&self.browser.apis);
+                    Box::pin(async move {
+                        let request = request.map(axum::body::Body::new);
+                        let response = direct::serve(&apis, route, request).await;
+                        Ok(response.map(tonic::body::Body::new))
+                    })
+                }
+                None => http_door(doors, request),
+            },
+            Wire::Http => http_door(doors, request),
         };
         guard::Guarded::new(wire, in_flight, Routed::Other { call: other }).with_deadline(deadline)
     }
+}
+
+/// A request through the HTTP router and its layers: REST, Connect unary, the control API.
+fn http_door<S>(
+    doors: &Doors<S>,
+    request: Request<tonic::body::Body>,
+) -> BoxFuture<Response<tonic::body::Body>> {
+    let http = doors.http.clone();
+    Box::pin(async move {
+        let response: Result<_, Infallible> = http.oneshot(request).await;
+        let Ok(response) = response;
+        Ok(response.map(tonic::body::Body::new))
+    })
 }

@@ -65,6 +65,56 @@ pub(crate) fn routes() -> Router<Apis> {
         })
 }
 
+/// The RPC and path id of a REST request, by the RPC table's HTTP mapping, for the direct
+/// door ([`super::direct`]); `None` when the path is not plainly one of the API's (a
+/// percent-encoded path, say), which the router then answers.
+pub(crate) fn route_of(
+    method: &axum::http::Method,
+    path: &str,
+) -> Option<(Method, Option<String>)> {
+    if path.contains('%') {
+        return None;
+    }
+    let mut found: Option<(Method, Option<String>)> = None;
+    for rpc in Method::ALL {
+        let rule = rpc.http();
+        if rule.method != *method {
+            continue;
+        }
+        let mut id = None;
+        let mut segments = path.split('/');
+        let matched = rule.path.split('/').all(|template| match segments.next() {
+            Some(segment) if template == "{id}" && !segment.is_empty() => {
+                id = Some(segment.to_owned());
+                true
+            }
+            Some(segment) => segment == template,
+            None => false,
+        }) && segments.next().is_none();
+        // A literal segment (`/gateways/parameters`) wins over a parameter.
+        if matched && (found.is_none() || id.is_none()) {
+            found = Some((rpc, id));
+        }
+    }
+    found
+}
+
+/// Runs a REST request of `rpc` whose path held `id`.
+pub(crate) async fn serve(
+    apis: &Apis,
+    rpc: Method,
+    id: Option<String>,
+    request: axum::http::Request<Body>,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let rest = RestParts {
+        id,
+        query: parts.uri.query().map(str::to_owned),
+        body,
+    };
+    call(apis, rpc, parts.headers, rest).await
+}
+
 /// What a REST request carries besides its headers: the path's id, the query and the body.
 struct RestParts {
     id: Option<String>,

@@ -322,11 +322,12 @@ impl MockServerBuilder {
             health,
             routes,
             http,
+            apis,
             state,
             serving,
         } = self.into_services().await?;
         let (shutdown, signal) = oneshot::channel::<()>();
-        let router = ProtocolLayer::new(http, max_request_bytes, access, descriptors()?);
+        let router = ProtocolLayer::new(http, apis, max_request_bytes, access, descriptors()?);
         let task = tokio::spawn(serve(listener, connections, routes, router, async {
             // Either an explicit shutdown or the handle being dropped stops the server.
             let _ = signal.await;
@@ -404,7 +405,7 @@ impl MockServerBuilder {
             state: Arc::clone(&state),
             serving: Arc::clone(&serving),
         };
-        let http = routes::router(apis, self.control);
+        let http = routes::router(apis.clone(), self.control);
         let vpcs = gzip!(VpcServiceServer::new(VpcApi::new(Arc::clone(&state))))
             .max_decoding_message_size(decode_limit)
             .max_encoding_message_size(MAX_RESPONSE_BYTES);
@@ -443,6 +444,7 @@ impl MockServerBuilder {
             health,
             routes,
             http,
+            apis,
             state,
             serving,
         })
@@ -454,6 +456,7 @@ struct Services {
     health: HealthReporter,
     routes: Routes,
     http: axum::Router,
+    apis: crate::protocol::Apis,
     state: Arc<MockState>,
     serving: Arc<AtomicBool>,
 }

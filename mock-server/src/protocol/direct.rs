@@ -1,0 +1,59 @@
+//! The direct door: an API call over REST or Connect that needs none of the HTTP router's
+//! layers (no browser origin for CORS, no compressed body, no compressed answer asked for)
+//! goes straight to its handler, found by the RPC table, rather than through axum's router,
+//! tower-http's compression layers and CORS: about a third of the instructions of a Connect
+//! call went there. Everything else, and anything the door does not plainly recognise, takes
+//! the router, which answers it the same way plus the layers' work.
+
+use axum::http::{header, Request};
+use axum::response::Response;
+
+use super::{connect, rest, Apis};
+
+/// Where a request goes when it takes the direct door.
+#[derive(Debug)]
+pub(super) enum Route {
+    Rest(coreweave_api::rpc::Method, Option<String>),
+    Connect,
+}
+
+/// The route of a request that may take the direct door; `None` for any other.
+pub(super) fn route_of<B>(request: &Request<B>) -> Option<Route> {
+    let headers = request.headers();
+    let plain = !headers.contains_key(header::ORIGIN)
+        && !headers.contains_key(header::CONTENT_ENCODING)
+        && headers
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .all(|value| {
+                !value
+                    .as_bytes()
+                    .windows(4)
+                    .any(|w| w.eq_ignore_ascii_case(b"gzip"))
+            });
+    if !plain {
+        return None;
+    }
+    let path = request.uri().path();
+    if connect::has_typed_door(path) {
+        return Some(Route::Connect);
+    }
+    let (rpc, id) = rest::route_of(request.method(), path)?;
+    Some(Route::Rest(rpc, id))
+}
+
+/// Runs a request by its direct route.
+pub(super) async fn serve(
+    apis: &Apis,
+    route: Route,
+    request: Request<axum::body::Body>,
+) -> Response {
+    match route {
+        Route::Rest(rpc, id) => rest::serve(apis, rpc, id, request).await,
+        Route::Connect => {
+            let path = request.uri().path().trim_start_matches('/').to_owned();
+            let (service, method) = path.split_once('/').unwrap_or((&path, ""));
+            connect::serve(apis, service, method, request).await
+        }
+    }
+}
