@@ -418,47 +418,41 @@ fn write_timestamp(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), Unhandled> {
     let days = seconds.div_euclid(86_400);
     let of_day = seconds.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
-    let mut text = [0u8; 32];
-    let mut at = 0;
-    let mut put = |value: i64, width: usize| {
-        for place in (0..width).rev() {
-            let digit = (value / 10i64.pow(place as u32)) % 10;
-            text[at] = b'0' + digit as u8;
-            at += 1;
-        }
-    };
-    put(year, 4);
-    put(month, 2);
-    put(day, 2);
-    put(of_day / 3600, 2);
-    put(of_day / 60 % 60, 2);
-    put(of_day % 60, 2);
-    let digits = match nanos {
-        0 => 0,
-        n if n % 1_000_000 == 0 => 3,
-        n if n % 1_000 == 0 => 6,
-        _ => 9,
-    };
-    put(i64::from(nanos) / 10i64.pow(9 - digits as u32), digits);
-    // YYYYMMDDhhmmss[fraction] -> "YYYY-MM-DDThh:mm:ss[.fraction]Z"
     out.push(b'"');
-    out.extend_from_slice(&text[0..4]);
+    push_digits(out, year, 4);
     out.push(b'-');
-    out.extend_from_slice(&text[4..6]);
+    push_digits(out, month, 2);
     out.push(b'-');
-    out.extend_from_slice(&text[6..8]);
+    push_digits(out, day, 2);
     out.push(b'T');
-    out.extend_from_slice(&text[8..10]);
+    push_digits(out, of_day / 3600, 2);
     out.push(b':');
-    out.extend_from_slice(&text[10..12]);
+    push_digits(out, of_day / 60 % 60, 2);
     out.push(b':');
-    out.extend_from_slice(&text[12..14]);
+    push_digits(out, of_day % 60, 2);
+    let nanos = i64::from(nanos);
+    let (fraction, digits) = match nanos {
+        0 => (0, 0),
+        n if n % 1_000_000 == 0 => (n / 1_000_000, 3),
+        n if n % 1_000 == 0 => (n / 1_000, 6),
+        n => (n, 9),
+    };
     if digits > 0 {
         out.push(b'.');
-        out.extend_from_slice(&text[14..14 + digits]);
+        push_digits(out, fraction, digits);
     }
     out.extend_from_slice(b"Z\"");
     Ok(())
+}
+
+/// `value` (not negative) in `width` decimal digits, leading zeros included.
+fn push_digits(out: &mut Vec<u8>, mut value: i64, width: usize) {
+    let start = out.len();
+    out.resize(start + width, b'0');
+    for place in out[start..].iter_mut().rev() {
+        *place = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
 }
 
 /// The proleptic Gregorian (year, month, day) of a day counted from 1970-01-01 (Howard

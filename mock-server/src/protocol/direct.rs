@@ -35,11 +35,10 @@ pub(super) fn route_of<B>(request: &Request<B>) -> Option<Route> {
         return None;
     }
     let path = request.uri().path();
-    if connect::has_typed_door(path) {
-        return Some(Route::Connect);
+    if let Some((rpc, id)) = rest::route_of(request.method(), path) {
+        return Some(Route::Rest(rpc, id));
     }
-    let (rpc, id) = rest::route_of(request.method(), path)?;
-    Some(Route::Rest(rpc, id))
+    connect::has_typed_door(path).then_some(Route::Connect)
 }
 
 /// Runs a request by its direct route.

@@ -72,31 +72,67 @@ pub(crate) fn route_of(
     method: &axum::http::Method,
     path: &str,
 ) -> Option<(Method, Option<String>)> {
+    /// The most segments an API path has.
+    const MAX_SEGMENTS: usize = 8;
     if path.contains('%') {
         return None;
     }
-    let mut found: Option<(Method, Option<String>)> = None;
-    for rpc in Method::ALL {
-        let rule = rpc.http();
-        if rule.method != *method {
+    let mut segments = [""; MAX_SEGMENTS];
+    let mut count = 0;
+    for segment in path.split('/') {
+        *segments.get_mut(count)? = segment;
+        count += 1;
+    }
+    let segments = &segments[..count];
+    let mut found: Option<(Method, Option<&str>)> = None;
+    for route in rest_routes() {
+        if route.verb != *method || route.segments.len() != segments.len() {
             continue;
         }
         let mut id = None;
-        let mut segments = path.split('/');
-        let matched = rule.path.split('/').all(|template| match segments.next() {
-            Some(segment) if template == "{id}" && !segment.is_empty() => {
-                id = Some(segment.to_owned());
-                true
-            }
-            Some(segment) => segment == template,
-            None => false,
-        }) && segments.next().is_none();
+        let matched = route
+            .segments
+            .iter()
+            .zip(segments)
+            .all(|(template, segment)| {
+                if *template == "{id}" && !segment.is_empty() {
+                    id = Some(*segment);
+                    true
+                } else {
+                    template == segment
+                }
+            });
         // A literal segment (`/gateways/parameters`) wins over a parameter.
         if matched && (found.is_none() || id.is_none()) {
-            found = Some((rpc, id));
+            found = Some((route.rpc, id));
         }
     }
-    found
+    found.map(|(rpc, id)| (rpc, id.map(str::to_owned)))
+}
+
+/// One RPC's REST route, its path cut into segments once.
+struct RestRoute {
+    verb: axum::http::Method,
+    segments: Vec<&'static str>,
+    rpc: Method,
+}
+
+/// Every RPC's REST route, from the RPC table.
+fn rest_routes() -> &'static [RestRoute] {
+    static ROUTES: std::sync::OnceLock<Vec<RestRoute>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| {
+        Method::ALL
+            .into_iter()
+            .map(|rpc| {
+                let rule = rpc.http();
+                RestRoute {
+                    verb: rule.method,
+                    segments: rule.path.split('/').collect(),
+                    rpc,
+                }
+            })
+            .collect()
+    })
 }
 
 /// Runs a REST request of `rpc` whose path held `id`.
@@ -289,6 +325,31 @@ mod tests {
     };
 
     use super::*;
+
+    #[test]
+    fn the_direct_door_finds_every_rpc_by_its_rest_route() {
+        let id = "0b6f6f43-3d6e-4c55-8f9c-0d5e2e2b8a11";
+        for rpc in Method::ALL {
+            let rule = rpc.http();
+            let path = rule.path.replace("{id}", id);
+            let expected_id = rule.path.contains("{id}").then(|| id.to_owned());
+            assert_eq!(route_of(&rule.method, &path), Some((rpc, expected_id)), "{path}");
+        }
+        let get = axum::http::Method::GET;
+        let parameters = route_of(&get, "/v1alpha1/inference/gateways/parameters");
+        assert_eq!(parameters, Some((Method::GetGatewayParameters, None)));
+        for unplain in [
+            "/v1beta1/networking/vpcs/",
+            "/v1beta1/networking/vpcs/a%2Fb",
+            "/v1beta1/networking/vpcs/a/b",
+            "/nope",
+            "/a/b/c/d/e/f/g/h/i/j",
+        ] {
+            assert_eq!(route_of(&get, unplain), None, "{unplain}");
+        }
+        let put = axum::http::Method::PUT;
+        assert_eq!(route_of(&put, "/v1beta1/networking/vpcs"), None);
+    }
 
     fn parts(body: &str, id: Option<&str>, query: &[(&str, &str)]) -> RequestJson {
         RequestJson {
