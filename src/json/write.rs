@@ -347,7 +347,15 @@ fn separate(out: &mut Vec<u8>, first: &mut bool) {
     }
 }
 
+/// A JSON string, escaped as serde_json escapes it (only `"`, `\\` and control characters).
 fn write_string(text: &str, out: &mut Vec<u8>) -> Result<(), Unhandled> {
+    let plain = !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
+    if plain {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+        return Ok(());
+    }
     serde_json::to_writer(out, text).map_err(|_| Unhandled)
 }
 

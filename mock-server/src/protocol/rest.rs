@@ -333,7 +333,11 @@ mod tests {
             let rule = rpc.http();
             let path = rule.path.replace("{id}", id);
             let expected_id = rule.path.contains("{id}").then(|| id.to_owned());
-            assert_eq!(route_of(&rule.method, &path), Some((rpc, expected_id)), "{path}");
+            assert_eq!(
+                route_of(&rule.method, &path),
+                Some((rpc, expected_id)),
+                "{path}"
+            );
         }
         let get = axum::http::Method::GET;
         let parameters = route_of(&get, "/v1alpha1/inference/gateways/parameters");
