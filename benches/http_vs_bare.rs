@@ -33,8 +33,8 @@ use coreweave_api::networking::v1beta1::{GetVpcRequest, GetVpcResponse};
 use prost::Message;
 use serde_json::{json, Value};
 use support::{
-    arg, find_h2load, h2load_count, h2load_round, instructions_for, Contender, Length, Load, Row,
-    Samples, Server, Target, MISSING_ID, TOKEN,
+    find_h2load, h2load_count, h2load_round, instructions_for, Contender, Length, Load, Row,
+    Samples, Server, Settings, Target, MISSING_ID, TOKEN,
 };
 
 const VPCS: &str = "/v1beta1/networking/vpcs";
@@ -538,48 +538,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::args().any(|a| a == "--serve-bare") {
         return serve_bare().await;
     }
-    let smoke = std::env::args().any(|a| a == "--smoke");
     let h2load = find_h2load().ok_or("h2load is needed: run scripts/install-tools.sh")?;
-    let seconds: f64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(2.0);
-    let length = if smoke {
-        Duration::from_millis(100)
-    } else {
-        Duration::from_secs_f64(seconds)
-    };
-    let pairs: usize = match arg("--pairs").and_then(|n| n.parse().ok()) {
-        _ if smoke => 1,
-        Some(pairs) => pairs,
-        None => 8,
-    };
-    let mock_binary = arg("--mock").ok_or("--mock PATH is required")?;
-    let me = std::env::current_exe()?;
-    let me = me.to_str().ok_or("a UTF-8 path")?;
-    let quota = 10_000_000.to_string();
-    let mock_args = [
-        "--listen",
-        "127.0.0.1:0",
-        "--transition-delay",
-        "0s",
-        "--quota",
-        &quota,
-    ];
-    let contenders = [
-        Contender {
-            name: "mock",
-            program: &mock_binary,
-            args: &mock_args,
-        },
-        Contender {
-            name: "bare",
-            program: me,
-            args: &["--serve-bare"],
-        },
-    ];
-    let calls = match arg("--calls").and_then(|n| n.parse().ok()) {
-        _ if smoke => 64,
-        Some(calls) => calls,
-        None => 4096,
-    };
+    let settings = Settings::from_args()?;
+    let (length, pairs, calls) = (settings.length, settings.pairs, settings.calls);
+    let contenders = settings.contenders();
     if std::env::args().any(|a| a == "--instructions") {
         return count_instructions(&h2load, contenders, calls).await;
     }

@@ -36,7 +36,7 @@ use std::{
 
 use support::{
     arg, callgrind_control, callgrind_total, find_h2load, h2load_round, Contender, Length, Load,
-    Row, Samples, Server, Target, MISSING_ID, TOKEN,
+    Row, Samples, Server, Settings, Target, MISSING_ID, TOKEN,
 };
 
 use coreweave_api::networking::v1beta1::{
@@ -516,56 +516,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(addr) = arg("--creates-against") {
         return creates_against(&addr).await;
     }
-    let smoke = std::env::args().any(|a| a == "--smoke");
+    let settings = Settings::from_args()?;
+    let smoke = settings.smoke;
     let h2load = if std::env::args().any(|a| a == "--rust-load") {
         None
     } else {
         find_h2load()
     };
-    let seconds: f64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(2.0);
-    let length = if smoke {
-        Duration::from_millis(100)
-    } else {
-        Duration::from_secs_f64(seconds)
-    };
-    let pairs: usize = match arg("--pairs").and_then(|n| n.parse().ok()) {
-        _ if smoke => 1,
-        Some(pairs) => pairs,
-        None => 8,
-    };
+    let (length, pairs, instruction_calls) = (settings.length, settings.pairs, settings.calls);
     let big: usize = if smoke { 1_000 } else { 100_000 };
     let list_size: usize = if smoke { 500 } else { 10_000 };
-    let mock_binary = arg("--mock").ok_or("--mock PATH is required")?;
-    let me = std::env::current_exe()?;
-    let me = me.to_str().ok_or("a UTF-8 path")?;
-    // High enough that the create rounds never meet it.
-    let quota = 10_000_000.to_string();
-
-    let mock_args = [
-        "--listen",
-        "127.0.0.1:0",
-        "--transition-delay",
-        "0s",
-        "--quota",
-        &quota,
-    ];
-    let contenders = [
-        Contender {
-            name: "mock",
-            program: &mock_binary,
-            args: &mock_args,
-        },
-        Contender {
-            name: "bare",
-            program: me,
-            args: &["--serve-bare"],
-        },
-    ];
-    let instruction_calls = match arg("--calls").and_then(|n| n.parse().ok()) {
-        _ if smoke => 64,
-        Some(calls) => calls,
-        None => 4096,
-    };
+    let contenders = settings.contenders();
     let valgrind = Command::new("valgrind").arg("--version").output().is_ok();
     if std::env::args().any(|a| a == "--instructions") {
         return count_instructions(contenders, instruction_calls).await;

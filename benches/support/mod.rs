@@ -414,6 +414,76 @@ pub async fn instructions_for<F: std::future::Future<Output = ()>>(
     Ok(total)
 }
 
+/// What both benchmarks read from their command line.
+pub struct Settings {
+    /// `--smoke`: tiny rounds that only prove the benchmark runs.
+    pub smoke: bool,
+    /// How long a round goes on (`--seconds`, 2 by default).
+    pub length: Duration,
+    /// Pairs of rounds per row (`--pairs`, 8 by default).
+    pub pairs: usize,
+    /// Calls counted under callgrind (`--calls`, 4,096 by default).
+    pub calls: u64,
+    /// The mock binary (`--mock`).
+    pub mock: String,
+    /// This benchmark's own binary, which is also the bare server.
+    pub me: String,
+}
+
+/// The mock's arguments: any port, transitions that settle at once, and a quota that no
+/// create round meets.
+pub const MOCK_ARGS: [&str; 6] = [
+    "--listen",
+    "127.0.0.1:0",
+    "--transition-delay",
+    "0s",
+    "--quota",
+    "10000000",
+];
+
+impl Settings {
+    pub fn from_args() -> Result<Self, Box<dyn std::error::Error>> {
+        let smoke = std::env::args().any(|a| a == "--smoke");
+        let seconds: f64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(2.0);
+        let number = |name: &str, default: u64| match arg(name).and_then(|n| n.parse().ok()) {
+            Some(n) => n,
+            None => default,
+        };
+        let me = std::env::current_exe()?;
+        Ok(Self {
+            smoke,
+            length: match smoke {
+                true => Duration::from_millis(100),
+                false => Duration::from_secs_f64(seconds),
+            },
+            pairs: if smoke {
+                1
+            } else {
+                usize::try_from(number("--pairs", 8))?
+            },
+            calls: if smoke { 64 } else { number("--calls", 4096) },
+            mock: arg("--mock").ok_or("--mock PATH is required")?,
+            me: me.to_str().ok_or("a UTF-8 path")?.to_owned(),
+        })
+    }
+
+    /// The two servers: the mock, and this binary as the bare server.
+    pub fn contenders(&self) -> [Contender<'_>; 2] {
+        [
+            Contender {
+                name: "mock",
+                program: &self.mock,
+                args: &MOCK_ARGS,
+            },
+            Contender {
+                name: "bare",
+                program: &self.me,
+                args: &["--serve-bare"],
+            },
+        ]
+    }
+}
+
 /// The value after `name` on the command line.
 pub fn arg(name: &str) -> Option<String> {
     let mut args = std::env::args().skip_while(|a| a != name);
