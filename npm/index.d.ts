@@ -49,6 +49,10 @@ export declare class Control {
     request?: Record<string, unknown>,
     options?: { code?: string; count?: number; atLeast?: number; atMost?: number },
   ): Promise<number>;
+  overview(): Promise<Record<string, unknown>>;
+  streamCalls(filter?: { method?: string; code?: string }): Promise<
+    AsyncIterable<Record<string, unknown>> & { close(): void }
+  >;
   state(): Promise<Record<string, unknown>>;
   loadState(snapshot: Record<string, unknown>): Promise<unknown>;
   setStatus(id: string, status: "STATUS_FAILED" | "STATUS_ERROR", message?: string): Promise<unknown>;

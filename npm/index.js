@@ -108,15 +108,56 @@ export class Control {
       throw error;
     }
   }
+  /** Each organization in scope with its VPCs and gateways as a read shows them, its clock
+   * and its faults. */
+  overview() { return this.#call("GET", "/overview"); }
+  /** The calls made in scope from now on, as they are made. Resolves once connected (so no
+   * later call is missed) to an async iterable of calls, as `calls()` lists them, with
+   * `close()`. */
+  async streamCalls({ method, code } = {}) {
+    const query = new URLSearchParams(
+      Object.entries({ method, code }).filter(([, v]) => v !== undefined),
+    ).toString();
+    const controller = new AbortController();
+    const url = `${this.endpoint}/_mock/v1/calls/stream${query ? `?${query}` : ""}`;
+    const response = await fetch(url, { headers: this.#scope(), signal: controller.signal });
+    if (!response.ok) {
+      const text = await response.text();
+      const json = text.trim() ? JSON.parse(text) : null;
+      throw new ControlError(response.status, json?.message ?? text, json);
+    }
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    return {
+      async *[Symbol.asyncIterator]() {
+        let buffer = "";
+        for (;;) {
+          let end;
+          while ((end = buffer.indexOf("\n\n")) < 0) {
+            const { value, done } = await reader.read().catch(() => ({ done: true }));
+            if (done) return;
+            buffer += value;
+          }
+          const lines = buffer.slice(0, end).split("\n");
+          buffer = buffer.slice(end + 2);
+          const event = lines.find((line) => line.startsWith("event:"))?.slice(6).trim();
+          const data = lines.filter((line) => line.startsWith("data:")).map((line) => line.slice(5).trimStart());
+          if (event === "call") yield JSON.parse(data.join("\n"));
+        }
+      },
+      close() { controller.abort(); },
+    };
+  }
   state() { return this.#call("GET", "/state"); }
   loadState(snapshot) { return this.#call("PUT", "/state", snapshot); }
   setStatus(id, status, message = "") { return this.#call("POST", `/resources/${id}/status`, { status, message }); }
   hold(id, on = true) { return this.#call("POST", `/resources/${id}/status`, { hold: on }); }
 
+  #scope() {
+    return this.token === undefined ? { "x-mock-scope": "server" } : { authorization: `Bearer ${this.token}` };
+  }
+
   async #call(method, path, body) {
-    const headers = { accept: "application/json" };
-    if (this.token === undefined) headers["x-mock-scope"] = "server";
-    else headers.authorization = `Bearer ${this.token}`;
+    const headers = { accept: "application/json", ...this.#scope() };
     if (body !== undefined) headers["content-type"] = "application/json";
     const response = await fetch(`${this.endpoint}/_mock/v1${path}`, {
       method,

@@ -63,6 +63,25 @@ test("verify counts matching calls and names the near misses", async () => {
   }
 });
 
+test("the live stream sends calls as they are made; the overview shows the VPC", async () => {
+  const mock = await startMock({}, { token });
+  const vpcs = `${mock.endpoint}/v1beta1/networking/vpcs`;
+  try {
+    const stream = await mock.control.streamCalls({ method: "CreateVPC" });
+    await fetch(vpcs, { headers });
+    await fetch(vpcs, { method: "POST", headers, body: JSON.stringify({ name: "streamed", zone: "US-EAST-04A" }) });
+    for await (const call of stream) {
+      assert.deepEqual([call.method, call.request.name, call.code], ["CreateVPC", "streamed", "OK"]);
+      break;
+    }
+    stream.close();
+    const [org] = (await mock.control.overview()).organizations;
+    assert.deepEqual(org.vpcs.map((vpc) => vpc.name), ["streamed"]);
+  } finally {
+    await mock.stop();
+  }
+});
+
 test("a mock that cannot start rejects with its log", async () => {
   await assert.rejects(startMock({ seed: "/nonexistent/seed.json" }), /nonexistent\/seed\.json/);
 });

@@ -6,7 +6,7 @@ provides fixtures built on both.
 """
 
 from coreweave_mock._binary import binary_path
-from coreweave_mock._control import Control, ControlError, VerificationError
+from coreweave_mock._control import CallStream, Control, ControlError, VerificationError
 from coreweave_mock._server import MockServer, MockServerError
 
-__all__ = ["Control", "ControlError", "MockServer", "MockServerError", "VerificationError", "binary_path"]
+__all__ = ["CallStream", "Control", "ControlError", "MockServer", "MockServerError", "VerificationError", "binary_path"]

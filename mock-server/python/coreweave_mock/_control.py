@@ -32,6 +32,41 @@ class VerificationError(AssertionError):
         self.expected: dict[str, Any] = answer["expected"]
 
 
+class CallStream:
+    """The live stream of calls (server-sent events): iterate it for each call as a dict, as
+    ``Control.calls()`` lists them; a read waits at most the control client's timeout. Close
+    it (or use it as a context manager) when done."""
+
+    def __init__(self, response: Any) -> None:
+        self._response = response
+
+    def __iter__(self) -> CallStream:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        event, data = "message", []
+        for raw in self._response:
+            line = raw.decode().rstrip("\r\n")
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+            elif not line and data:
+                if event == "call":
+                    return json.loads("\n".join(data))
+                event, data = "message", []
+        raise StopIteration
+
+    def close(self) -> None:
+        self._response.close()
+
+    def __enter__(self) -> CallStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class Control:
     """A client of a running mock's control API.
 
@@ -129,6 +164,26 @@ class Control:
                 raise VerificationError(error.answer) from None
             raise
 
+    def overview(self) -> dict[str, Any]:
+        """Each organization in scope with its VPCs and gateways as a read shows them (held and
+        forced marked), its clock and its faults."""
+        return self._call("GET", "/overview")
+
+    def stream_calls(self, method: str | None = None, code: str | None = None) -> CallStream:
+        """The calls made in scope from now on, as they are made: a :class:`CallStream`,
+        connected when this returns, so no call made after it is missed."""
+        query = urllib.parse.urlencode({k: v for k, v in {"method": method, "code": code}.items() if v})
+        request = urllib.request.Request(
+            f"{self.endpoint}/_mock/v1/calls/stream" + (f"?{query}" if query else ""),
+            headers=self._headers(),
+        )
+        try:
+            response = urllib.request.urlopen(request, timeout=self.timeout)
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+            raise ControlError(error.code, _message(raw), _json_or_none(raw)) from None
+        return CallStream(response)
+
     def state(self) -> dict[str, Any]:
         """A snapshot of the resources in scope."""
         return self._call("GET", "/state")
@@ -146,12 +201,13 @@ class Control:
         """Holds resource ``resource_id`` in its transition (or, with ``on=False``, lets it go on)."""
         self._call("POST", f"/resources/{resource_id}/status", {"hold": on})
 
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
-        headers = {"accept": "application/json"}
+    def _headers(self) -> dict[str, str]:
         if self.token is None:
-            headers["x-mock-scope"] = "server"
-        else:
-            headers["authorization"] = f"Bearer {self.token}"
+            return {"x-mock-scope": "server"}
+        return {"authorization": f"Bearer {self.token}"}
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        headers = {"accept": "application/json", **self._headers()}
         data = None
         if body is not None:
             data = json.dumps(body).encode()

@@ -99,6 +99,17 @@ def test_verify_counts_matches_and_names_the_near_misses(coreweave_env: MockServ
     assert refused.value.status == 400
 
 
+def test_the_live_stream_and_the_overview(coreweave_env: MockServer, coreweave_control: Control) -> None:
+    with coreweave_control.stream_calls(method="CreateVPC") as stream:
+        rest("GET", VPCS)
+        rest("POST", VPCS, {"name": "streamed", "zone": "US-EAST-04A"})
+        call = next(stream)
+    assert (call["method"], call["request"]["name"], call["code"]) == ("CreateVPC", "streamed", "OK")
+    overview = coreweave_control.overview()
+    [org] = overview["organizations"]
+    assert [vpc["name"] for vpc in org["vpcs"]] == ["streamed"]
+
+
 def test_a_refused_control_call_raises_with_the_mocks_message(coreweave_control: Control) -> None:
     with pytest.raises(ControlError) as refused:
         coreweave_control.add_fault("NoSuchMethod", "fail", code="UNAVAILABLE")
