@@ -426,39 +426,35 @@ fn write_timestamp(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), Unhandled> {
     let days = seconds.div_euclid(86_400);
     let of_day = seconds.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
-    out.push(b'"');
-    push_digits(out, year, 4);
-    out.push(b'-');
-    push_digits(out, month, 2);
-    out.push(b'-');
-    push_digits(out, day, 2);
-    out.push(b'T');
-    push_digits(out, of_day / 3600, 2);
-    out.push(b':');
-    push_digits(out, of_day / 60 % 60, 2);
-    out.push(b':');
-    push_digits(out, of_day % 60, 2);
-    let nanos = i64::from(nanos);
-    let (fraction, digits) = match nanos {
-        0 => (0, 0),
-        n if n % 1_000_000 == 0 => (n / 1_000_000, 3),
-        n if n % 1_000 == 0 => (n / 1_000, 6),
-        n => (n, 9),
+    // "YYYY-MM-DDThh:mm:ss.nnnnnnnnnZ", filled in place, then cut to its fraction's digits.
+    let mut text = *b"\"0000-00-00T00:00:00.000000000Z\"";
+    put_digits(&mut text[1..5], year);
+    put_digits(&mut text[6..8], month);
+    put_digits(&mut text[9..11], day);
+    put_digits(&mut text[12..14], of_day / 3600);
+    put_digits(&mut text[15..17], of_day / 60 % 60);
+    put_digits(&mut text[18..20], of_day % 60);
+    put_digits(&mut text[21..30], i64::from(nanos));
+    let digits = match nanos {
+        0 => 0,
+        n if n % 1_000_000 == 0 => 3,
+        n if n % 1_000 == 0 => 6,
+        _ => 9,
     };
+    // Up to the seconds, then the fraction's digits (with its point), then `Z"`.
+    let seconds_end = 20;
+    out.extend_from_slice(&text[..seconds_end]);
     if digits > 0 {
-        out.push(b'.');
-        push_digits(out, fraction, digits);
+        out.extend_from_slice(&text[seconds_end..seconds_end + 1 + digits]);
     }
     out.extend_from_slice(b"Z\"");
     Ok(())
 }
 
-/// `value` (not negative) in `width` decimal digits, leading zeros included.
-fn push_digits(out: &mut Vec<u8>, mut value: i64, width: usize) {
-    let start = out.len();
-    out.resize(start + width, b'0');
-    for place in out[start..].iter_mut().rev() {
-        *place = b'0' + (value % 10) as u8;
+/// Writes `value` (not negative) into `place` in decimal, right-aligned over its zeros.
+fn put_digits(place: &mut [u8], mut value: i64) {
+    for digit in place.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
         value /= 10;
     }
 }
