@@ -11,7 +11,7 @@
 //! Errors name the field by its proto path (`vpc_prefixes[0].value`) and say what was
 //! expected there. Text is written by walking the message's protobuf encoding with a plan
 //! made once per message type (`write`), which writes the same bytes as the general path in
-//! about a tenth of the work; what the walk does not handle takes the general path.
+//! about a fifth of the work; what the walk does not handle takes the general path.
 //!
 //! ```
 //! use coreweave_api::json::{self, Output, Unknown};
