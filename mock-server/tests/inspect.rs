@@ -541,3 +541,54 @@ fn the_overview_shows_resources_as_a_read_does_with_their_markers() {
     assert_eq!(orgs[0]["faults"][0]["remaining"], 2);
     assert_eq!(orgs[0]["clock"]["frozen"], false);
 }
+
+#[test]
+fn a_body_that_is_not_the_request_is_journaled_as_sent() {
+    let mock = MockProcess::start(&[]);
+    let url = format!("http://{}/v1beta1/networking/vpcs", mock.addr);
+    let (status, _, _) = send_json("POST", &url, r#"{"name": "half-"#);
+    assert_eq!(status, 400);
+    let connect_url = format!("http://{}/{GATEWAY_SERVICE}/CreateGateway", mock.addr);
+    let (status, _, _) = send_json("POST", &connect_url, r#"{"zones": 7}"#);
+    assert_eq!(status, 400);
+
+    let refused = calls(&mock, "?code=INVALID_ARGUMENT");
+    let seen: Vec<(&str, &str)> = refused
+        .iter()
+        .map(|c| {
+            (
+                c["method"].as_str().unwrap(),
+                c["protocol"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, [("CreateVPC", "rest"), ("CreateGateway", "connect")]);
+    assert_eq!(
+        refused[0]["request"], r#"{"name": "half-"#,
+        "the body as sent"
+    );
+    assert_eq!(refused[0]["violations"][0]["field"], "body");
+    assert_eq!(refused[1]["violations"][0]["field"], "zones");
+
+    // verify sees it among the near misses.
+    let (status, failed) = verify(&mock, json!({"method": "CreateVPC", "code": "OK"}));
+    assert_eq!(status, 417);
+    assert_eq!(
+        failed["nearMisses"][0]["call"]["request"],
+        r#"{"name": "half-"#
+    );
+    // Without a good token, a refused body is no organization's: no journal keeps it.
+    let no_token = format!("http://{}/v1beta1/networking/vpcs", mock.addr);
+    let json = "content-type: application/json";
+    let (status, _, _) = curl(&[
+        "-H",
+        "authorization: Bearer",
+        "-H",
+        json,
+        "-d",
+        "{",
+        &no_token,
+    ]);
+    assert_eq!(status, 400);
+    assert_eq!(calls(&mock, "").len(), 2);
+}

@@ -51,6 +51,9 @@ pub(crate) enum RecordedRequest {
     },
     /// Too large to show whole: its JSON, already cut.
     Cut(Box<str>),
+    /// A body that never became a request (not the request's JSON, say): as sent, as text,
+    /// and whether it was cut.
+    AsSent(Box<str>, bool),
 }
 
 impl std::fmt::Debug for RecordedRequest {
@@ -58,6 +61,7 @@ impl std::fmt::Debug for RecordedRequest {
         match self {
             Self::Encoded { bytes, .. } => write!(f, "Encoded({} bytes)", bytes.len()),
             Self::Cut(text) => write!(f, "Cut({} bytes)", text.len()),
+            Self::AsSent(text, _) => write!(f, "AsSent({} bytes)", text.len()),
         }
     }
 }
@@ -85,11 +89,19 @@ impl RecordedRequest {
         Self::Cut(cut.to_string().into_boxed_str())
     }
 
+    /// A body as sent, for a call refused before it became a request: as text (what is not
+    /// UTF-8 replaced), cut to [`MAX_REQUEST_JSON_BYTES`].
+    pub(crate) fn as_sent(body: &[u8]) -> Self {
+        let cut = body.len() > MAX_REQUEST_JSON_BYTES;
+        let kept = &body[..body.len().min(MAX_REQUEST_JSON_BYTES)];
+        Self::AsSent(String::from_utf8_lossy(kept).into(), cut)
+    }
+
     /// The bytes it holds.
     pub(crate) fn bytes(&self) -> usize {
         match self {
             Self::Encoded { bytes, .. } => bytes.len(),
-            Self::Cut(text) => text.len(),
+            Self::Cut(text) | Self::AsSent(text, _) => text.len(),
         }
     }
 
@@ -98,6 +110,7 @@ impl RecordedRequest {
         match self {
             Self::Encoded { bytes, render } => fit(render(bytes)),
             Self::Cut(text) => (serde_json::from_str(text).unwrap_or(Value::Null), true),
+            Self::AsSent(text, cut) => (Value::String(text.to_string()), *cut),
         }
     }
 }

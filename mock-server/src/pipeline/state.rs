@@ -191,6 +191,44 @@ impl MockState {
         Ok(response)
     }
 
+    /// Journals a call refused before its service saw it (a body that is not the request's
+    /// JSON, an unsupported content type), in the caller's organization when its token is
+    /// good: a test's `verify` then sees it among the near misses. The request is the body as
+    /// sent, as text.
+    pub(crate) fn journal_refused(
+        &self,
+        method: Method,
+        protocol: Protocol,
+        headers: &http::HeaderMap,
+        body: &[u8],
+        status: &Status,
+    ) {
+        let header = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok());
+        let Ok(org) = self.auth.authenticate(header) else {
+            return;
+        };
+        let outcome = Outcome {
+            code: status.code(),
+            refusal: Some(Refusal::of(status)),
+            latency_ms: 0.0,
+            warnings: &[],
+            ignored_keys: &[],
+        };
+        let request = RecordedRequest::as_sent(body);
+        let resource = crate::pipeline::journal::Resource::None;
+        let entry = Entry::new(
+            SystemTime::now(),
+            protocol,
+            method,
+            resource,
+            request,
+            outcome,
+        );
+        self.journal.record(&org, entry);
+    }
+
     /// Who the caller is, and the faults scripted or steered for the call.
     fn admit<Req: prost::Message>(
         &self,

@@ -228,14 +228,16 @@ pub(crate) fn grpc_request<T>(
     )
 }
 
-/// Runs a decoded request (or its decoding error) through `call` and renders the outcome
-/// with `render`, with the call's warnings (the request's ignored keys among them) in
-/// `x-mock-warning` headers: the part of a call that every HTTP protocol shares.
+/// Runs a decoded request (or its decoding error, which `refused` journals) through `call`
+/// and renders the outcome with `render`, with the call's warnings (the request's ignored
+/// keys among them) in `x-mock-warning` headers: the part of a call that every HTTP protocol
+/// shares.
 pub(crate) async fn answer<Req: RequestMessage, C: ServiceCall<Req>>(
     decoded: Result<JsonRequest<Req>, Status>,
     headers: &HeaderMap,
     protocol: Protocol,
     call: C,
+    refused: impl FnOnce(&Status),
     render: impl FnOnce(Result<C::Response, Status>) -> Response,
 ) -> Response {
     let answered = match decoded {
@@ -243,7 +245,10 @@ pub(crate) async fn answer<Req: RequestMessage, C: ServiceCall<Req>>(
             let message = grpc_request(headers, request.message, protocol, &request.ignored);
             call.call(message).await
         }
-        Err(status) => Err(status),
+        Err(status) => {
+            refused(&status);
+            Err(status)
+        }
     };
     let (outcome, warnings) = match answered {
         Ok(answer) => {

@@ -169,19 +169,27 @@ async fn dispatch(
             "unknown procedure /{service}/{method}"
         )));
     };
-    let codec = match Codec::from_headers(headers) {
-        Ok(codec) => codec,
-        Err(status) => return connect_error(&status),
+    let read = match Codec::from_headers(headers) {
+        Ok(codec) => read_limited(body, apis.max_body_bytes)
+            .await
+            .map(|body| (codec, body)),
+        Err(status) => Err(status),
     };
-    let body = match read_limited(body, apis.max_body_bytes).await {
-        Ok(body) => body,
-        Err(status) => return connect_error(&status),
+    let (codec, body) = match read {
+        Ok(read) => read,
+        Err(status) => {
+            let state = &apis.state;
+            state.journal_refused(rpc, Protocol::Connect, headers, &[], &status);
+            return connect_error(&status);
+        }
     };
     let call = Call {
         codec,
         headers,
         body,
         unknown: apis.unknown_keys,
+        rpc,
+        state: &apis.state,
     };
     super::dispatch::dispatch(apis, rpc, call).await
 }
@@ -192,6 +200,9 @@ struct Call<'a> {
     headers: &'a HeaderMap,
     body: Bytes,
     unknown: Unknown,
+    /// The RPC and the state, to journal a body that does not decode.
+    rpc: coreweave_api::rpc::Method,
+    state: &'a crate::pipeline::MockState,
 }
 
 impl Invoke for Call<'_> {
@@ -199,12 +210,15 @@ impl Invoke for Call<'_> {
 
     async fn invoke<Req: RequestMessage>(self, call: impl ServiceCall<Req>) -> Response {
         let codec = self.codec;
+        let body = self.body.clone();
         let decoded = codec.decode::<Req>(self.body, self.unknown).await;
+        let (state, rpc, headers) = (self.state, self.rpc, self.headers);
         answer(
             decoded,
             self.headers,
             Protocol::Connect,
             call,
+            |status| state.journal_refused(rpc, Protocol::Connect, headers, &body, status),
             |outcome| match outcome {
                 Ok(response) => codec.encode(&response),
                 Err(status) => connect_error(&status),

@@ -163,12 +163,18 @@ async fn call(apis: &Apis, method: Method, headers: HeaderMap, parts: RestParts)
     let rule = method.http();
     let json = match rest_json(apis, &rule, &headers, parts).await {
         Ok(json) => json,
-        Err(status) => return rest_error(&status),
+        Err(status) => {
+            apis.state
+                .journal_refused(method, Protocol::Rest, &headers, &[], &status);
+            return rest_error(&status);
+        }
     };
     let invoke = RestCall {
         headers: &headers,
         json,
         unknown: apis.unknown_keys,
+        method,
+        state: &apis.state,
     };
     dispatch(apis, method, invoke).await
 }
@@ -284,6 +290,9 @@ struct RestCall<'a> {
     headers: &'a HeaderMap,
     json: RequestJson,
     unknown: Unknown,
+    /// The RPC and the state, to journal a body that does not decode.
+    method: Method,
+    state: &'a crate::pipeline::MockState,
 }
 
 impl Invoke for RestCall<'_> {
@@ -294,13 +303,16 @@ impl Invoke for RestCall<'_> {
     /// request, if any, are named in the `x-mock-warning` header.
     async fn invoke<Req: RequestMessage>(self, call: impl ServiceCall<Req>) -> Response {
         let (json, unknown) = (self.json, self.unknown);
+        let body = json.body.clone();
         let size = json.body.len();
         let decoded = off_the_workers(size, move || json.decode::<Req>(unknown)).await;
+        let (state, method, headers) = (self.state, self.method, self.headers);
         answer(
             decoded,
             self.headers,
             Protocol::Rest,
             call,
+            |status| state.journal_refused(method, Protocol::Rest, headers, &body, status),
             |outcome| match outcome {
                 Ok(response) => json_ok(&response),
                 Err(status) => rest_error(&status),
