@@ -417,13 +417,7 @@ async fn create_round(addr: &str, concurrency: usize, length: Length, round: usi
             })
         })
         .collect();
-    let mut samples = Samples::default();
-    for task in tasks {
-        samples.latencies.extend(task.await.unwrap_or_default());
-    }
-    samples.requests = samples.latencies.len();
-    samples.elapsed = started.elapsed();
-    samples
+    Samples::gather(tasks, started).await
 }
 
 /// Gives a fresh server 256 VPCs, as the gRPC benchmark warms its create rounds.

@@ -358,13 +358,7 @@ async fn round(
             })
         })
         .collect();
-    let mut samples = Samples::default();
-    for task in tasks {
-        samples.latencies.extend(task.await.unwrap_or_default());
-    }
-    samples.requests = samples.latencies.len();
-    samples.elapsed = started.elapsed();
-    samples
+    Samples::gather(tasks, started).await
 }
 
 /// Gives a new server 100 VPCs and returns the id of one of them, having checked the answers

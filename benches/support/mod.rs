@@ -296,6 +296,23 @@ impl Samples {
         self.latencies.get(index).copied().unwrap_or_default()
     }
 
+    /// The samples of a round whose `tasks` each return the latencies of the calls they
+    /// made that succeeded, since `started`.
+    pub async fn gather(
+        tasks: Vec<tokio::task::JoinHandle<Vec<Duration>>>,
+        started: Instant,
+    ) -> Self {
+        let mut latencies = Vec::new();
+        for task in tasks {
+            latencies.extend(task.await.unwrap_or_default());
+        }
+        Self {
+            requests: latencies.len(),
+            latencies,
+            elapsed: started.elapsed(),
+        }
+    }
+
     /// Pools another round's samples into these.
     pub fn add(&mut self, round: Samples) {
         self.latencies.extend(round.latencies);

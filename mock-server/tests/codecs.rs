@@ -128,19 +128,7 @@ fn health_and_control_answer_connect_unary_calls_in_json_and_protobuf() {
     ]);
     assert_eq!(code, 404, "{}", String::from_utf8_lossy(&body));
 
-    let whoami = format!(
-        "http://{}/coreweave.mock.v1.ControlService/WhoAmI",
-        mock.addr
-    );
-    let (code, _, body) = curl(&[
-        "-H",
-        AUTH,
-        "-H",
-        "content-type: application/json",
-        "-d",
-        "{}",
-        &whoami,
-    ]);
+    let (code, body) = connect_whoami(&mock);
     assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
     let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(answer["organizationId"].as_str().map(str::len), Some(36));
@@ -149,19 +137,7 @@ fn health_and_control_answer_connect_unary_calls_in_json_and_protobuf() {
 #[test]
 fn without_the_control_plane_its_connect_procedures_are_unimplemented() {
     let mock = MockProcess::start(&["--no-control"]);
-    let whoami = format!(
-        "http://{}/coreweave.mock.v1.ControlService/WhoAmI",
-        mock.addr
-    );
-    let (code, _, body) = curl(&[
-        "-H",
-        AUTH,
-        "-H",
-        "content-type: application/json",
-        "-d",
-        "{}",
-        &whoami,
-    ]);
+    let (code, body) = connect_whoami(&mock);
     let body = String::from_utf8_lossy(&body);
     assert_eq!(code, 501, "{body}");
     assert!(body.contains("unimplemented"), "{body}");
@@ -309,4 +285,15 @@ fn grpc_over_http_1_1_is_served_to_clients_that_accept_trailers() {
     without.extend(["--data-binary", &body, &url]);
     let (code, _, answer) = curl(&without);
     assert_eq!(code, 505, "{}", String::from_utf8_lossy(&answer));
+}
+
+/// A Connect JSON call of the control service's WhoAmI: its status and body.
+fn connect_whoami(mock: &MockProcess) -> (u16, Vec<u8>) {
+    let whoami = format!(
+        "http://{}/coreweave.mock.v1.ControlService/WhoAmI",
+        mock.addr
+    );
+    let json = "content-type: application/json";
+    let (code, _, body) = curl(&["-H", AUTH, "-H", json, "-d", "{}", &whoami]);
+    (code, body)
 }

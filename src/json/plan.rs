@@ -71,9 +71,8 @@ pub(super) struct Field {
     pub(super) key: Vec<u8>,
     pub(super) kind: FieldKind,
     pub(super) repeated: bool,
-    /// A member of a oneof (or a proto3 `optional`): written only when set.
-    pub(super) has_presence: bool,
-    /// Its oneof's place among the message's oneofs, for a member of one.
+    /// Its oneof's place among the message's oneofs, for a member of one (or a proto3
+    /// `optional`, whose oneof is synthetic): such a field is written only when set.
     pub(super) oneof: Option<usize>,
 }
 
@@ -142,7 +141,6 @@ impl Plan {
                     key,
                     kind,
                     repeated: field.cardinality() == Cardinality::Repeated,
-                    has_presence: field.containing_oneof().is_some(),
                     oneof: field
                         .containing_oneof()
                         .and_then(|oneof| message.oneofs().position(|o| o.name() == oneof.name())),

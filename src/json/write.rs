@@ -88,7 +88,7 @@ impl Plans {
             let (found, after) = rest.split_at(count);
             rest = after;
             let Some(last) = found.last() else {
-                if output == Output::Canonical || field.has_presence {
+                if output == Output::Canonical || field.oneof.is_some() {
                     continue;
                 }
                 separate(out, &mut first);
