@@ -4,9 +4,13 @@
 //! (each with its `prost::Name`), with the `client` feature the client stubs, with the
 //! `server` feature the server stubs. The
 //! encoded descriptor set is written to `OUT_DIR`: server reflection, the contract test and
-//! the JSON mapping (`src/json.rs`, through prost-reflect) read it.
+//! the JSON mapping (`src/json/`, through prost-reflect) read it. Each API package also gets
+//! the JSON writers of its messages (`build/json_writers.rs`, `src/json/typed.rs`).
 
 use std::{env, error::Error, fs, path::PathBuf};
+
+#[path = "build/json_writers.rs"]
+mod json_writers;
 
 const PROTO_ROOT: &str = "proto";
 const PROTO_FILES: &[&str] = &[
@@ -22,6 +26,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let descriptors = protox::compile(PROTO_FILES, [PROTO_ROOT])?;
     let encoded = prost::Message::encode_to_vec(&descriptors);
     fs::write(out_dir.join(DESCRIPTOR_FILE), &encoded)?;
+    for (package, code) in json_writers::generate(&descriptors) {
+        fs::write(out_dir.join(format!("{package}.json.rs")), code)?;
+    }
 
     tonic_prost_build::configure()
         .build_client(env::var_os("CARGO_FEATURE_CLIENT").is_some())

@@ -6,6 +6,10 @@ pub mod networking {
     /// Messages, client and server of `coreweave.networking.v1beta1`.
     pub mod v1beta1 {
         include!(concat!(env!("OUT_DIR"), "/coreweave.networking.v1beta1.rs"));
+        include!(concat!(
+            env!("OUT_DIR"),
+            "/coreweave.networking.v1beta1.json.rs"
+        ));
     }
 }
 
@@ -14,6 +18,10 @@ pub mod inference {
     /// Messages, client and server of `coreweave.inference.v1alpha1`.
     pub mod v1alpha1 {
         include!(concat!(env!("OUT_DIR"), "/coreweave.inference.v1alpha1.rs"));
+        include!(concat!(
+            env!("OUT_DIR"),
+            "/coreweave.inference.v1alpha1.json.rs"
+        ));
     }
 }
 

@@ -542,7 +542,7 @@ fn populated() -> (Vpc, Gateway) {
 }
 
 /// Writes a message in both output modes and reads each back.
-fn round_trips<T: Message + Name + Default + PartialEq + std::fmt::Debug>(message: &T) {
+fn round_trips<T: json::ApiMessage + Default + PartialEq + std::fmt::Debug>(message: &T) {
     for output in [Output::Canonical, Output::EmitUnpopulated] {
         let text = json::to_vec(message, output).unwrap();
         let back: T = json::from_slice(&text, Unknown::Reject).unwrap().message;

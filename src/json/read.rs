@@ -32,6 +32,35 @@ pub(super) fn read(
     Ok(out)
 }
 
+/// The protobuf encoding of the message `full_name` whose JSON is an object of these string
+/// members (a REST request's path and query parameters): string fields only, each named once.
+pub(super) fn read_strings<'a>(
+    pool: &'static DescriptorPool,
+    full_name: &str,
+    members: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Vec<u8>, Unhandled> {
+    let plans = plans(pool);
+    let plan = plans
+        .index(full_name)
+        .and_then(|index| plans.plans.get(index))
+        .filter(|plan| plan.shape == Shape::Fields)
+        .ok_or(Unhandled)?;
+    let mut out = Vec::new();
+    let mut slots_set: Vec<u16> = Vec::new();
+    for (key, text) in members {
+        let slot = *plan.slot_by_key.get(key).ok_or(Unhandled)?;
+        let field = plan.fields.get(usize::from(slot)).ok_or(Unhandled)?;
+        let plain_string =
+            matches!(field.kind, FieldKind::String) && !field.repeated && field.oneof.is_none();
+        if !plain_string || slots_set.contains(&slot) {
+            return Err(Unhandled);
+        }
+        slots_set.push(slot);
+        put_string(field.number, text, &mut out);
+    }
+    Ok(out)
+}
+
 impl Plans {
     fn encode_object(
         &self,
@@ -92,11 +121,7 @@ impl Plans {
             put_varint(value, out);
         };
         match (&field.kind, value) {
-            (FieldKind::String, Value::String(text)) => {
-                put_varint(u64::from(number << 3 | LEN), out);
-                put_varint(text.len() as u64, out);
-                out.extend_from_slice(text.as_bytes());
-            }
+            (FieldKind::String, Value::String(text)) => put_string(number, text, out),
             (FieldKind::Bool, Value::Bool(flag)) => varint(u64::from(*flag), out),
             (FieldKind::Int32, Value::Number(n)) => {
                 let n = n
@@ -134,6 +159,14 @@ impl Plans {
         }
         Ok(())
     }
+}
+
+/// A string field: its key (length-delimited), its length and its bytes.
+fn put_string(number: u32, text: &str, out: &mut Vec<u8>) {
+    const LEN: u32 = 2;
+    put_varint(u64::from(number << 3 | LEN), out);
+    put_varint(text.len() as u64, out);
+    out.extend_from_slice(text.as_bytes());
 }
 
 fn put_varint(mut value: u64, out: &mut Vec<u8>) {
@@ -206,6 +239,28 @@ mod tests {
             serde_json::json!({"vpcPrefixes": [], "vpc_prefixes": []}),
         ] {
             assert_eq!(read(pool, name, &doubtful), Err(Unhandled), "{doubtful}");
+        }
+    }
+
+    #[test]
+    fn string_members_read_as_their_object_and_doubts_go_to_the_general_path() {
+        let pool = super::super::pool().unwrap();
+        let name = "coreweave.networking.v1beta1.CreateVPCRequest";
+        let members = [("name", "a"), ("zone", "US-EAST-04A")];
+        let object = serde_json::json!({"name": "a", "zone": "US-EAST-04A"});
+        assert_eq!(
+            read_strings(pool, name, members),
+            Ok(read(pool, name, &object).unwrap())
+        );
+        for doubtful in [
+            &[("colour", "red")][..],
+            &[("name", "a"), ("name", "b")],
+            &[("name", "a"), ("vpcPrefixes", "10.0.0.0/8")],
+        ] {
+            assert_eq!(
+                read_strings(pool, name, doubtful.iter().copied()),
+                Err(Unhandled)
+            );
         }
     }
 }

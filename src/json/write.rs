@@ -20,7 +20,7 @@ use super::{
 
 /// The walk could not write the message; the general path will, or will say why not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Unhandled;
+pub struct Unhandled;
 
 /// Nested messages deeper than this are left to the general path.
 const MAX_DEPTH: usize = 64;
@@ -349,7 +349,7 @@ fn separate(out: &mut Vec<u8>, first: &mut bool) {
 }
 
 /// A JSON string, escaped as serde_json escapes it (only `"`, `\\` and control characters).
-fn write_string(text: &str, out: &mut Vec<u8>) -> Result<(), Unhandled> {
+pub(super) fn write_string(text: &str, out: &mut Vec<u8>) -> Result<(), Unhandled> {
     let plain = !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
     if plain {
         out.push(b'"');
@@ -360,12 +360,12 @@ fn write_string(text: &str, out: &mut Vec<u8>) -> Result<(), Unhandled> {
     serde_json::to_writer(out, text).map_err(|_| Unhandled)
 }
 
-fn write_integer(value: impl itoa::Integer, out: &mut Vec<u8>) {
+pub(super) fn write_integer(value: impl itoa::Integer, out: &mut Vec<u8>) {
     out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
 /// A 64-bit integer as proto3 JSON writes it: as a string.
-fn write_quoted_integer(value: impl itoa::Integer, out: &mut Vec<u8>) {
+pub(super) fn write_quoted_integer(value: impl itoa::Integer, out: &mut Vec<u8>) {
     out.push(b'"');
     write_integer(value, out);
     out.push(b'"');
@@ -421,6 +421,12 @@ fn write_timestamp(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), Unhandled> {
             _ => return Err(Unhandled),
         }
     }
+    write_time(seconds, nanos, out)
+}
+
+/// A timestamp's `seconds` and `nanos` as [`write_timestamp`] writes them; out of the range
+/// JSON holds, unhandled.
+pub(super) fn write_time(seconds: i64, nanos: i32, out: &mut Vec<u8>) -> Result<(), Unhandled> {
     if !TIMESTAMP_SECONDS.contains(&seconds) || !(0..1_000_000_000).contains(&nanos) {
         return Err(Unhandled);
     }
@@ -482,13 +488,24 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 
 /// `"vpcPrefixes,ingress.disablePublicServices"`: the paths in camelCase, joined by commas.
 fn write_field_mask(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), Unhandled> {
-    let mut joined = String::new();
+    let mut paths = Vec::new();
     let mut reader = Reader(bytes);
     while let Some((number, wire)) = reader.tag()? {
         let (1, WireValue::Len(raw)) = (number, wire) else {
             return Err(Unhandled);
         };
-        let path = std::str::from_utf8(raw).map_err(|_| Unhandled)?;
+        paths.push(std::str::from_utf8(raw).map_err(|_| Unhandled)?);
+    }
+    write_mask_paths(paths, out)
+}
+
+/// A field mask's paths as [`write_field_mask`] writes them.
+pub(super) fn write_mask_paths<'a>(
+    paths: impl IntoIterator<Item = &'a str>,
+    out: &mut Vec<u8>,
+) -> Result<(), Unhandled> {
+    let mut joined = String::new();
+    for path in paths {
         // Only paths that come back the same from camelCase; the general path refuses others.
         let round_trips = path.split('.').all(|part| {
             !part.bytes().any(|b| b.is_ascii_uppercase())

@@ -12,7 +12,7 @@ use axum::{
     routing::any,
     Router,
 };
-use coreweave_api::json::{self, IgnoredKeys, Output, Unknown};
+use coreweave_api::json::{self, ApiMessage, IgnoredKeys, Output, Unknown};
 
 use crate::pipeline::journal::Protocol;
 use prost::{Message, Name};
@@ -68,7 +68,7 @@ impl Codec {
 
     /// The response: canonical proto3 JSON (defaults left out, as connect-go writes it) or
     /// protobuf.
-    fn encode<T: Message + Name>(self, message: &T) -> Response {
+    fn encode<T: ApiMessage>(self, message: &T) -> Response {
         let (content_type, bytes) = match self {
             Self::Json => match json::to_vec(message, Output::Canonical) {
                 Ok(bytes) => ("application/json", bytes),

@@ -5,7 +5,7 @@
 use std::future::Future;
 
 use coreweave_api::{
-    inference::v1alpha1::gateway_service_server::GatewayService,
+    inference::v1alpha1::gateway_service_server::GatewayService, json::ApiMessage,
     networking::v1beta1::vpc_service_server::VpcService, rpc::Method,
 };
 use prost::{Message, Name};
@@ -34,7 +34,7 @@ impl<T: Message + Name + Default + Send + 'static> RequestMessage for T {}
 /// One call of an RPC's service implementation, owning what it needs.
 pub(crate) trait ServiceCall<Req>: Send {
     /// The response message.
-    type Response: Message + Name;
+    type Response: ApiMessage;
     /// The call's future.
     type Answer: Future<Output = Result<tonic::Response<Self::Response>, Status>> + Send;
 
@@ -46,7 +46,7 @@ impl<Req, Resp, Fut, F> ServiceCall<Req> for F
 where
     F: FnOnce(tonic::Request<Req>) -> Fut + Send,
     Fut: Future<Output = Result<tonic::Response<Resp>, Status>> + Send,
-    Resp: Message + Name,
+    Resp: ApiMessage,
 {
     type Response = Resp;
     type Answer = Fut;

@@ -11,7 +11,7 @@ use axum::{
     Router,
 };
 use coreweave_api::{
-    json::{self, Output, Unknown},
+    json::{self, ApiMessage, Output, Unknown},
     proto::snake_case_path,
     rpc::{HttpRule, Method},
 };
@@ -201,16 +201,8 @@ async fn rest_json(
     })
 }
 
-/// The body as JSON; an empty body is the empty object.
-fn parse_body(bytes: &[u8]) -> Result<Value, Status> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Object(Map::new()));
-    }
-    super::bounded_json::from_slice(bytes).map_err(|e| super::bounded_json::read_error(&e))
-}
-
 /// Puts the path's id into the request, refusing a body that names another.
-fn with_path_id(object: &mut Map<String, Value>, path_id: String) -> Result<(), Status> {
+fn with_path_id(object: &mut Map<String, Value>, path_id: &str) -> Result<(), Status> {
     match object.get("id") {
         Some(Value::String(body_id)) if !body_id.is_empty() && *body_id != path_id => {
             Err(Status::invalid_argument(format!(
@@ -220,7 +212,7 @@ fn with_path_id(object: &mut Map<String, Value>, path_id: String) -> Result<(), 
         // An id of another type is the decoder's to name.
         Some(Value::Bool(_) | Value::Number(_) | Value::Array(_) | Value::Object(_)) => Ok(()),
         _ => {
-            object.insert("id".to_owned(), Value::String(path_id));
+            object.insert("id".to_owned(), Value::String(path_id.to_owned()));
             Ok(())
         }
     }
@@ -259,17 +251,26 @@ impl RequestJson {
         self,
         unknown: Unknown,
     ) -> Result<JsonRequest<T>, Status> {
-        let mut body = parse_body(&self.body)?;
-        // A body that is not an object is the decoder's to name.
-        if let Value::Object(object) = &mut body {
-            if let Some(id) = self.id {
-                with_path_id(object, id)?;
+        let decoded = if self.body.iter().all(u8::is_ascii_whitespace) {
+            // No body (a GET or DELETE): the path's id and the query are the whole request.
+            let id = self.id.as_deref().map(|id| ("id", id));
+            let query = self.query.iter().map(|(key, text)| (&**key, &**text));
+            json::from_string_members::<T>(id.into_iter().chain(query), unknown)
+        } else {
+            let mut body = super::bounded_json::from_slice(&self.body)
+                .map_err(|e| super::bounded_json::read_error(&e))?;
+            // A body that is not an object is the decoder's to name.
+            if let Value::Object(object) = &mut body {
+                if let Some(id) = &self.id {
+                    with_path_id(object, id)?;
+                }
+                for (key, value) in &self.query {
+                    object.insert(key.clone(), Value::String(value.clone()));
+                }
             }
-            for (key, value) in &self.query {
-                object.insert(key.clone(), Value::String(value.clone()));
-            }
-        }
-        let decoded = json::from_value::<T>(body, unknown).map_err(|error| {
+            json::from_value::<T>(body, unknown)
+        };
+        let decoded = decoded.map_err(|error| {
             let blamed = |(key, _): &&(String, String)| {
                 error.field.as_deref() == Some(snake_case_path(key).as_str())
             };
@@ -323,7 +324,7 @@ impl Invoke for RestCall<'_> {
 }
 
 /// A 200 response with the message's JSON, every field written.
-fn json_ok<T: Message + Name>(message: &T) -> Response {
+fn json_ok<T: ApiMessage>(message: &T) -> Response {
     match json::to_vec(message, Output::EmitUnpopulated) {
         Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
         Err(e) => rest_error(&Status::internal(format!("cannot write the response: {e}"))),
