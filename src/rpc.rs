@@ -240,11 +240,11 @@ impl std::str::FromStr for Method {
     /// Parses a method by its RPC name (`CreateVPC`), with or without its service
     /// (`coreweave.networking.v1beta1.VPCService/CreateVPC`, with or without a leading `/`).
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let name = text.rsplit('/').next().unwrap_or(text);
-        let service = text
-            .trim_start_matches('/')
-            .rsplit_once('/')
-            .map(|(service, _)| service);
+        let path = text.strip_prefix('/').unwrap_or(text);
+        let (service, name) = match path.rsplit_once('/') {
+            Some((service, name)) => (Some(service), name),
+            None => (None, path),
+        };
         Self::ALL
             .into_iter()
             .find(|m| m.name() == name && service.is_none_or(|s| s == m.service()))

@@ -350,14 +350,29 @@ fn separate(out: &mut Vec<u8>, first: &mut bool) {
 
 /// A JSON string, escaped as serde_json escapes it (only `"`, `\\` and control characters).
 pub(super) fn write_string(text: &str, out: &mut Vec<u8>) -> Result<(), Unhandled> {
-    let plain = !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
-    if plain {
+    if !needs_escape(text.as_bytes()) {
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
         out.push(b'"');
         return Ok(());
     }
     serde_json::to_writer(out, text).map_err(|_| Unhandled)
+}
+
+/// Whether `text` holds a quote, a backslash or a control character, eight bytes at a time:
+/// a byte of a word is zero, or below `n`, exactly when the classic bit tricks say so
+/// (`(x - 0x01..) & !x & 0x80..`), and `x ^ (0x22..)` zeroes the bytes that are quotes.
+fn needs_escape(text: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0;
+    let (words, rest) = text.as_chunks::<8>();
+    words.iter().any(|word| {
+        let word = u64::from_ne_bytes(*word);
+        below(word, 0x20)
+            || below(word ^ (ONES * u64::from(b'"')), 1)
+            || below(word ^ (ONES * u64::from(b'\\')), 1)
+    }) || rest.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 pub(super) fn write_integer(value: impl itoa::Integer, out: &mut Vec<u8>) {
@@ -458,11 +473,32 @@ pub(super) fn write_time(seconds: i64, nanos: i32, out: &mut Vec<u8>) -> Result<
     Ok(())
 }
 
-/// Writes `value` (not negative) into `place` in decimal, right-aligned over its zeros.
+/// `"00"` to `"99"`, for writing decimals two digits at a time.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut pairs = [0u8; 200];
+    let mut n = 0;
+    while n < 100 {
+        pairs[2 * n] = b'0' + (n / 10) as u8;
+        pairs[2 * n + 1] = b'0' + (n % 10) as u8;
+        n += 1;
+    }
+    pairs
+};
+
+/// Writes `value` (not negative) into `place` in decimal, right-aligned over its zeros, two
+/// digits at a time.
 fn put_digits(place: &mut [u8], mut value: i64) {
-    for digit in place.iter_mut().rev() {
-        *digit = b'0' + (value % 10) as u8;
-        value /= 10;
+    for chunk in place.rchunks_mut(2) {
+        let pair = 2 * (value % 100) as usize;
+        value /= 100;
+        match chunk {
+            [tens, ones] => {
+                *tens = DIGIT_PAIRS[pair];
+                *ones = DIGIT_PAIRS[pair + 1];
+            }
+            [ones] => *ones = DIGIT_PAIRS[pair + 1],
+            _ => {}
+        }
     }
 }
 
@@ -532,6 +568,19 @@ mod tests {
     use crate::json::samples::sample_message;
     use prost::Message;
     use prost_reflect::DynamicMessage;
+
+    #[test]
+    fn escapes_are_found_at_every_place_of_a_word_and_of_the_rest() {
+        for byte in 0..=u8::MAX {
+            let escaped = byte < 0x20 || byte == b'"' || byte == b'\\';
+            for place in 0..19 {
+                let mut text = [b'a'; 19];
+                text[place] = byte;
+                assert_eq!(needs_escape(&text), escaped, "{byte:#x} at {place}");
+            }
+        }
+        assert!(!needs_escape(b""));
+    }
 
     #[test]
     fn timestamps_read_as_prost_types_displays_them() {

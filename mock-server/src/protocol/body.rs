@@ -6,6 +6,8 @@ use axum::{
     http::{header, HeaderMap, HeaderValue},
     response::Response,
 };
+use std::collections::BTreeMap;
+
 use coreweave_api::json::{self, Decoded, IgnoredKeys, JsonError, Unknown};
 
 use super::dispatch::{RequestMessage, ServiceCall};
@@ -171,11 +173,19 @@ pub(crate) fn decode_json<T: Message + Name + Default>(
             ignored: IgnoredKeys::default(),
         }));
     }
-    let value =
-        super::bounded_json::from_slice(body).map_err(|e| super::bounded_json::read_error(&e))?;
-    json::from_value::<T>(value, unknown)
-        .map(reported)
-        .map_err(|e| json_error(&e))
+    // An object of plain strings (`{"id": "…"}`, the whole request of most calls) is read
+    // without building a JSON value first; it holds no depth to bound.
+    let decoded = match serde_json::from_slice::<BTreeMap<&str, &str>>(body) {
+        Ok(members) => {
+            json::from_string_members::<T>(members.iter().map(|(k, v)| (*k, *v)), unknown)
+        }
+        Err(_) => {
+            let value = super::bounded_json::from_slice(body)
+                .map_err(|e| super::bounded_json::read_error(&e))?;
+            json::from_value::<T>(value, unknown)
+        }
+    };
+    decoded.map(reported).map_err(|e| json_error(&e))
 }
 
 /// A decoded request, its ignored keys logged in one line.

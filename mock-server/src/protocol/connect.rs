@@ -108,12 +108,11 @@ pub(crate) fn is_procedure(path: &str) -> bool {
     )
 }
 
-/// Whether the procedure at `path` is one of the API's, served by [`routes`] with the
-/// API's JSON rules; other services' Connect calls are bridged to their gRPC services.
-pub(crate) fn has_typed_door(path: &str) -> bool {
-    path.trim_start_matches('/')
-        .parse::<coreweave_api::rpc::Method>()
-        .is_ok()
+/// The API's RPC at `path`, a procedure served by [`routes`] with the API's JSON rules;
+/// `None` for other services' procedures, whose Connect calls are bridged to their gRPC
+/// services.
+pub(crate) fn api_procedure(path: &str) -> Option<coreweave_api::rpc::Method> {
+    path.parse().ok()
 }
 
 async fn unary(
@@ -121,19 +120,23 @@ async fn unary(
     Path((service, method)): Path<(String, String)>,
     request: Request<Body>,
 ) -> Response {
-    serve(&apis, &service, &method, request).await
-}
-
-/// Runs a Connect unary call of `service`/`method`.
-pub(crate) async fn serve(
-    apis: &Apis,
-    service: &str,
-    method: &str,
-    request: Request<Body>,
-) -> Response {
     if !service.contains('.') {
         return super::no_route(&request);
     }
+    let Some(rpc) = api_procedure(request.uri().path()) else {
+        return connect_error(&Status::unimplemented(format!(
+            "unknown procedure /{service}/{method}"
+        )));
+    };
+    serve(&apis, rpc, request).await
+}
+
+/// Runs a Connect unary call of the API's `rpc`.
+pub(crate) async fn serve(
+    apis: &Apis,
+    rpc: coreweave_api::rpc::Method,
+    request: Request<Body>,
+) -> Response {
     if request.method() != Method::POST {
         let status = Status::unimplemented(format!(
             "Connect unary calls use POST, not {}",
@@ -145,7 +148,7 @@ pub(crate) async fn serve(
     }
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
-    let call = dispatch(apis, service, method, &headers, body);
+    let call = dispatch(apis, rpc, &headers, body);
     match timeout(&headers) {
         None => call.await,
         Some(limit) => match tokio::time::timeout(limit, call).await {
@@ -159,16 +162,10 @@ pub(crate) async fn serve(
 
 async fn dispatch(
     apis: &Apis,
-    service: &str,
-    method: &str,
+    rpc: coreweave_api::rpc::Method,
     headers: &HeaderMap,
     body: Body,
 ) -> Response {
-    let Ok(rpc) = format!("{service}/{method}").parse::<coreweave_api::rpc::Method>() else {
-        return connect_error(&Status::unimplemented(format!(
-            "unknown procedure /{service}/{method}"
-        )));
-    };
     let read = match Codec::from_headers(headers) {
         Ok(codec) => read_limited(body, apis.max_body_bytes)
             .await

@@ -14,7 +14,7 @@ use super::{connect, rest, Apis};
 #[derive(Debug)]
 pub(super) enum Route {
     Rest(coreweave_api::rpc::Method, Option<String>),
-    Connect,
+    Connect(coreweave_api::rpc::Method),
 }
 
 /// The route of a request that may take the direct door; `None` for any other.
@@ -38,7 +38,7 @@ pub(super) fn route_of<B>(request: &Request<B>) -> Option<Route> {
     if let Some((rpc, id)) = rest::route_of(request.method(), path) {
         return Some(Route::Rest(rpc, id));
     }
-    connect::has_typed_door(path).then_some(Route::Connect)
+    connect::api_procedure(path).map(Route::Connect)
 }
 
 /// Runs a request by its direct route.
@@ -49,10 +49,6 @@ pub(super) async fn serve(
 ) -> Response {
     match route {
         Route::Rest(rpc, id) => rest::serve(apis, rpc, id, request).await,
-        Route::Connect => {
-            let path = request.uri().path().trim_start_matches('/').to_owned();
-            let (service, method) = path.split_once('/').unwrap_or((&path, ""));
-            connect::serve(apis, service, method, request).await
-        }
+        Route::Connect(rpc) => connect::serve(apis, rpc, request).await,
     }
 }

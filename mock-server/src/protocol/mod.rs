@@ -172,7 +172,7 @@ impl Wire {
             Enveloped::ConnectStream
         } else if request.method() == axum::http::Method::POST
             && connect::is_procedure(request.uri().path())
-            && !connect::has_typed_door(request.uri().path())
+            && connect::api_procedure(request.uri().path()).is_none()
         {
             return Self::ConnectUnary;
         } else {
