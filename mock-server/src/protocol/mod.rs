@@ -425,17 +425,30 @@ impl<S: Clone> Layer<S> for ProtocolLayer {
             }),
             grpc,
             max_request_bytes: self.max_request_bytes,
+            in_flight: None,
         }
     }
 }
 
-/// The service [`ProtocolLayer`] builds. Tonic clones it for every call, so what only
-/// browsers need is shared, not copied.
+/// The service [`ProtocolLayer`] builds. Each connection has a clone, so what only browsers
+/// need is shared, not copied.
 #[derive(Debug, Clone)]
 pub(crate) struct ProtocolRouter<S> {
     grpc: S,
     browser: Arc<Browser<S>>,
     max_request_bytes: usize,
+    /// The calls in flight on the connection this clone serves.
+    in_flight: Option<InFlight>,
+}
+
+impl<S: Clone> ProtocolRouter<S> {
+    /// The router for one connection, counting its calls on `in_flight`.
+    pub(crate) fn for_connection(&self, in_flight: InFlight) -> Self {
+        Self {
+            in_flight: Some(in_flight),
+            ..self.clone()
+        }
+    }
 }
 
 /// The services of the protocols a browser can speak, with CORS: open for the API, as the
@@ -496,7 +509,7 @@ where
     fn call(&mut self, mut request: Request<tonic::body::Body>) -> Self::Future {
         let wire = Wire::of(&request);
         let deadline = guard::deadline_of(wire, &request);
-        let in_flight = request.extensions().get::<InFlight>().map(InFlight::begin);
+        let in_flight = self.in_flight.as_ref().map(InFlight::begin);
         if let Some(protocol) = wire.protocol() {
             request.extensions_mut().insert(protocol);
         }

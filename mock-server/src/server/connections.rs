@@ -24,7 +24,6 @@ use tokio::{
     sync::{OwnedSemaphorePermit, Semaphore},
     time::{Instant, Sleep},
 };
-use tonic::transport::server::Connected;
 
 use crate::{model::Map, protocol::InFlight};
 
@@ -406,11 +405,9 @@ impl AsyncWrite for Connection {
     }
 }
 
-impl Connected for Connection {
+impl Connection {
     /// The connection's calls in flight, which the protocol router counts.
-    type ConnectInfo = InFlight;
-
-    fn connect_info(&self) -> Self::ConnectInfo {
+    pub(crate) fn in_flight(&self) -> InFlight {
         self.activity.in_flight.clone()
     }
 }

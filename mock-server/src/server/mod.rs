@@ -4,12 +4,12 @@
 //! ([`connections`]), in-process or from the binary; the handle stops it.
 
 pub(crate) mod connections;
+mod listen;
 mod routes;
 
 use connections::ConnectionLimits;
 
 use std::{
-    future::Future,
     net::SocketAddr,
     sync::{
         atomic::{AtomicBool, Ordering},
@@ -328,10 +328,16 @@ impl MockServerBuilder {
         } = self.into_services().await?;
         let (shutdown, signal) = oneshot::channel::<()>();
         let router = ProtocolLayer::new(http, apis, max_request_bytes, access, descriptors()?);
-        let task = tokio::spawn(serve(listener, connections, routes, router, async {
-            // Either an explicit shutdown or the handle being dropped stops the server.
-            let _ = signal.await;
-        }));
+        let task = tokio::spawn(listen::serve(
+            listener,
+            connections,
+            routes,
+            router,
+            async {
+                // Either an explicit shutdown or the handle being dropped stops the server.
+                let _ = signal.await;
+            },
+        ));
         let storage_watch = state.state_file.is_some().then(|| {
             tokio::spawn(watch_storage(
                 Arc::clone(&state),
@@ -469,25 +475,6 @@ fn cors_origins(origins: &[String]) -> Result<Vec<axum::http::HeaderValue>, Mock
             axum::http::HeaderValue::from_str(origin).map_err(|_| MockError::Origin(origin.clone()))
         })
         .collect()
-}
-
-/// Serves gRPC, gRPC-Web, Connect and REST on one listener until `signal` completes.
-async fn serve(
-    listener: TcpListener,
-    limits: ConnectionLimits,
-    routes: Routes,
-    router: ProtocolLayer,
-    signal: impl Future<Output = ()>,
-) -> Result<(), MockError> {
-    let incoming = connections::incoming(listener, limits);
-    tonic::transport::Server::builder()
-        .accept_http1(true)
-        .max_concurrent_streams(limits.max_concurrent_streams)
-        .layer(router)
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(incoming, signal)
-        .await?;
-    Ok(())
 }
 
 /// A running mock server. Dropping it stops the server; [`shutdown`](Self::shutdown) stops it
