@@ -112,6 +112,11 @@ pub(crate) fn is_procedure(path: &str) -> bool {
 /// `None` for other services' procedures, whose Connect calls are bridged to their gRPC
 /// services.
 pub(crate) fn api_procedure(path: &str) -> Option<coreweave_api::rpc::Method> {
+    // A REST path's first segment (`v1beta1`) has no dot: no need to look further.
+    let (service, _) = path.strip_prefix('/')?.split_once('/')?;
+    if !service.contains('.') {
+        return None;
+    }
     path.parse().ok()
 }
 
@@ -148,8 +153,9 @@ pub(crate) async fn serve(
     }
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
-    let call = dispatch(apis, rpc, &headers, body);
-    match timeout(&headers) {
+    let limit = timeout(&headers);
+    let call = dispatch(apis, rpc, headers, body);
+    match limit {
         None => call.await,
         Some(limit) => match tokio::time::timeout(limit, call).await {
             Ok(response) => response,
@@ -163,10 +169,10 @@ pub(crate) async fn serve(
 async fn dispatch(
     apis: &Apis,
     rpc: coreweave_api::rpc::Method,
-    headers: &HeaderMap,
+    headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let read = match Codec::from_headers(headers) {
+    let read = match Codec::from_headers(&headers) {
         Ok(codec) => read_limited(body, apis.max_body_bytes)
             .await
             .map(|body| (codec, body)),
@@ -176,7 +182,7 @@ async fn dispatch(
         Ok(read) => read,
         Err(status) => {
             let state = &apis.state;
-            state.journal_refused(rpc, Protocol::Connect, headers, &[], &status);
+            state.journal_refused(rpc, Protocol::Connect, &headers, &[], &status);
             return connect_error(&status);
         }
     };
@@ -194,7 +200,7 @@ async fn dispatch(
 /// One decoded Connect call.
 struct Call<'a> {
     codec: Codec,
-    headers: &'a HeaderMap,
+    headers: HeaderMap,
     body: Bytes,
     unknown: Unknown,
     /// The RPC and the state, to journal a body that does not decode.
@@ -209,13 +215,13 @@ impl Invoke for Call<'_> {
         let codec = self.codec;
         let body = self.body.clone();
         let decoded = codec.decode::<Req>(self.body, self.unknown).await;
-        let (state, rpc, headers) = (self.state, self.rpc, self.headers);
+        let (state, rpc) = (self.state, self.rpc);
         answer(
             decoded,
             self.headers,
             Protocol::Connect,
             call,
-            |status| state.journal_refused(rpc, Protocol::Connect, headers, &body, status),
+            |headers, status| state.journal_refused(rpc, Protocol::Connect, headers, &body, status),
             |outcome| match outcome {
                 Ok(response) => codec.encode(&response),
                 Err(status) => connect_error(&status),

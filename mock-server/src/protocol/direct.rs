@@ -17,8 +17,12 @@ pub(super) enum Route {
     Connect(coreweave_api::rpc::Method),
 }
 
-/// The route of a request that may take the direct door; `None` for any other.
-pub(super) fn route_of<B>(request: &Request<B>) -> Option<Route> {
+/// The route of a request that may take the direct door; `None` for any other. `procedure`
+/// is the API's RPC when the request's path names one as a Connect procedure.
+pub(super) fn route_of<B>(
+    request: &Request<B>,
+    procedure: Option<coreweave_api::rpc::Method>,
+) -> Option<Route> {
     let headers = request.headers();
     let plain = !headers.contains_key(header::ORIGIN)
         && !headers.contains_key(header::CONTENT_ENCODING)
@@ -34,11 +38,10 @@ pub(super) fn route_of<B>(request: &Request<B>) -> Option<Route> {
     if !plain {
         return None;
     }
-    let path = request.uri().path();
-    if let Some((rpc, id)) = rest::route_of(request.method(), path) {
-        return Some(Route::Rest(rpc, id));
+    if let Some(rpc) = procedure {
+        return Some(Route::Connect(rpc));
     }
-    connect::api_procedure(path).map(Route::Connect)
+    rest::route_of(request.method(), request.uri().path()).map(|(rpc, id)| Route::Rest(rpc, id))
 }
 
 /// Runs a request by its direct route.

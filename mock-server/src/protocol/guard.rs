@@ -83,7 +83,7 @@ const GRPC_TIMEOUT_HEADSTART: Duration = Duration::from_millis(2);
 
 /// The deadline the caller of a request of `wire`'s protocol set: `grpc-timeout` for gRPC
 /// and gRPC-Web, `connect-timeout-ms` for Connect. (The API's typed Connect unary calls,
-/// which arrive as [`Wire::Http`], keep their own.)
+/// which arrive as `Wire::Http`, keep their own.)
 pub(super) fn deadline_of<B>(wire: Wire, request: &axum::http::Request<B>) -> Option<Duration> {
     let header = |name| request.headers().get(name)?.to_str().ok();
     let deadline = match wire {
@@ -93,7 +93,7 @@ pub(super) fn deadline_of<B>(wire: Wire, request: &axum::http::Request<B>) -> Op
         Wire::ConnectStream | Wire::ConnectUnary | Wire::Json(Enveloped::ConnectStream) => {
             Duration::from_millis(header("connect-timeout-ms")?.parse().ok()?)
         }
-        Wire::Http => return None,
+        Wire::Http(_) => return None,
     };
     (deadline <= MAX_DEADLINE).then_some(deadline)
 }
@@ -147,7 +147,7 @@ fn answer_status(wire: Wire, status: &Status) -> Response<tonic::body::Body> {
             super::connect_stream::from_grpc(status.into_http())
         }
         Wire::ConnectUnary => super::error::connect_error(&status).map(tonic::body::Body::new),
-        Wire::Http => rest_error(&status).map(tonic::body::Body::new),
+        Wire::Http(_) => rest_error(&status).map(tonic::body::Body::new),
     }
 }
 
@@ -171,7 +171,9 @@ mod tests {
             web.headers()[header::CONTENT_TYPE],
             "application/grpc-web+proto"
         );
-        let http = Guarded::new(Wire::Http, None, panicking()).await.unwrap();
+        let http = Guarded::new(Wire::Http(None), None, panicking())
+            .await
+            .unwrap();
         assert_eq!(http.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
     }
 
@@ -192,7 +194,7 @@ mod tests {
     #[tokio::test]
     async fn an_answer_passes_unchanged() {
         let answer = async { Ok(Response::new(tonic::body::Body::empty())) };
-        let response = Guarded::new(Wire::Http, None, answer).await.unwrap();
+        let response = Guarded::new(Wire::Http(None), None, answer).await.unwrap();
         assert_eq!(response.status(), axum::http::StatusCode::OK);
     }
 }

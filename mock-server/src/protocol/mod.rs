@@ -133,9 +133,9 @@ enum Wire {
     Json(Enveloped),
     /// A Connect unary call of a service without a typed front door (health, control).
     ConnectUnary,
-    /// Everything else: REST, the API's Connect unary calls, the control API, CORS
-    /// preflights.
-    Http,
+    /// Everything else: REST, the API's Connect unary calls (with the RPC, parsed once for
+    /// the direct door), the control API, CORS preflights.
+    Http(Option<coreweave_api::rpc::Method>),
 }
 
 /// The protocols that frame messages in envelopes.
@@ -170,13 +170,15 @@ impl Wire {
             Enveloped::Grpc
         } else if content_type.starts_with(b"application/connect+") {
             Enveloped::ConnectStream
-        } else if request.method() == axum::http::Method::POST
-            && connect::is_procedure(request.uri().path())
-            && connect::api_procedure(request.uri().path()).is_none()
-        {
-            return Self::ConnectUnary;
+        } else if request.method() == axum::http::Method::POST {
+            let path = request.uri().path();
+            return match connect::api_procedure(path) {
+                Some(rpc) => Self::Http(Some(rpc)),
+                None if connect::is_procedure(path) => Self::ConnectUnary,
+                None => Self::Http(None),
+            };
         } else {
-            return Self::Http;
+            return Self::Http(None);
         };
         match (enveloped, json) {
             (envelope, true) => Self::Json(envelope),
@@ -191,7 +193,7 @@ impl Wire {
     /// request extension), nor for the HTTP router, which names its own (REST or Connect).
     fn protocol(self) -> Option<Protocol> {
         match self {
-            Self::Grpc | Self::Http | Self::Json(Enveloped::Grpc) => None,
+            Self::Grpc | Self::Http(_) | Self::Json(Enveloped::Grpc) => None,
             Self::GrpcWeb | Self::Json(Enveloped::GrpcWeb) => Some(Protocol::GrpcWeb),
             Self::ConnectStream | Self::ConnectUnary | Self::Json(Enveloped::ConnectStream) => {
                 Some(Protocol::Connect)
@@ -591,7 +593,7 @@ where
                 let descriptors = Arc::clone(descriptors);
                 Box::pin(transcode::connect_unary(descriptors, request, limit, call))
             }
-            Wire::Http if !control => match direct::route_of(&request) {
+            Wire::Http(procedure) if !control => match direct::route_of(&request, procedure) {
                 Some(route) => {
                     let apis = Arc::clone(&self.browser.apis);
                     Box::pin(async move {
@@ -602,7 +604,7 @@ where
                 }
                 None => http_door(doors, request),
             },
-            Wire::Http => http_door(doors, request),
+            Wire::Http(_) => http_door(doors, request),
         };
         guard::Guarded::new(wire, in_flight, Routed::Other { call: other }).with_deadline(deadline)
     }

@@ -170,7 +170,7 @@ async fn call(apis: &Apis, method: Method, headers: HeaderMap, parts: RestParts)
         }
     };
     let invoke = RestCall {
-        headers: &headers,
+        headers,
         json,
         unknown: apis.unknown_keys,
         method,
@@ -288,7 +288,7 @@ impl RequestJson {
 
 /// One REST call: the request as JSON, decoded as the RPC's request type.
 struct RestCall<'a> {
-    headers: &'a HeaderMap,
+    headers: HeaderMap,
     json: RequestJson,
     unknown: Unknown,
     /// The RPC and the state, to journal a body that does not decode.
@@ -307,13 +307,13 @@ impl Invoke for RestCall<'_> {
         let body = json.body.clone();
         let size = json.body.len();
         let decoded = off_the_workers(size, move || json.decode::<Req>(unknown)).await;
-        let (state, method, headers) = (self.state, self.method, self.headers);
+        let (state, method) = (self.state, self.method);
         answer(
             decoded,
             self.headers,
             Protocol::Rest,
             call,
-            |status| state.journal_refused(method, Protocol::Rest, headers, &body, status),
+            |headers, status| state.journal_refused(method, Protocol::Rest, headers, &body, status),
             |outcome| match outcome {
                 Ok(response) => json_ok(&response),
                 Err(status) => rest_error(&status),
