@@ -45,17 +45,19 @@ pub(super) fn read_strings<'a>(
         .and_then(|index| plans.plans.get(index))
         .filter(|plan| plan.shape == Shape::Fields)
         .ok_or(Unhandled)?;
-    let mut out = Vec::new();
-    let mut slots_set: Vec<u16> = Vec::new();
+    let mut out = Vec::with_capacity(64);
+    // The slots named so far, a bit each (a message of more than 64 fields: the general path).
+    let mut slots_set = 0u64;
     for (key, text) in members {
         let slot = *plan.slot_by_key.get(key).ok_or(Unhandled)?;
         let field = plan.fields.get(usize::from(slot)).ok_or(Unhandled)?;
+        let bit = 1u64.checked_shl(u32::from(slot)).ok_or(Unhandled)?;
         let plain_string =
             matches!(field.kind, FieldKind::String) && !field.repeated && field.oneof.is_none();
-        if !plain_string || slots_set.contains(&slot) {
+        if !plain_string || slots_set & bit != 0 {
             return Err(Unhandled);
         }
-        slots_set.push(slot);
+        slots_set |= bit;
         put_string(field.number, text, &mut out);
     }
     Ok(out)

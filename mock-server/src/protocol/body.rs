@@ -45,6 +45,16 @@ pub(crate) fn unsupported_encoding(encoding: &str) -> Status {
     ))
 }
 
+/// A 200 answer of `bytes` as `content_type`, made in one go (axum's `IntoResponse` for
+/// bytes writes a content type of its own first, which would then be replaced).
+pub(crate) fn ok_response(content_type: &'static str, bytes: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(bytes));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
 /// RESOURCE_EXHAUSTED, with a QuotaFailure, for a request body over `limit` bytes.
 pub(crate) fn too_large(limit: usize) -> Status {
     let description = format!("request body exceeds the limit of {limit} bytes");

@@ -7,8 +7,8 @@ use std::time::Duration;
 use axum::{
     body::{Body, Bytes},
     extract::{Path, State},
-    http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode},
-    response::{IntoResponse, Response},
+    http::{HeaderMap, Method, Request, StatusCode},
+    response::Response,
     routing::any,
     Router,
 };
@@ -19,7 +19,7 @@ use prost::{Message, Name};
 use tonic::Status;
 
 use super::{
-    body::{answer, media_type, parse_json, read_limited, JsonRequest},
+    body::{answer, media_type, ok_response, parse_json, read_limited, JsonRequest},
     dispatch::{Invoke, RequestMessage, ServiceCall},
     error::connect_error,
     Apis,
@@ -80,11 +80,7 @@ impl Codec {
             },
             Self::Proto => ("application/proto", message.encode_to_vec()),
         };
-        let mut response = (StatusCode::OK, bytes).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-        response
+        ok_response(content_type, bytes)
     }
 }
 

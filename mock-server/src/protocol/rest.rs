@@ -5,8 +5,8 @@
 use axum::{
     body::{Body, Bytes},
     extract::{Path, RawQuery, State},
-    http::{header, HeaderMap},
-    response::{IntoResponse, Response},
+    http::HeaderMap,
+    response::Response,
     routing::{MethodFilter, MethodRouter},
     Router,
 };
@@ -326,7 +326,7 @@ impl Invoke for RestCall<'_> {
 /// A 200 response with the message's JSON, every field written.
 fn json_ok<T: ApiMessage>(message: &T) -> Response {
     match json::to_vec(message, Output::EmitUnpopulated) {
-        Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Ok(bytes) => super::body::ok_response("application/json", bytes),
         Err(e) => rest_error(&Status::internal(format!("cannot write the response: {e}"))),
     }
 }
