@@ -333,10 +333,11 @@ fn write_field(field: &FieldPlan, code: &mut String) {
                  \x20               out.key({key});\n\
                  \x20               value.write_json(out)?;\n\
                  \x20           }}\n\
-                 \x20           None => if out.emits(false) {{\n\
+                 \x20           None if out.emits(false) => {{\n\
                  \x20               out.key({key});\n\
                  \x20               out.null();\n\
                  \x20           }}\n\
+                 \x20           None => {{}}\n\
                  \x20       }}"
             );
         }

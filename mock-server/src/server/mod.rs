@@ -79,9 +79,6 @@ pub enum MockError {
     /// The descriptors the JSON codecs read are invalid.
     #[error("cannot read the services' descriptors: {0}")]
     Descriptors(String),
-    /// The server failed while serving.
-    #[error("server error: {0}")]
-    Serve(#[from] tonic::transport::Error),
     /// The seed snapshot cannot be loaded.
     #[error("cannot load the seed snapshot: {0}")]
     Seed(#[from] crate::persist::snapshot::SnapshotError),
