@@ -1,7 +1,7 @@
 //! How many calls each connection has in flight, so that the server, when every connection
 //! slot is taken, closes only a connection that is doing nothing. The listener gives each
-//! connection an [`InFlight`] as its connect info; the protocol router counts each call on
-//! it while the call runs.
+//! connection an [`InFlight`], and the connection's protocol router counts each call on it
+//! while the call runs.
 
 use std::sync::{
     atomic::{AtomicUsize, Ordering},
