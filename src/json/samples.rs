@@ -98,3 +98,14 @@ pub(super) fn sample_message(
     }
     Some(dynamic)
 }
+
+/// The messages the differential tests write for `message`: the empty message (variant 0),
+/// then every sample variant there is, each with its number.
+pub(super) fn variants(
+    message: &MessageDescriptor,
+) -> impl Iterator<Item = (u32, DynamicMessage)> + '_ {
+    let empty = std::iter::once((0, DynamicMessage::new(message.clone())));
+    let samples =
+        (1..6).filter_map(move |variant| Some((variant, sample_message(message, variant, 0)?)));
+    empty.chain(samples)
+}

@@ -173,10 +173,9 @@ pub(crate) fn decode_and_write<T: WriteJson + prost::Message + Default>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::samples::sample_message;
+    use crate::json::samples::variants;
     use crate::proto::{inference::v1alpha1 as inference, networking::v1beta1 as networking};
     use prost::Message;
-    use prost_reflect::DynamicMessage;
 
     /// The generated writer of the message `full_name`, run on its encoding.
     fn generated(full_name: &str, bytes: &[u8], output: Output) -> Result<Vec<u8>, Unhandled> {
@@ -194,14 +193,7 @@ mod tests {
             if !name.starts_with("coreweave.") {
                 continue;
             }
-            for variant in 0..6 {
-                let dynamic = match variant {
-                    0 => DynamicMessage::new(message.clone()),
-                    _ => match sample_message(&message, variant, 0) {
-                        Some(dynamic) => dynamic,
-                        None => continue,
-                    },
-                };
+            for (variant, dynamic) in variants(&message) {
                 let bytes = dynamic.encode_to_vec();
                 for output in [Output::Canonical, Output::EmitUnpopulated] {
                     let general = super::super::encode_in_general(name, &dynamic, output).unwrap();

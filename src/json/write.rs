@@ -565,9 +565,8 @@ pub(super) fn write_mask_paths<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::samples::sample_message;
+    use crate::json::samples::variants;
     use prost::Message;
-    use prost_reflect::DynamicMessage;
 
     #[test]
     fn escapes_are_found_at_every_place_of_a_word_and_of_the_rest() {
@@ -617,14 +616,7 @@ mod tests {
         let pool = super::super::pool().unwrap();
         let mut walked = 0;
         for message in pool.all_messages() {
-            for variant in 0..6 {
-                let dynamic = match variant {
-                    0 => DynamicMessage::new(message.clone()),
-                    _ => match sample_message(&message, variant, 0) {
-                        Some(dynamic) => dynamic,
-                        None => continue,
-                    },
-                };
+            for (variant, dynamic) in variants(&message) {
                 let name = message.full_name();
                 let bytes = dynamic.encode_to_vec();
                 for output in [Output::Canonical, Output::EmitUnpopulated] {
