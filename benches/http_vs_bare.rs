@@ -18,7 +18,7 @@ mod support;
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use axum::{
@@ -395,29 +395,18 @@ const LOADS: [Load; 3] = [
 /// CreateVPC from `concurrency` tasks over HTTP/1.1 (a connection each), a new name per call.
 async fn create_round(addr: &str, concurrency: usize, length: Length, round: usize) -> Samples {
     let client = http_client();
-    let started = Instant::now();
-    let url = format!("http://{addr}{VPCS}");
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|task| {
-            let (client, url) = (client.clone(), url.clone());
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut n = 0u64;
-                while length.goes_on(started, n) {
-                    n += 1;
-                    let at = Instant::now();
-                    let body = create_body(&format!("r{round}-t{task}-{n}"));
-                    if let Ok((200, _)) =
-                        call(&client, "POST", &url, "application/json", body).await
-                    {
-                        latencies.push(at.elapsed());
-                    }
-                }
-                latencies
-            })
-        })
-        .collect();
-    Samples::gather(tasks, started).await
+    let url: std::sync::Arc<str> = format!("http://{addr}{VPCS}").into();
+    Samples::of_tasks(concurrency, length, move |task, n| {
+        let (client, url) = (client.clone(), std::sync::Arc::clone(&url));
+        async move {
+            let body = create_body(&format!("r{round}-t{task}-{n}"));
+            matches!(
+                call(&client, "POST", &url, "application/json", body).await,
+                Ok((200, _))
+            )
+        }
+    })
+    .await
 }
 
 /// Gives a fresh server 256 VPCs, as the gRPC benchmark warms its create rounds.

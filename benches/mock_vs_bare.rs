@@ -314,51 +314,37 @@ async fn round(
     known_id: &str,
     round_number: usize,
 ) -> Samples {
-    let length = length.into();
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|task| {
-            let mut client = client.clone();
-            let known_id = known_id.to_owned();
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut n = 0u64;
-                while length.goes_on(started, n) {
-                    n += 1;
-                    let at = Instant::now();
-                    let ok = match op {
-                        Op::Get => client
-                            .get_vpc(authorized(GetVpcRequest {
-                                id: known_id.clone(),
-                            }))
-                            .await
-                            .is_ok(),
-                        Op::NotFound => client
-                            .get_vpc(authorized(GetVpcRequest {
-                                id: MISSING_ID.into(),
-                            }))
-                            .await
-                            .is_err(),
-                        Op::List100 => client
-                            .list_vp_cs(authorized(ListVpCsRequest {}))
-                            .await
-                            .is_ok(),
-                        Op::Create => client
-                            .create_vpc(authorized(vpc_request(format!(
-                                "r{round_number}-t{task}-{n}"
-                            ))))
-                            .await
-                            .is_ok(),
-                    };
-                    if ok {
-                        latencies.push(at.elapsed());
-                    }
-                }
-                latencies
-            })
-        })
-        .collect();
-    Samples::gather(tasks, started).await
+    let (client, known_id) = (client.clone(), std::sync::Arc::<str>::from(known_id));
+    Samples::of_tasks(concurrency, length.into(), move |task, n| {
+        let (mut client, known_id) = (client.clone(), std::sync::Arc::clone(&known_id));
+        async move {
+            match op {
+                Op::Get => client
+                    .get_vpc(authorized(GetVpcRequest {
+                        id: known_id.to_string(),
+                    }))
+                    .await
+                    .is_ok(),
+                Op::NotFound => client
+                    .get_vpc(authorized(GetVpcRequest {
+                        id: MISSING_ID.into(),
+                    }))
+                    .await
+                    .is_err(),
+                Op::List100 => client
+                    .list_vp_cs(authorized(ListVpCsRequest {}))
+                    .await
+                    .is_ok(),
+                Op::Create => client
+                    .create_vpc(authorized(vpc_request(format!(
+                        "r{round_number}-t{task}-{n}"
+                    ))))
+                    .await
+                    .is_ok(),
+            }
+        }
+    })
+    .await
 }
 
 /// Gives a new server 100 VPCs and returns the id of one of them, having checked the answers

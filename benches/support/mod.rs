@@ -296,12 +296,31 @@ impl Samples {
         self.latencies.get(index).copied().unwrap_or_default()
     }
 
-    /// The samples of a round whose `tasks` each return the latencies of the calls they
-    /// made that succeeded, since `started`.
-    pub async fn gather(
-        tasks: Vec<tokio::task::JoinHandle<Vec<Duration>>>,
-        started: Instant,
-    ) -> Self {
+    /// The samples of a round: `call(task, n)` made from `concurrency` tasks, each making
+    /// calls until `length` is spent; a call that answers `true` succeeded and is timed.
+    pub async fn of_tasks<C, F>(concurrency: usize, length: Length, call: C) -> Self
+    where
+        C: Fn(usize, u64) -> F + Clone + Send + 'static,
+        F: std::future::Future<Output = bool> + Send,
+    {
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..concurrency)
+            .map(|task| {
+                let call = call.clone();
+                tokio::spawn(async move {
+                    let mut latencies = Vec::new();
+                    let mut n = 0u64;
+                    while length.goes_on(started, n) {
+                        n += 1;
+                        let at = Instant::now();
+                        if call(task, n).await {
+                            latencies.push(at.elapsed());
+                        }
+                    }
+                    latencies
+                })
+            })
+            .collect();
         let mut latencies = Vec::new();
         for task in tasks {
             latencies.extend(task.await.unwrap_or_default());
