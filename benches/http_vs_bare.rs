@@ -10,6 +10,8 @@
 //! each at 1 and 64 connections over HTTP/1.1 and 64 streams over HTTP/2, all from h2load;
 //! REST CreateVPC (a new name per call, so from this binary's own HTTP/1.1 client, each round
 //! on fresh servers). Then the instructions each server executes per call under callgrind.
+//! `--rows TEXT` measures only the rate rows whose label holds TEXT (`--rows "GetVPC HTTP/1.1
+//! ×64"`), and then no instructions: for quick comparisons while working on one path.
 //!
 //! This binary is also the bare server: `http_vs_bare --serve-bare`.
 
@@ -33,7 +35,7 @@ use coreweave_api::networking::v1beta1::{GetVpcRequest, GetVpcResponse};
 use prost::Message;
 use serde_json::{json, Value};
 use support::{
-    find_h2load, h2load_count, h2load_round, instructions_for, Contender, Length, Load, Row,
+    arg, find_h2load, h2load_count, h2load_round, instructions_for, Contender, Length, Load, Row,
     Samples, Server, Settings, Target, MISSING_ID, TOKEN,
 };
 
@@ -529,6 +531,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return count_instructions(&h2load, contenders, calls).await;
     }
 
+    let rows = arg("--rows");
+    let wanted = |label: &str| rows.as_deref().is_none_or(|text| label.contains(text));
     let mock = started(contenders[0]).await;
     let bare = started(contenders[1]).await;
     let (id, sizes) = seed_pair(&http_client(), &mock.addr, &bare.addr).await?;
@@ -541,6 +545,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let servers = [&mock, &bare];
     for op in Op::ALL {
         for load in LOADS {
+            let label = format!("{} {}", op.label(), load.label());
+            if !wanted(&label) {
+                continue;
+            }
             let mut row = Row::default();
             for pair in 0..pairs {
                 let order = if pair % 2 == 0 { [0, 1] } else { [1, 0] };
@@ -553,11 +561,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 row.pair_ratios.push(rates[0] / rates[1].max(1e-9));
             }
-            row.print(&format!("{} {}", op.label(), load.label()), "h2load");
+            row.print(&label, "h2load");
         }
     }
     drop((mock, bare));
     for concurrency in [1, 64] {
+        let label = format!("REST CreateVPC HTTP/1.1 ×{concurrency}");
+        if !wanted(&label) {
+            continue;
+        }
         let mut row = Row::default();
         for pair in 0..pairs {
             let order = if pair % 2 == 0 { [0, 1] } else { [1, 0] };
@@ -572,8 +584,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             row.pair_ratios.push(rates[0] / rates[1].max(1e-9));
         }
-        let label = format!("REST CreateVPC HTTP/1.1 ×{concurrency}");
         row.print(&label, "Rust client (hyper)");
+    }
+    if rows.is_some() {
+        return Ok(());
     }
     let valgrind = std::process::Command::new("valgrind")
         .arg("--version")
