@@ -6,7 +6,8 @@ use axum::{
     http::{header, HeaderMap, HeaderValue},
     response::Response,
 };
-use std::{borrow::Cow, collections::BTreeMap};
+use futures_util::{future, FutureExt};
+use std::{borrow::Cow, collections::BTreeMap, future::Future};
 
 use coreweave_api::json::{self, Decoded, IgnoredKeys, JsonError, Unknown};
 
@@ -153,25 +154,27 @@ pub(crate) struct JsonRequest<T> {
 const BLOCKING_PARSE_BYTES: usize = 64 * 1024;
 
 /// Parses a proto3 JSON body (see [`decode_json`]), off the async workers when it is large.
-pub(crate) async fn parse_json<T: Message + Name + Default + Send + 'static>(
+pub(crate) fn parse_json<T: Message + Name + Default + Send + 'static>(
     body: Bytes,
     unknown: Unknown,
-) -> Result<JsonRequest<T>, Status> {
-    off_the_workers(body.len(), move || decode_json(&body, unknown)).await
+) -> impl Future<Output = Result<JsonRequest<T>, Status>> + Send {
+    off_the_workers(body.len(), move || decode_json(&body, unknown))
 }
 
-/// Runs `work` on the input of `size` bytes where it belongs: inline when small, on Tokio's
+/// Runs `work` on the input of `size` bytes where it belongs: at once when small, on Tokio's
 /// blocking pool when large, so that no async worker is held.
-pub(crate) async fn off_the_workers<T: Send + 'static>(
+pub(crate) fn off_the_workers<T: Send + 'static>(
     size: usize,
     work: impl FnOnce() -> Result<T, Status> + Send + 'static,
-) -> Result<T, Status> {
+) -> impl Future<Output = Result<T, Status>> + Send {
     if size < BLOCKING_PARSE_BYTES {
-        return work();
+        return future::ready(work()).left_future();
     }
     tokio::task::spawn_blocking(work)
-        .await
-        .unwrap_or_else(|e| Err(Status::internal(format!("the JSON parser failed: {e}"))))
+        .map(|joined| {
+            joined.unwrap_or_else(|e| Err(Status::internal(format!("the JSON parser failed: {e}"))))
+        })
+        .right_future()
 }
 
 /// Parses a proto3 JSON body; an empty body is the empty message. With
@@ -252,24 +255,35 @@ pub(crate) fn grpc_request<T>(
 /// and renders the outcome with `render`, with the call's warnings (the request's ignored
 /// keys among them) in `x-mock-warning` headers: the part of a call that every HTTP protocol
 /// shares.
-pub(crate) async fn answer<Req: RequestMessage, C: ServiceCall<Req>>(
+///
+/// The calls' futures are chained rather than written as an `async fn`, which would hold its
+/// arguments beside the service's future: this one is moved into a box on every call.
+pub(crate) fn answer<Req: RequestMessage, C: ServiceCall<Req>>(
     decoded: Result<JsonRequest<Req>, Status>,
     headers: HeaderMap,
     protocol: Protocol,
     call: C,
     refused: impl FnOnce(&HeaderMap, &Status),
-    render: impl FnOnce(Result<C::Response, Status>) -> Response,
-) -> Response {
+    render: impl FnOnce(Result<C::Response, Status>) -> Response + Send,
+) -> impl Future<Output = Response> + Send {
     let answered = match decoded {
         Ok(request) => {
             let message = grpc_request(headers, request.message, protocol, &request.ignored);
-            call.call(message).await
+            call.call(message).left_future()
         }
         Err(status) => {
             refused(&headers, &status);
-            Err(status)
+            future::ready(Err(status)).right_future()
         }
     };
+    answered.map(|answered| rendered(answered, render))
+}
+
+/// The service's answer rendered by `render`, with its warnings as `x-mock-warning` headers.
+fn rendered<T>(
+    answered: Result<tonic::Response<T>, Status>,
+    render: impl FnOnce(Result<T, Status>) -> Response,
+) -> Response {
     let (outcome, warnings) = match answered {
         Ok(answer) => {
             let (metadata, message, _) = answer.into_parts();

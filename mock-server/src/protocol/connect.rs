@@ -2,7 +2,7 @@
 //! `application/json` or `application/proto`), so connect-based clients such as connect-go
 //! can use the mock. Every call goes to the gRPC service itself.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 use axum::{
     body::{Body, Bytes},
@@ -13,6 +13,7 @@ use axum::{
     Router,
 };
 use coreweave_api::json::{self, ApiMessage, IgnoredKeys, Output, Unknown};
+use futures_util::{future, FutureExt};
 
 use crate::pipeline::journal::Protocol;
 use prost::{Message, Name};
@@ -50,19 +51,22 @@ impl Codec {
         }
     }
 
-    async fn decode<T: Message + Name + Default + Send + 'static>(
+    fn decode<T: Message + Name + Default + Send + 'static>(
         self,
         body: Bytes,
         unknown: Unknown,
-    ) -> Result<JsonRequest<T>, Status> {
+    ) -> impl Future<Output = Result<JsonRequest<T>, Status>> + Send {
         match self {
-            Self::Json => parse_json(body, unknown).await,
-            Self::Proto => T::decode(body)
-                .map(|message| JsonRequest {
-                    message,
-                    ignored: IgnoredKeys::default(),
-                })
-                .map_err(|e| Status::invalid_argument(format!("invalid protobuf body: {e}"))),
+            Self::Json => parse_json(body, unknown).left_future(),
+            Self::Proto => future::ready(
+                T::decode(body)
+                    .map(|message| JsonRequest {
+                        message,
+                        ignored: IgnoredKeys::default(),
+                    })
+                    .map_err(|e| Status::invalid_argument(format!("invalid protobuf body: {e}"))),
+            )
+            .right_future(),
         }
     }
 
@@ -132,12 +136,12 @@ async fn unary(
     serve(&apis, rpc, request).await
 }
 
-/// Runs a Connect unary call of the API's `rpc`.
-pub(crate) async fn serve(
+/// Runs a Connect unary call of the API's `rpc`, within its `connect-timeout-ms`.
+pub(crate) fn serve(
     apis: &Apis,
     rpc: coreweave_api::rpc::Method,
     request: Request<Body>,
-) -> Response {
+) -> impl Future<Output = Response> + Send + '_ {
     if request.method() != Method::POST {
         let status = Status::unimplemented(format!(
             "Connect unary calls use POST, not {}",
@@ -145,21 +149,26 @@ pub(crate) async fn serve(
         ));
         let mut response = connect_error(&status);
         *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-        return response;
+        return future::ready(response).left_future();
     }
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
     let limit = timeout(&headers);
     let call = dispatch(apis, rpc, headers, body);
-    match limit {
-        None => call.await,
-        Some(limit) => match tokio::time::timeout(limit, call).await {
-            Ok(response) => response,
-            Err(_) => connect_error(&Status::deadline_exceeded(format!(
-                "the call exceeded its {limit:?} deadline"
-            ))),
-        },
-    }
+    let answered = match limit {
+        None => call.left_future(),
+        Some(limit) => tokio::time::timeout(limit, call)
+            .map(move |answered| answered.unwrap_or_else(|_| deadline_exceeded(limit)))
+            .right_future(),
+    };
+    answered.right_future()
+}
+
+/// The answer to a call that ran past its `connect-timeout-ms`.
+fn deadline_exceeded(limit: Duration) -> Response {
+    connect_error(&Status::deadline_exceeded(format!(
+        "the call exceeded its {limit:?} deadline"
+    )))
 }
 
 async fn dispatch(
@@ -207,22 +216,28 @@ struct Call<'a> {
 impl Invoke for Call<'_> {
     type Output = Response;
 
-    async fn invoke<Req: RequestMessage>(self, call: impl ServiceCall<Req>) -> Response {
+    fn invoke<Req: RequestMessage>(
+        self,
+        call: impl ServiceCall<Req>,
+    ) -> impl Future<Output = Response> + Send {
         let codec = self.codec;
         let body = self.body.clone();
-        let decoded = codec.decode::<Req>(self.body, self.unknown).await;
-        let (state, rpc) = (self.state, self.rpc);
-        answer(
-            decoded,
-            self.headers,
-            Protocol::Connect,
-            call,
-            |headers, status| state.journal_refused(rpc, Protocol::Connect, headers, &body, status),
-            |outcome| match outcome {
-                Ok(response) => codec.encode(&response),
-                Err(status) => connect_error(&status),
-            },
-        )
-        .await
+        let (headers, state, rpc) = (self.headers, self.state, self.rpc);
+        let decoded = codec.decode::<Req>(self.body, self.unknown);
+        decoded.then(move |decoded| {
+            answer(
+                decoded,
+                headers,
+                Protocol::Connect,
+                call,
+                move |headers, status| {
+                    state.journal_refused(rpc, Protocol::Connect, headers, &body, status);
+                },
+                move |outcome| match outcome {
+                    Ok(response) => codec.encode(&response),
+                    Err(status) => connect_error(&status),
+                },
+            )
+        })
     }
 }

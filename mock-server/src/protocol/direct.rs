@@ -5,8 +5,11 @@
 //! call went there. Everything else, and anything the door does not plainly recognise, takes
 //! the router, which answers it the same way plus the layers' work.
 
+use std::future::Future;
+
 use axum::http::{header, Request};
 use axum::response::Response;
+use futures_util::FutureExt;
 
 use super::{connect, rest, Apis};
 
@@ -44,14 +47,16 @@ pub(super) fn route_of<B>(
     rest::route_of(request.method(), request.uri().path()).map(|(rpc, id)| Route::Rest(rpc, id))
 }
 
-/// Runs a request by its direct route.
-pub(super) async fn serve(
+/// Runs a request by its direct route. Like the entry points it picks between, a plain
+/// function returning its handler's future: an `async fn` would hold the request a second
+/// time, and every call would copy the larger future from level to level.
+pub(super) fn serve(
     apis: &Apis,
     route: Route,
     request: Request<axum::body::Body>,
-) -> Response {
+) -> impl Future<Output = Response> + Send + '_ {
     match route {
-        Route::Rest(rpc, id) => rest::serve(apis, rpc, id, request).await,
-        Route::Connect(rpc) => connect::serve(apis, rpc, request).await,
+        Route::Rest(rpc, id) => rest::serve(apis, rpc, id, request).left_future(),
+        Route::Connect(rpc) => connect::serve(apis, rpc, request).right_future(),
     }
 }

@@ -1,6 +1,12 @@
 //! The one place where an RPC of the table ([`Method`]) meets its service implementation.
 //! REST and Connect unary both dispatch here, each with its own way of reading the request
 //! and writing the response ([`Invoke`]); no protocol names a method or a path of its own.
+//!
+//! Each call's future is boxed here, per RPC, and the functions that build it on either side
+//! return futures rather than being `async fn`s where they need no state across an await:
+//! an `async fn` holds its arguments beside the future it awaits, and every level copies the
+//! one below it. The direct door's future was 3.4 KB, a memcpy that made two fifths of a
+//! REST call's L1 write misses.
 
 use std::future::Future;
 
@@ -62,9 +68,9 @@ pub(crate) async fn dispatch<I: Invoke>(apis: &Apis, method: Method, invoke: I) 
     macro_rules! call {
         ($service:ident . $rpc:ident) => {{
             let service = apis.$service.clone();
-            invoke
-                .invoke(move |request| async move { service.$rpc(request).await })
-                .await
+            // Boxed: otherwise every future up the chain would hold room for the largest
+            // of the eleven, and each call would copy it from level to level.
+            Box::pin(invoke.invoke(move |request| async move { service.$rpc(request).await })).await
         }};
     }
     match method {

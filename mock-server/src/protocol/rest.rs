@@ -2,6 +2,8 @@
 //! errors as `{"code", "message", "details"}`. Every route calls the gRPC service itself, so
 //! validation, state, lifecycle and auth are exactly those of gRPC.
 
+use std::future::Future;
+
 use axum::{
     body::{Body, Bytes},
     extract::{Path, RawQuery, State},
@@ -15,6 +17,7 @@ use coreweave_api::{
     proto::snake_case_path,
     rpc::{HttpRule, Method},
 };
+use futures_util::FutureExt;
 use serde_json::{Map, Value};
 
 use crate::pipeline::journal::Protocol;
@@ -136,19 +139,19 @@ fn rest_routes() -> &'static [RestRoute] {
 }
 
 /// Runs a REST request of `rpc` whose path held `id`.
-pub(crate) async fn serve(
+pub(crate) fn serve(
     apis: &Apis,
     rpc: Method,
     id: Option<String>,
     request: axum::http::Request<Body>,
-) -> Response {
+) -> impl Future<Output = Response> + Send + '_ {
     let (parts, body) = request.into_parts();
     let rest = RestParts {
         id,
         query: parts.uri.query().map(str::to_owned),
         body,
     };
-    call(apis, rpc, parts.headers, rest).await
+    call(apis, rpc, parts.headers, rest)
 }
 
 /// What a REST request carries besides its headers: the path's id, the query and the body.
@@ -302,24 +305,29 @@ impl Invoke for RestCall<'_> {
     /// Runs the call and renders its response as JSON with every field written (as the REST
     /// transcoders write it), or its error as the REST error body. The ignored keys of the
     /// request, if any, are named in the `x-mock-warning` header.
-    async fn invoke<Req: RequestMessage>(self, call: impl ServiceCall<Req>) -> Response {
+    fn invoke<Req: RequestMessage>(
+        self,
+        call: impl ServiceCall<Req>,
+    ) -> impl Future<Output = Response> + Send {
         let (json, unknown) = (self.json, self.unknown);
         let body = json.body.clone();
         let size = json.body.len();
-        let decoded = off_the_workers(size, move || json.decode::<Req>(unknown)).await;
-        let (state, method) = (self.state, self.method);
-        answer(
-            decoded,
-            self.headers,
-            Protocol::Rest,
-            call,
-            |headers, status| state.journal_refused(method, Protocol::Rest, headers, &body, status),
-            |outcome| match outcome {
-                Ok(response) => json_ok(&response),
-                Err(status) => rest_error(&status),
-            },
-        )
-        .await
+        let (headers, state, method) = (self.headers, self.state, self.method);
+        off_the_workers(size, move || json.decode::<Req>(unknown)).then(move |decoded| {
+            answer(
+                decoded,
+                headers,
+                Protocol::Rest,
+                call,
+                move |headers, status| {
+                    state.journal_refused(method, Protocol::Rest, headers, &body, status);
+                },
+                |outcome| match outcome {
+                    Ok(response) => json_ok(&response),
+                    Err(status) => rest_error(&status),
+                },
+            )
+        })
     }
 }
 
