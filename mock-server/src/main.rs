@@ -30,10 +30,10 @@ use tracing_subscriber::EnvFilter;
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// jemalloc's options, read when it starts (the crate prefixes jemalloc's symbols with
-/// `_rjem_`): memory freed after large requests goes back to the system about a second later,
-/// by jemalloc's background thread (one), even if the server then idles. Without it the server kept
-/// what twenty bodies of 1.5 MB had used (25 MB against 14 MB idle) until it next allocated in
-/// earnest; with it, 16 MB two seconds later.
+/// `_rjem_`): memory freed after large requests goes back to the system about a second
+/// later, by one background thread of jemalloc's, even if the server then idles. Without it
+/// the server kept what twenty bodies of 1.5 MB had used (25 MB against 14 MB idle) until it
+/// next allocated in earnest; with it, 16 MB two seconds later.
 #[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
 #[export_name = "_rjem_malloc_conf"]
 static JEMALLOC_OPTIONS: &u8 =
