@@ -22,9 +22,10 @@ use tracing_subscriber::EnvFilter;
 /// ListVPCs'. jemalloc rather than mimalloc, which executes as few: jemalloc hands a freed
 /// block out again first, while it is still in the cache, and mimalloc walks its whole page
 /// first. At 64 connections that brought REST and Connect calls 3–4 points nearer a bare
-/// server's rate (and 12% fewer L1 misses under cachegrind's simulation). Only the binary chooses; the library leaves the
-/// choice to its users. Without the `jemalloc` feature, and on Windows' MSVC targets, which
-/// jemalloc does not support, the binary uses the system allocator.
+/// server's rate (and 12% fewer L1 misses under cachegrind's simulation). Only the binary
+/// chooses; the library leaves the choice to its users. Without the `jemalloc` feature, and
+/// on Windows' MSVC targets, which jemalloc does not support, the binary uses the system
+/// allocator.
 #[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
