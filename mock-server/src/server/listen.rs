@@ -20,6 +20,7 @@ use tonic::service::Routes;
 use tower::{Layer, ServiceExt};
 
 use super::connections::{self, ConnectionLimits};
+use super::repoll::RepollOnSelfWake;
 use crate::{protocol::ProtocolLayer, MockError};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -64,7 +65,7 @@ pub(super) async fn serve(
             let serving = http
                 .serve_connection(TokioIo::new(connection), TowerToHyperService::new(calls))
                 .into_owned();
-            let serving = graceful.watch(serving);
+            let serving = RepollOnSelfWake::new(graceful.watch(serving));
             tokio::spawn(async move {
                 if let Err(error) = serving.await {
                     tracing::debug!(%error, "a connection ended with an error");

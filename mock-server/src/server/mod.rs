@@ -5,6 +5,7 @@
 
 pub(crate) mod connections;
 mod listen;
+mod repoll;
 mod routes;
 
 use connections::ConnectionLimits;
