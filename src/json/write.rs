@@ -445,8 +445,12 @@ pub(super) fn write_time(seconds: i64, nanos: i32, out: &mut Vec<u8>) -> Result<
     if !TIMESTAMP_SECONDS.contains(&seconds) || !(0..1_000_000_000).contains(&nanos) {
         return Err(Unhandled);
     }
-    let days = seconds.div_euclid(86_400);
-    let of_day = seconds.rem_euclid(86_400);
+    // Counted from 0000-03-01 (the start of `civil_from_days`'s eras), which the range keeps
+    // at or above zero: unsigned from here on, which divides faster.
+    let since_epoch = u64::try_from(seconds + ERA_START_SECONDS).map_err(|_| Unhandled)?;
+    let days = u32::try_from(since_epoch / 86_400).map_err(|_| Unhandled)?;
+    let of_day = (since_epoch % 86_400) as u32; // below 86,400
+    let nanos = nanos.unsigned_abs(); // not negative, checked above
     let (year, month, day) = civil_from_days(days);
     // "YYYY-MM-DDThh:mm:ss.nnnnnnnnnZ", filled in place, then cut to its fraction's digits.
     let mut text = *b"\"0000-00-00T00:00:00.000000000Z\"";
@@ -456,7 +460,7 @@ pub(super) fn write_time(seconds: i64, nanos: i32, out: &mut Vec<u8>) -> Result<
     put_digits(&mut text[12..14], of_day / 3600);
     put_digits(&mut text[15..17], of_day / 60 % 60);
     put_digits(&mut text[18..20], of_day % 60);
-    put_digits(&mut text[21..30], i64::from(nanos));
+    put_digits(&mut text[21..30], nanos);
     let digits = match nanos {
         0 => 0,
         n if n % 1_000_000 == 0 => 3,
@@ -487,7 +491,7 @@ const DIGIT_PAIRS: [u8; 200] = {
 
 /// Writes `value` (not negative) into `place` in decimal, right-aligned over its zeros, two
 /// digits at a time.
-fn put_digits(place: &mut [u8], mut value: i64) {
+fn put_digits(place: &mut [u8], mut value: u32) {
     for chunk in place.rchunks_mut(2) {
         let pair = 2 * (value % 100) as usize;
         value /= 100;
@@ -502,12 +506,14 @@ fn put_digits(place: &mut [u8], mut value: i64) {
     }
 }
 
-/// The proleptic Gregorian (year, month, day) of a day counted from 1970-01-01 (Howard
-/// Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
+/// Seconds from 0000-03-01 to 1970-01-01.
+const ERA_START_SECONDS: i64 = 719_468 * 86_400;
+
+/// The proleptic Gregorian (year, month, day) of a day counted from 0000-03-01 (Howard
+/// Hinnant's `civil_from_days`, for days on or after that one).
+fn civil_from_days(days: u32) -> (u32, u32, u32) {
+    let era = days / 146_097;
+    let day_of_era = days % 146_097;
     let year_of_era =
         (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
@@ -518,7 +524,7 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     } else {
         shifted_month - 9
     };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let year = year_of_era + era * 400 + u32::from(month <= 2);
     (year, month, day)
 }
 

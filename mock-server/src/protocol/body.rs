@@ -7,7 +7,7 @@ use axum::{
     response::Response,
 };
 use futures_util::{future, FutureExt};
-use std::{borrow::Cow, collections::BTreeMap, future::Future};
+use std::{borrow::Cow, future::Future};
 
 use coreweave_api::json::{self, Decoded, IgnoredKeys, JsonError, Unknown};
 
@@ -114,10 +114,11 @@ async fn refuse_unknown_encoding(
 }
 
 /// The media type of a request, lowercased (copied only when it is not) and without
-/// parameters.
+/// parameters. Read as bytes: the parameters are not looked at, so they need not be text.
 pub(crate) fn media_type(headers: &HeaderMap) -> Option<Cow<'_, str>> {
-    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    let media = value.split(';').next().unwrap_or_default().trim();
+    let value = headers.get(header::CONTENT_TYPE)?.as_bytes();
+    let end = value.iter().position(|&b| b == b';').unwrap_or(value.len());
+    let media = std::str::from_utf8(value.get(..end)?.trim_ascii()).ok()?;
     Some(match media.bytes().any(|b| b.is_ascii_uppercase()) {
         true => Cow::Owned(media.to_ascii_lowercase()),
         false => Cow::Borrowed(media),
@@ -192,9 +193,9 @@ pub(crate) fn decode_json<T: Message + Name + Default>(
     }
     // An object of plain strings (`{"id": "…"}`, the whole request of most calls) is read
     // without building a JSON value first; it holds no depth to bound.
-    let decoded = match serde_json::from_slice::<BTreeMap<&str, &str>>(body) {
-        Ok(members) => {
-            json::from_string_members::<T>(members.iter().map(|(k, v)| (*k, *v)), unknown)
+    let decoded = match serde_json::from_slice::<StringMembers<'_>>(body) {
+        Ok(StringMembers(members)) => {
+            json::from_string_members::<T>(members.iter().copied(), unknown)
         }
         Err(_) => {
             let value = super::bounded_json::from_slice(body)
@@ -203,6 +204,33 @@ pub(crate) fn decode_json<T: Message + Name + Default>(
         }
     };
     decoded.map(reported).map_err(|e| json_error(&e))
+}
+
+/// The members of a JSON object whose values are all strings, in their order; a key named
+/// twice is there twice (and left to the general path by [`json::from_string_members`]).
+struct StringMembers<'a>(Vec<(&'a str, &'a str)>);
+
+impl<'de> serde::Deserialize<'de> for StringMembers<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = StringMembers<'de>;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("an object of strings")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::with_capacity(4);
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(StringMembers(members))
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 /// A decoded request, its ignored keys logged in one line.
