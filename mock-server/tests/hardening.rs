@@ -567,6 +567,36 @@ async fn an_idle_http1_keep_alive_connection_closes_sooner_but_not_mid_call() {
 }
 
 #[tokio::test]
+async fn a_request_head_trickled_in_byte_by_byte_is_cut_off_at_its_deadline() {
+    let limits = ConnectionLimits {
+        request_head_timeout: Duration::from_millis(300),
+        ..ConnectionLimits::default()
+    };
+    let mock = mock_with(limits).await;
+    let tcp = tokio::net::TcpStream::connect(mock.addr()).await.unwrap();
+    let (mut reader, mut writer) = tokio::io::split(tcp);
+    let closed = tokio::spawn(async move { reader.read_to_end(&mut Vec::new()).await });
+    // A header byte every 50 ms: never idle, never a whole head. Without the deadline this
+    // goes on for the 30 s the loop allows, and the test fails.
+    writer
+        .write_all(b"GET /healthz HTTP/1.1\r\n")
+        .await
+        .unwrap();
+    for _ in 0..600 {
+        if closed.is_finished() || writer.write_all(b"x").await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The bound only keeps a broken server from hanging the test.
+    let closed = tokio::time::timeout(Duration::from_secs(5), closed).await;
+    assert!(
+        closed.is_ok(),
+        "the connection outlived its request head deadline while the head trickled in"
+    );
+}
+
+#[tokio::test]
 async fn idle_keep_alive_connections_make_room_for_a_new_client() {
     let limits = ConnectionLimits {
         max_connections: 2,

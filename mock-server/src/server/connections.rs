@@ -56,6 +56,11 @@ pub struct ConnectionLimits {
     /// A connection whose client has not taken any of the response bytes waiting for it for
     /// this long is closed, so that a client that never reads pins nothing for long.
     pub write_stall_timeout: Duration,
+    /// An HTTP/1.1 connection whose request has not begun this long after its first bytes
+    /// arrived (with no call in flight) is closed, looked at as further bytes arrive: so a
+    /// client that trickles a request head in byte by byte holds its slot this long at most,
+    /// plus the gap to its next byte (which the HTTP/1.1 idle timeout bounds).
+    pub request_head_timeout: Duration,
 }
 
 impl Default for ConnectionLimits {
@@ -66,6 +71,7 @@ impl Default for ConnectionLimits {
             idle_timeout: Duration::from_secs(300),
             http1_idle_timeout: Duration::from_secs(15),
             write_stall_timeout: Duration::from_secs(30),
+            request_head_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -221,6 +227,9 @@ pub(crate) struct Connection {
     /// Whether the client's first bytes were not HTTP/2's preface; unknown until it sends.
     speaks_http1: bool,
     protocol_known: bool,
+    /// When the bytes of a request began to arrive on an HTTP/1.1 connection with no call in
+    /// flight; a response written clears it.
+    head_since: Option<Instant>,
     timer: Pin<Box<Sleep>>,
     /// The waker the timer holds, if it holds one: polling a pending timer again with the
     /// same waker changes nothing, and costs about 130 instructions on every pending read.
@@ -246,6 +255,7 @@ impl Connection {
             write_stalled_since: None,
             speaks_http1: false,
             protocol_known: false,
+            head_since: None,
             timer: Box::pin(tokio::time::sleep(limits.idle_timeout)),
             timer_waker: None,
         }
@@ -315,6 +325,9 @@ impl Connection {
 impl Connection {
     /// Notes when writes start and stop stalling; a new stall brings the timer forward.
     fn note_write<T>(&mut self, poll: &Poll<io::Result<T>>) {
+        if let Poll::Ready(Ok(_)) = poll {
+            self.head_since = None;
+        }
         match (poll, self.write_stalled_since) {
             (Poll::Ready(_), Some(_)) => self.write_stalled_since = None,
             (Poll::Pending, None) => {
@@ -325,6 +338,25 @@ impl Connection {
                 self.timer_waker = None;
             }
             _ => {}
+        }
+    }
+}
+
+impl Connection {
+    /// After bytes arrived on an HTTP/1.1 connection: whether they are part of a request that
+    /// has not begun within the request head timeout. The clock starts with the first bytes
+    /// read while no call is in flight, and a response written stops it.
+    fn head_overdue(&mut self) -> bool {
+        if !self.activity.in_flight.is_idle() {
+            return false;
+        }
+        let now = self.last_progress;
+        match self.head_since {
+            None => {
+                self.head_since = Some(now);
+                false
+            }
+            Some(since) => now.saturating_duration_since(since) > self.limits.request_head_timeout,
         }
     }
 }
@@ -355,9 +387,15 @@ impl AsyncRead for Connection {
                 this.timer_waker = None;
             }
         }
+        let read_bytes = buf.filled().len() > before;
         let poll = this.track(cx, poll);
         if poll.is_pending() {
             this.activity.reader.register(cx.waker());
+        }
+        if read_bytes && this.speaks_http1 && this.head_overdue() {
+            tracing::debug!("closing a connection whose request head is too slow");
+            let why = "the request head took too long to arrive";
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, why)));
         }
         poll
     }

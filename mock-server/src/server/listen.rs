@@ -39,8 +39,10 @@ pub(super) async fn serve(
     http.http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(limits.max_concurrent_streams);
-    // hyper enforces its HTTP/1 header read timeout only with a timer.
-    http.http1().timer(TokioTimer::new());
+    // No timer for HTTP/1.1, which turns hyper's request head timeout off: the connection
+    // applies its own (`ConnectionLimits::request_head_timeout`) at no cost per call, where
+    // hyper's put an entry in tokio's timer wheel for every request (about 1,600
+    // instructions, 5% of a REST call).
     let graceful = GracefulShutdown::new();
     {
         // Dropped as soon as the signal comes, which closes the listening socket.
