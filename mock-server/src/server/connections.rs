@@ -1,6 +1,7 @@
 //! Connection hygiene on the listener side: at most so many connections at once, a pause
-//! instead of a spin when `accept` fails (EMFILE), idle connections closed, and peers that
-//! vanished without closing their connection found by TCP keepalive. When every slot is
+//! instead of a spin when `accept` fails (EMFILE), idle connections closed, HTTP/1.1 request
+//! heads that trickle in cut off, and peers that vanished without closing their connection
+//! found by TCP keepalive. When every slot is
 //! taken, the connection idle longest (no call in flight, no bytes moved for a second) is
 //! closed to admit the new client, so idle keep-alive connections cannot lock others out.
 

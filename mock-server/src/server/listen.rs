@@ -1,6 +1,7 @@
 //! The accept loop: every connection the listener admits ([`connections`]) is served by
 //! hyper, HTTP/1.1 or HTTP/2 as the client speaks, each request going to the protocol router
-//! that the connection's calls are counted on. On the stop signal the listener closes at
+//! that the connection's calls are counted on; a connection woken from inside its own poll is
+//! polled again at once ([`repoll`](super::repoll)). On the stop signal the listener closes at
 //! once, and each open connection closes as soon as the calls on it are answered.
 //!
 //! tonic's own server did this before, adding per call a layer for its connect info, one for
