@@ -341,12 +341,11 @@ impl Connection {
             _ => {}
         }
     }
-}
 
-impl Connection {
-    /// After bytes arrived on an HTTP/1.1 connection: whether they are part of a request that
-    /// has not begun within the request head timeout. The clock starts with the first bytes
-    /// read while no call is in flight, and a response written stops it.
+    /// After bytes arrived on an HTTP/1.1 connection (and [`Self::track`] noted the time):
+    /// whether they are part of a request that has not begun within the request head
+    /// timeout. The clock starts with the first bytes read while no call is in flight, and a
+    /// response written stops it.
     fn head_overdue(&mut self) -> bool {
         if !self.activity.in_flight.is_idle() {
             return false;

@@ -113,19 +113,16 @@ mod tests {
         }
     }
 
-    /// Wakes itself in each of its first `self_wakes` polls, then is ready; counts its polls
-    /// and keeps the last waker it was given.
+    /// Wakes itself in each of its first `self_wakes` polls, then is ready; counts its polls.
     struct WakesItself {
         self_wakes: usize,
         polls: usize,
-        waker: Option<Waker>,
     }
 
     impl Future for WakesItself {
         type Output = usize;
         fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
             self.polls += 1;
-            self.waker = Some(cx.waker().clone());
             if self.polls > self.self_wakes {
                 return Poll::Ready(self.polls);
             }
@@ -138,7 +135,6 @@ mod tests {
         WakesItself {
             self_wakes,
             polls: 0,
-            waker: None,
         }
     }
 
