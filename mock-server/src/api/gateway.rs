@@ -9,10 +9,7 @@ use coreweave_api::inference::v1alpha1::{
     GetGatewayParametersResponse, GetGatewayRequest, GetGatewayResponse, ListGatewaysRequest,
     ListGatewaysResponse, Status as GatewayPhase, UpdateGatewayRequest, UpdateGatewayResponse,
 };
-use tonic::{Request, Response, Status};
 use uuid::Uuid;
-
-use coreweave_api::rpc::Method;
 
 use crate::{
     api::validation::{requested_id, validate_gateway},
@@ -41,61 +38,27 @@ impl GatewayApi {
     }
 }
 
-#[tonic::async_trait]
-impl GatewayService for GatewayApi {
-    async fn create_gateway(
-        &self,
-        request: Request<CreateGatewayRequest>,
-    ) -> Result<Response<CreateGatewayResponse>, Status> {
-        self.state
-            .call(Method::CreateGateway, request, create)
-            .await
+rpcs! {
+    GatewayApi: GatewayService {
+        create_gateway(CreateGatewayRequest) -> CreateGatewayResponse = CreateGateway, create;
+        get_gateway(GetGatewayRequest) -> GetGatewayResponse = GetGateway, get;
+        list_gateways(ListGatewaysRequest) -> ListGatewaysResponse = ListGateways, list;
+        update_gateway(UpdateGatewayRequest) -> UpdateGatewayResponse = UpdateGateway, update;
+        delete_gateway(DeleteGatewayRequest) -> DeleteGatewayResponse = DeleteGateway, delete;
+        get_gateway_parameters(GetGatewayParametersRequest) -> GetGatewayParametersResponse =
+            GetGatewayParameters, parameters;
     }
+}
 
-    async fn get_gateway(
-        &self,
-        request: Request<GetGatewayRequest>,
-    ) -> Result<Response<GetGatewayResponse>, Status> {
-        self.state.call(Method::GetGateway, request, get).await
-    }
-
-    async fn list_gateways(
-        &self,
-        request: Request<ListGatewaysRequest>,
-    ) -> Result<Response<ListGatewaysResponse>, Status> {
-        self.state.call(Method::ListGateways, request, list).await
-    }
-
-    async fn update_gateway(
-        &self,
-        request: Request<UpdateGatewayRequest>,
-    ) -> Result<Response<UpdateGatewayResponse>, Status> {
-        self.state
-            .call(Method::UpdateGateway, request, update)
-            .await
-    }
-
-    async fn delete_gateway(
-        &self,
-        request: Request<DeleteGatewayRequest>,
-    ) -> Result<Response<DeleteGatewayResponse>, Status> {
-        self.state
-            .call(Method::DeleteGateway, request, delete)
-            .await
-    }
-
-    async fn get_gateway_parameters(
-        &self,
-        request: Request<GetGatewayParametersRequest>,
-    ) -> Result<Response<GetGatewayParametersResponse>, Status> {
-        self.state
-            .call(Method::GetGatewayParameters, request, |state, _, _| {
-                Ok(GetGatewayParametersResponse {
-                    zones: state.zones.names(),
-                })
-            })
-            .await
-    }
+/// The zones on offer.
+fn parameters(
+    state: &MockState,
+    _: &OrgId,
+    _: GetGatewayParametersRequest,
+) -> Result<GetGatewayParametersResponse, ApiError> {
+    Ok(GetGatewayParametersResponse {
+        zones: state.zones.names(),
+    })
 }
 
 /// The spec a create request asks for, before validation and server-side fields.

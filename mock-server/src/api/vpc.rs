@@ -9,9 +9,6 @@ use coreweave_api::networking::v1beta1::{
     Vpc,
 };
 use coreweave_api::proto::snake_case_path;
-use tonic::{Request, Response, Status};
-
-use coreweave_api::rpc::Method;
 
 use crate::{
     api::validation::{
@@ -40,41 +37,13 @@ impl VpcApi {
     }
 }
 
-#[tonic::async_trait]
-impl VpcService for VpcApi {
-    async fn create_vpc(
-        &self,
-        request: Request<CreateVpcRequest>,
-    ) -> Result<Response<CreateVpcResponse>, Status> {
-        self.state.call(Method::CreateVpc, request, create).await
-    }
-
-    async fn get_vpc(
-        &self,
-        request: Request<GetVpcRequest>,
-    ) -> Result<Response<GetVpcResponse>, Status> {
-        self.state.call(Method::GetVpc, request, get).await
-    }
-
-    async fn list_vp_cs(
-        &self,
-        request: Request<ListVpCsRequest>,
-    ) -> Result<Response<ListVpCsResponse>, Status> {
-        self.state.call(Method::ListVpcs, request, list).await
-    }
-
-    async fn update_vpc(
-        &self,
-        request: Request<UpdateVpcRequest>,
-    ) -> Result<Response<UpdateVpcResponse>, Status> {
-        self.state.call(Method::UpdateVpc, request, update).await
-    }
-
-    async fn delete_vpc(
-        &self,
-        request: Request<DeleteVpcRequest>,
-    ) -> Result<Response<DeleteVpcResponse>, Status> {
-        self.state.call(Method::DeleteVpc, request, delete).await
+rpcs! {
+    VpcApi: VpcService {
+        create_vpc(CreateVpcRequest) -> CreateVpcResponse = CreateVpc, create;
+        get_vpc(GetVpcRequest) -> GetVpcResponse = GetVpc, get;
+        list_vp_cs(ListVpCsRequest) -> ListVpCsResponse = ListVpcs, list;
+        update_vpc(UpdateVpcRequest) -> UpdateVpcResponse = UpdateVpc, update;
+        delete_vpc(DeleteVpcRequest) -> DeleteVpcResponse = DeleteVpc, delete;
     }
 }
 

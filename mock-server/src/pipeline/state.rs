@@ -18,9 +18,10 @@ use crate::{
     model::store::{OrgState, Store},
     model::zones::Zones,
     model::OrgId,
+    pipeline::answer::Answer,
     pipeline::auth::Authenticator,
     pipeline::faults::{lost_reply_status, CallFaults, FaultPlan},
-    pipeline::journal::{Entry, Journal, Outcome, Protocol},
+    pipeline::journal::{Entry, Journal, Outcome, Protocol, Resource},
     pipeline::recorded::{Journaled, RecordedRequest, Refusal},
 };
 
@@ -121,52 +122,75 @@ impl MockState {
     /// Runs one unary call: checks size and credentials, applies scripted faults, runs `op`
     /// on the caller's organization, journals it, and records a tracing span with method,
     /// organization, code and latency. Tokens are never recorded. An answer carries the
-    /// call's warnings in `x-mock-warning` metadata.
-    pub(crate) async fn call<Req, Resp>(
-        &self,
+    /// call's warnings in `x-mock-warning` metadata. Only a steered delay waits: every other
+    /// call is answered before this returns.
+    pub(crate) fn call<Req, Resp>(
+        self: &Arc<Self>,
         method: Method,
         request: Request<Req>,
-        op: impl FnOnce(&Self, &OrgId, Req) -> Result<Resp, ApiError>,
-    ) -> Result<Response<Resp>, Status>
+        op: impl FnOnce(&Self, &OrgId, Req) -> Result<Resp, ApiError> + Send + 'static,
+    ) -> Answer<Result<Response<Resp>, Status>>
     where
-        Req: Journaled,
+        Req: Journaled + Send + 'static,
+        Resp: Send + 'static,
     {
-        // The protocol router marks every call but native gRPC's.
-        let protocol = request
-            .extensions()
-            .get::<Protocol>()
-            .copied()
-            .unwrap_or(Protocol::Grpc);
-        let resource = request.get_ref().subject();
-        let recorded = RecordedRequest::of(request.get_ref());
-        let ignored = request
-            .extensions()
-            .get::<coreweave_api::json::IgnoredKeys>()
-            .cloned()
-            .unwrap_or_default();
-        let mut warnings = request.get_ref().warnings();
-        if !ignored.is_empty() {
-            warnings.insert(0, format!("ignored unknown JSON keys: {ignored}"));
-        }
-        let span = CallSpan::open(method);
-        let started = Instant::now();
-        let time = SystemTime::now();
-        // Only a steered delay waits; the rest of a call runs without a future of its own.
-        let result = match self.admit(method, &request, &span.0) {
-            Err(refused) => Err(refused),
-            Ok((org, faults)) => {
-                if !faults.delay.is_zero() {
-                    let delay = tokio::time::sleep(faults.delay);
-                    delay.instrument(span.0.clone()).await;
-                }
-                let answer = || span.0.in_scope(|| self.answer(request, op, org, faults));
-                if method.changes_state() && self.state_file.is_some() {
-                    off_the_workers(answer)
-                } else {
-                    answer()
-                }
-            }
+        let call = CallStarted::of(method, &request);
+        let (org, faults) = match self.admit(method, &request, &call.span.0) {
+            Ok(admitted) => admitted,
+            Err(refused) => return Answer::Now(self.finish(call, Err(refused))),
         };
+        if faults.delay.is_zero() {
+            let result = self.run(&call, request, op, org, faults);
+            return Answer::Now(self.finish(call, result));
+        }
+        let state = Arc::clone(self);
+        Answer::later(async move {
+            let delay = tokio::time::sleep(faults.delay);
+            delay.instrument(call.span.0.clone()).await;
+            let result = state.run(&call, request, op, org, faults);
+            state.finish(call, result)
+        })
+    }
+
+    /// Runs an admitted call's `op`, within the call's span, off the async workers when it
+    /// writes the state file.
+    fn run<Req, Resp>(
+        &self,
+        call: &CallStarted,
+        request: Request<Req>,
+        op: impl FnOnce(&Self, &OrgId, Req) -> Result<Resp, ApiError>,
+        org: OrgId,
+        faults: CallFaults,
+    ) -> Result<(Resp, OrgId), (Status, Option<OrgId>)> {
+        let answer = || {
+            call.span
+                .0
+                .in_scope(|| self.answer(request, op, org, faults))
+        };
+        if call.method.changes_state() && self.state_file.is_some() {
+            off_the_workers(answer)
+        } else {
+            answer()
+        }
+    }
+
+    /// Ends a call: its metrics, its closing log line, its journal entry, and its answer.
+    fn finish<Resp>(
+        &self,
+        call: CallStarted,
+        result: Result<(Resp, OrgId), (Status, Option<OrgId>)>,
+    ) -> Result<Response<Resp>, Status> {
+        let CallStarted {
+            method,
+            protocol,
+            resource,
+            recorded,
+            ignored,
+            warnings,
+            span,
+            started,
+            time,
+        } = call;
         let (code, org) = match &result {
             Ok((_, org)) => (tonic::Code::Ok, Some(org)),
             Err((status, org)) => (status.code(), org.as_ref()),
@@ -217,7 +241,7 @@ impl MockState {
             ignored_keys: &[],
         };
         let request = RecordedRequest::as_sent(body);
-        let resource = crate::pipeline::journal::Resource::None;
+        let resource = Resource::None;
         let entry = Entry::new(
             SystemTime::now(),
             protocol,
@@ -322,6 +346,50 @@ impl MockState {
         let mut faults = self.faults.take(method, org);
         crate::pipeline::faults::steer(&mut faults, metadata)?;
         Ok(faults)
+    }
+}
+
+/// What a call's journal entry, metrics and log line take from its start.
+struct CallStarted {
+    method: Method,
+    protocol: Protocol,
+    resource: Resource,
+    recorded: RecordedRequest,
+    ignored: coreweave_api::json::IgnoredKeys,
+    warnings: Vec<String>,
+    span: CallSpan,
+    started: Instant,
+    time: SystemTime,
+}
+
+impl CallStarted {
+    fn of<Req: Journaled>(method: Method, request: &Request<Req>) -> Self {
+        // The protocol router marks every call but native gRPC's.
+        let protocol = request
+            .extensions()
+            .get::<Protocol>()
+            .copied()
+            .unwrap_or(Protocol::Grpc);
+        let ignored = request
+            .extensions()
+            .get::<coreweave_api::json::IgnoredKeys>()
+            .cloned()
+            .unwrap_or_default();
+        let mut warnings = request.get_ref().warnings();
+        if !ignored.is_empty() {
+            warnings.insert(0, format!("ignored unknown JSON keys: {ignored}"));
+        }
+        Self {
+            method,
+            protocol,
+            resource: request.get_ref().subject(),
+            recorded: RecordedRequest::of(request.get_ref()),
+            ignored,
+            warnings,
+            span: CallSpan::open(method),
+            started: Instant::now(),
+            time: SystemTime::now(),
+        }
     }
 }
 

@@ -6,13 +6,13 @@ use axum::{
     http::{header, HeaderMap, HeaderValue},
     response::Response,
 };
-use futures_util::{future, FutureExt};
-use std::{borrow::Cow, future::Future};
+use futures_util::FutureExt;
+use std::borrow::Cow;
 
 use coreweave_api::json::{self, Decoded, IgnoredKeys, JsonError, Unknown};
 
 use super::dispatch::{RequestMessage, ServiceCall};
-use crate::pipeline::{journal::Protocol, recorded::WARNING_HEADER};
+use crate::pipeline::{journal::Protocol, recorded::WARNING_HEADER, Answer};
 use prost::{Message, Name};
 use tonic::{metadata::MetadataMap, Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
@@ -158,7 +158,7 @@ const BLOCKING_PARSE_BYTES: usize = 64 * 1024;
 pub(crate) fn parse_json<T: Message + Name + Default + Send + 'static>(
     body: Bytes,
     unknown: Unknown,
-) -> impl Future<Output = Result<JsonRequest<T>, Status>> + Send {
+) -> Answer<Result<JsonRequest<T>, Status>> {
     off_the_workers(body.len(), move || decode_json(&body, unknown))
 }
 
@@ -167,15 +167,13 @@ pub(crate) fn parse_json<T: Message + Name + Default + Send + 'static>(
 pub(crate) fn off_the_workers<T: Send + 'static>(
     size: usize,
     work: impl FnOnce() -> Result<T, Status> + Send + 'static,
-) -> impl Future<Output = Result<T, Status>> + Send {
+) -> Answer<Result<T, Status>> {
     if size < BLOCKING_PARSE_BYTES {
-        return future::ready(work()).left_future();
+        return Answer::Now(work());
     }
-    tokio::task::spawn_blocking(work)
-        .map(|joined| {
-            joined.unwrap_or_else(|e| Err(Status::internal(format!("the JSON parser failed: {e}"))))
-        })
-        .right_future()
+    Answer::later(tokio::task::spawn_blocking(work).map(|joined| {
+        joined.unwrap_or_else(|e| Err(Status::internal(format!("the JSON parser failed: {e}"))))
+    }))
 }
 
 /// Parses a proto3 JSON body; an empty body is the empty message. With
@@ -283,25 +281,22 @@ pub(crate) fn grpc_request<T>(
 /// and renders the outcome with `render`, with the call's warnings (the request's ignored
 /// keys among them) in `x-mock-warning` headers: the part of a call that every HTTP protocol
 /// shares.
-///
-/// The calls' futures are chained rather than written as an `async fn`, which would hold its
-/// arguments beside the service's future: this one is moved into a box on every call.
 pub(crate) fn answer<Req: RequestMessage, C: ServiceCall<Req>>(
     decoded: Result<JsonRequest<Req>, Status>,
     headers: HeaderMap,
     protocol: Protocol,
     call: C,
     refused: impl FnOnce(&HeaderMap, &Status),
-    render: impl FnOnce(Result<C::Response, Status>) -> Response + Send,
-) -> impl Future<Output = Response> + Send {
+    render: impl FnOnce(Result<C::Response, Status>) -> Response + Send + 'static,
+) -> Answer<Response> {
     let answered = match decoded {
         Ok(request) => {
             let message = grpc_request(headers, request.message, protocol, &request.ignored);
-            call.call(message).left_future()
+            call.call(message)
         }
         Err(status) => {
             refused(&headers, &status);
-            future::ready(Err(status)).right_future()
+            Answer::Now(Err(status))
         }
     };
     answered.map(|answered| rendered(answered, render))

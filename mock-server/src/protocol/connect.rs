@@ -2,7 +2,7 @@
 //! `application/json` or `application/proto`), so connect-based clients such as connect-go
 //! can use the mock. Every call goes to the gRPC service itself.
 
-use std::{future::Future, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     body::{Body, Bytes},
@@ -13,9 +13,9 @@ use axum::{
     Router,
 };
 use coreweave_api::json::{self, ApiMessage, IgnoredKeys, Output, Unknown};
-use futures_util::{future, FutureExt};
+use futures_util::FutureExt;
 
-use crate::pipeline::journal::Protocol;
+use crate::pipeline::{journal::Protocol, Answer, MockState};
 use prost::{Message, Name};
 use tonic::Status;
 
@@ -55,18 +55,17 @@ impl Codec {
         self,
         body: Bytes,
         unknown: Unknown,
-    ) -> impl Future<Output = Result<JsonRequest<T>, Status>> + Send {
+    ) -> Answer<Result<JsonRequest<T>, Status>> {
         match self {
-            Self::Json => parse_json(body, unknown).left_future(),
-            Self::Proto => future::ready(
+            Self::Json => parse_json(body, unknown),
+            Self::Proto => Answer::Now(
                 T::decode(body)
                     .map(|message| JsonRequest {
                         message,
                         ignored: IgnoredKeys::default(),
                     })
                     .map_err(|e| Status::invalid_argument(format!("invalid protobuf body: {e}"))),
-            )
-            .right_future(),
+            ),
         }
     }
 
@@ -133,15 +132,16 @@ async fn unary(
             "unknown procedure /{service}/{method}"
         )));
     };
-    serve(&apis, rpc, request).await
+    serve(&Arc::new(apis), rpc, request).await
 }
 
-/// Runs a Connect unary call of the API's `rpc`, within its `connect-timeout-ms`.
+/// Runs a Connect unary call of the API's `rpc`, within its `connect-timeout-ms`, once its
+/// body has arrived.
 pub(crate) fn serve(
-    apis: &Apis,
+    apis: &Arc<Apis>,
     rpc: coreweave_api::rpc::Method,
     request: Request<Body>,
-) -> impl Future<Output = Response> + Send + '_ {
+) -> Answer<Response> {
     if request.method() != Method::POST {
         let status = Status::unimplemented(format!(
             "Connect unary calls use POST, not {}",
@@ -149,19 +149,50 @@ pub(crate) fn serve(
         ));
         let mut response = connect_error(&status);
         *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-        return future::ready(response).left_future();
+        return Answer::Now(response);
     }
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
-    let limit = timeout(&headers);
-    let call = dispatch(apis, rpc, headers, body);
-    let answered = match limit {
-        None => call.left_future(),
-        Some(limit) => tokio::time::timeout(limit, call)
-            .map(move |answered| answered.unwrap_or_else(|_| deadline_exceeded(limit)))
-            .right_future(),
+    let codec = match Codec::from_headers(&headers) {
+        Ok(codec) => codec,
+        Err(status) => return refused(apis, rpc, &headers, &status),
     };
-    answered.right_future()
+    let limit = timeout(&headers);
+    let apis = Arc::clone(apis);
+    let call = async move {
+        let body = match read_limited(body, apis.max_body_bytes).await {
+            Ok(body) => body,
+            Err(status) => return refused(&apis, rpc, &headers, &status).await,
+        };
+        let call = Call {
+            codec,
+            headers,
+            body,
+            unknown: apis.unknown_keys,
+            rpc,
+            state: Arc::clone(&apis.state),
+        };
+        super::dispatch::dispatch(&apis, rpc, call).await
+    };
+    match limit {
+        None => Answer::later(call),
+        Some(limit) => Answer::later(
+            tokio::time::timeout(limit, call)
+                .map(move |answered| answered.unwrap_or_else(|_| deadline_exceeded(limit))),
+        ),
+    }
+}
+
+/// The answer to a call whose request could not be read, journaled as a near miss.
+fn refused(
+    apis: &Apis,
+    rpc: coreweave_api::rpc::Method,
+    headers: &HeaderMap,
+    status: &Status,
+) -> Answer<Response> {
+    apis.state
+        .journal_refused(rpc, Protocol::Connect, headers, &[], status);
+    Answer::Now(connect_error(status))
 }
 
 /// The answer to a call that ran past its `connect-timeout-ms`.
@@ -171,55 +202,21 @@ fn deadline_exceeded(limit: Duration) -> Response {
     )))
 }
 
-async fn dispatch(
-    apis: &Apis,
-    rpc: coreweave_api::rpc::Method,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let read = match Codec::from_headers(&headers) {
-        Ok(codec) => read_limited(body, apis.max_body_bytes)
-            .await
-            .map(|body| (codec, body)),
-        Err(status) => Err(status),
-    };
-    let (codec, body) = match read {
-        Ok(read) => read,
-        Err(status) => {
-            let state = &apis.state;
-            state.journal_refused(rpc, Protocol::Connect, &headers, &[], &status);
-            return connect_error(&status);
-        }
-    };
-    let call = Call {
-        codec,
-        headers,
-        body,
-        unknown: apis.unknown_keys,
-        rpc,
-        state: &apis.state,
-    };
-    super::dispatch::dispatch(apis, rpc, call).await
-}
-
 /// One decoded Connect call.
-struct Call<'a> {
+struct Call {
     codec: Codec,
     headers: HeaderMap,
     body: Bytes,
     unknown: Unknown,
     /// The RPC and the state, to journal a body that does not decode.
     rpc: coreweave_api::rpc::Method,
-    state: &'a crate::pipeline::MockState,
+    state: Arc<MockState>,
 }
 
-impl Invoke for Call<'_> {
+impl Invoke for Call {
     type Output = Response;
 
-    fn invoke<Req: RequestMessage>(
-        self,
-        call: impl ServiceCall<Req>,
-    ) -> impl Future<Output = Response> + Send {
+    fn invoke<Req: RequestMessage>(self, call: impl ServiceCall<Req>) -> Answer<Response> {
         let codec = self.codec;
         let body = self.body.clone();
         let (headers, state, rpc) = (self.headers, self.state, self.rpc);

@@ -5,13 +5,13 @@
 //! call went there. Everything else, and anything the door does not plainly recognise, takes
 //! the router, which answers it the same way plus the layers' work.
 
-use std::future::Future;
+use std::sync::Arc;
 
 use axum::http::{header, Request};
 use axum::response::Response;
-use futures_util::FutureExt;
 
 use super::{connect, rest, Apis};
+use crate::pipeline::Answer;
 
 /// Where a request goes when it takes the direct door.
 #[derive(Debug)]
@@ -47,16 +47,14 @@ pub(super) fn route_of<B>(
     rest::route_of(request.method(), request.uri().path()).map(|(rpc, id)| Route::Rest(rpc, id))
 }
 
-/// Runs a request by its direct route. Like the entry points it picks between, a plain
-/// function returning its handler's future: an `async fn` would hold the request a second
-/// time, and every call would copy the larger future from level to level.
+/// Runs a request by its direct route: answered at once when it needs no wait.
 pub(super) fn serve(
-    apis: &Apis,
+    apis: &Arc<Apis>,
     route: Route,
     request: Request<axum::body::Body>,
-) -> impl Future<Output = Response> + Send + '_ {
+) -> Answer<Response> {
     match route {
-        Route::Rest(rpc, id) => rest::serve(apis, rpc, id, request).left_future(),
-        Route::Connect(rpc) => connect::serve(apis, rpc, request).right_future(),
+        Route::Rest(rpc, id) => rest::serve(apis, rpc, id, request),
+        Route::Connect(rpc) => connect::serve(apis, rpc, request),
     }
 }

@@ -2,22 +2,18 @@
 //! REST and Connect unary both dispatch here, each with its own way of reading the request
 //! and writing the response ([`Invoke`]); no protocol names a method or a path of its own.
 //!
-//! Each call's future is boxed here, per RPC, and the functions that build it on either side
-//! return futures rather than being `async fn`s where they need no state across an await:
-//! an `async fn` holds its arguments beside the future it awaits, and every level copies the
-//! one below it. The direct door's future was 3.4 KB, a memcpy that made two fifths of a
-//! REST call's L1 write misses.
+//! A call that needs no wait (no large body to parse off the workers, no steered delay) runs
+//! from its decoded request to its rendered response in plain function calls and is
+//! answered at once ([`Answer::Now`]); only a call that waits gets a future, boxed where the
+//! wait begins. A chain of `async fn`s each holding the one below, and a boxed future per
+//! call, made the stack 15 KB deep at the handler and moved a kilobyte of future per call.
 
-use std::future::Future;
-
-use coreweave_api::{
-    inference::v1alpha1::gateway_service_server::GatewayService, json::ApiMessage,
-    networking::v1beta1::vpc_service_server::VpcService, rpc::Method,
-};
+use coreweave_api::{json::ApiMessage, rpc::Method};
 use prost::{Message, Name};
 use tonic::Status;
 
 use super::Apis;
+use crate::pipeline::Answer;
 
 /// How one protocol runs a call: it decodes the request as `Req`, calls the service, and
 /// renders the outcome.
@@ -26,10 +22,7 @@ pub(crate) trait Invoke {
     type Output;
 
     /// Runs `call`, the service's implementation of the RPC.
-    fn invoke<Req: RequestMessage>(
-        self,
-        call: impl ServiceCall<Req>,
-    ) -> impl Future<Output = Self::Output> + Send;
+    fn invoke<Req: RequestMessage>(self, call: impl ServiceCall<Req>) -> Answer<Self::Output>;
 }
 
 /// A request message of the API, as the protocols decode it.
@@ -37,40 +30,40 @@ pub(crate) trait RequestMessage: Message + Name + Default + Send + 'static {}
 
 impl<T: Message + Name + Default + Send + 'static> RequestMessage for T {}
 
-/// One call of an RPC's service implementation, owning what it needs.
-pub(crate) trait ServiceCall<Req>: Send {
+/// One call of an RPC's service implementation, owning what it needs (it may be made once a
+/// large body is parsed).
+pub(crate) trait ServiceCall<Req>: Send + 'static {
     /// The response message.
-    type Response: ApiMessage;
-    /// The call's future.
-    type Answer: Future<Output = Result<tonic::Response<Self::Response>, Status>> + Send;
+    type Response: ApiMessage + Send + 'static;
 
     /// Makes the call.
-    fn call(self, request: tonic::Request<Req>) -> Self::Answer;
+    fn call(
+        self,
+        request: tonic::Request<Req>,
+    ) -> Answer<Result<tonic::Response<Self::Response>, Status>>;
 }
 
-impl<Req, Resp, Fut, F> ServiceCall<Req> for F
+impl<Req, Resp, F> ServiceCall<Req> for F
 where
-    F: FnOnce(tonic::Request<Req>) -> Fut + Send,
-    Fut: Future<Output = Result<tonic::Response<Resp>, Status>> + Send,
-    Resp: ApiMessage,
+    F: FnOnce(tonic::Request<Req>) -> Answer<Result<tonic::Response<Resp>, Status>>
+        + Send
+        + 'static,
+    Resp: ApiMessage + Send + 'static,
 {
     type Response = Resp;
-    type Answer = Fut;
 
-    fn call(self, request: tonic::Request<Req>) -> Fut {
+    fn call(self, request: tonic::Request<Req>) -> Answer<Result<tonic::Response<Resp>, Status>> {
         self(request)
     }
 }
 
 /// Runs `method` by `invoke`, against the service that implements it. Each call owns a
-/// handle on its service (an `Arc` clone), so that its future borrows nothing.
-pub(crate) async fn dispatch<I: Invoke>(apis: &Apis, method: Method, invoke: I) -> I::Output {
+/// handle on its service (an `Arc` clone), so that a call made later borrows nothing.
+pub(crate) fn dispatch<I: Invoke>(apis: &Apis, method: Method, invoke: I) -> Answer<I::Output> {
     macro_rules! call {
         ($service:ident . $rpc:ident) => {{
             let service = apis.$service.clone();
-            // Boxed: otherwise every future up the chain would hold room for the largest
-            // of the eleven, and each call would copy it from level to level.
-            Box::pin(invoke.invoke(move |request| async move { service.$rpc(request).await })).await
+            invoke.invoke(move |request| service.$rpc(request))
         }};
     }
     match method {

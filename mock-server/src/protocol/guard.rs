@@ -118,7 +118,7 @@ fn grpc_timeout(value: &str) -> Option<Duration> {
 }
 
 /// The INTERNAL answer to a call that panicked, as its protocol writes errors.
-fn internal(wire: Wire, panic: &(dyn Any + Send)) -> Response<tonic::body::Body> {
+pub(super) fn internal(wire: Wire, panic: &(dyn Any + Send)) -> Response<tonic::body::Body> {
     let what = panic
         .downcast_ref::<&str>()
         .copied()

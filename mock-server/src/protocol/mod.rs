@@ -29,6 +29,7 @@ mod transcode;
 use std::{
     convert::Infallible,
     future::Future,
+    panic::AssertUnwindSafe,
     pin::Pin,
     sync::{atomic::AtomicBool, Arc},
     task::{Context, Poll},
@@ -49,7 +50,10 @@ pub(crate) use in_flight::InFlight;
 pub(crate) use transcode::Descriptors;
 
 use crate::{
-    api::gateway::GatewayApi, api::vpc::VpcApi, pipeline::journal::Protocol, pipeline::MockState,
+    api::gateway::GatewayApi,
+    api::vpc::VpcApi,
+    pipeline::journal::Protocol,
+    pipeline::{answer::Later, Answer, MockState},
 };
 
 /// The services the HTTP protocols call into.
@@ -353,12 +357,16 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// What [`ProtocolRouter`] answers with: native gRPC's call as it is, any other
-    /// protocol's boxed.
+    /// What [`ProtocolRouter`] answers with: native gRPC's call as it is; the direct door's
+    /// answer, made already or waiting; any other protocol's call boxed.
     #[project = RoutedProjection]
     pub enum Routed<G: Service<Request<tonic::body::Body>>> {
         /// Native gRPC.
         Grpc { #[pin] call: GrpcCall<G> },
+        /// An answer made before the call's future: the direct door's, most of the time.
+        Now { response: Option<Response<tonic::body::Body>> },
+        /// The direct door's call that waits (for its body, a delay).
+        Direct { call: Later<axum::response::Response> },
         /// Every other protocol.
         Other { call: BoxFuture<Response<tonic::body::Body>> },
     }
@@ -374,6 +382,15 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
             RoutedProjection::Grpc { call } => call.poll(cx),
+            RoutedProjection::Now { response } => Poll::Ready(
+                response
+                    .take()
+                    .ok_or_else(|| "polled after its answer".into()),
+            ),
+            RoutedProjection::Direct { call } => call
+                .as_mut()
+                .poll(cx)
+                .map(|response| Ok(response.map(tonic::body::Body::new))),
             RoutedProjection::Other { call } => call.as_mut().poll(cx),
         }
     }
@@ -595,12 +612,21 @@ where
             }
             Wire::Http(procedure) if !control => match direct::route_of(&request, procedure) {
                 Some(route) => {
-                    let apis = Arc::clone(&self.browser.apis);
-                    Box::pin(async move {
-                        let request = request.map(axum::body::Body::new);
-                        let response = direct::serve(&apis, route, request).await;
-                        Ok(response.map(tonic::body::Body::new))
-                    })
+                    let request = request.map(axum::body::Body::new);
+                    let apis = &self.browser.apis;
+                    // Answered here, most of the time: a panic is answered as one while
+                    // the call's future is polled is.
+                    let serve = AssertUnwindSafe(|| direct::serve(apis, route, request));
+                    let call = match std::panic::catch_unwind(serve) {
+                        Ok(Answer::Now(response)) => Routed::Now {
+                            response: Some(response.map(tonic::body::Body::new)),
+                        },
+                        Ok(Answer::Later(call)) => Routed::Direct { call },
+                        Err(panic) => Routed::Now {
+                            response: Some(guard::internal(wire, panic.as_ref())),
+                        },
+                    };
+                    return guard::Guarded::new(wire, in_flight, call).with_deadline(deadline);
                 }
                 None => http_door(doors, request),
             },

@@ -2,7 +2,7 @@
 //! errors as `{"code", "message", "details"}`. Every route calls the gRPC service itself, so
 //! validation, state, lifecycle and auth are exactly those of gRPC.
 
-use std::future::Future;
+use std::sync::Arc;
 
 use axum::{
     body::{Body, Bytes},
@@ -17,10 +17,9 @@ use coreweave_api::{
     proto::snake_case_path,
     rpc::{HttpRule, Method},
 };
-use futures_util::FutureExt;
 use serde_json::{Map, Value};
 
-use crate::pipeline::journal::Protocol;
+use crate::pipeline::{journal::Protocol, Answer, MockState};
 use prost::{Message, Name};
 use tonic::Status;
 
@@ -54,7 +53,7 @@ pub(crate) fn routes() -> Router<Apis> {
                 query,
                 body,
             };
-            call(&apis, method, headers, parts).await
+            call(&Arc::new(apis), method, headers, parts).await
         };
         match by_path.iter_mut().find(|(path, _)| *path == rule.path) {
             Some((_, route)) => *route = std::mem::take(route).on(filter, handler),
@@ -140,11 +139,11 @@ fn rest_routes() -> &'static [RestRoute] {
 
 /// Runs a REST request of `rpc` whose path held `id`.
 pub(crate) fn serve(
-    apis: &Apis,
+    apis: &Arc<Apis>,
     rpc: Method,
     id: Option<String>,
     request: axum::http::Request<Body>,
-) -> impl Future<Output = Response> + Send + '_ {
+) -> Answer<Response> {
     let (parts, body) = request.into_parts();
     let rest = RestParts {
         id,
@@ -161,15 +160,42 @@ struct RestParts {
     body: Body,
 }
 
-/// Runs `method` for one REST request.
-async fn call(apis: &Apis, method: Method, headers: HeaderMap, parts: RestParts) -> Response {
+/// Runs `method` for one REST request: at once when the rule takes no body, once the body
+/// has arrived when it does.
+fn call(
+    apis: &Arc<Apis>,
+    method: Method,
+    headers: HeaderMap,
+    parts: RestParts,
+) -> Answer<Response> {
     let rule = method.http();
-    let json = match rest_json(apis, &rule, &headers, parts).await {
+    if !rule.body {
+        let json = request_json(&rule, Bytes::new(), parts.id, parts.query.as_deref());
+        return run(apis, method, headers, json);
+    }
+    let apis = Arc::clone(apis);
+    Answer::later(async move {
+        let body = read_limited(parts.body, apis.max_body_bytes).await;
+        let json = body
+            .and_then(|bytes| require_json(&headers, &bytes).map(|()| bytes))
+            .and_then(|bytes| request_json(&rule, bytes, parts.id, parts.query.as_deref()));
+        run(&apis, method, headers, json).await
+    })
+}
+
+/// Runs `method` for a REST request read as `json`, or answers why it could not be read.
+fn run(
+    apis: &Apis,
+    method: Method,
+    headers: HeaderMap,
+    json: Result<RequestJson, Status>,
+) -> Answer<Response> {
+    let json = match json {
         Ok(json) => json,
         Err(status) => {
             apis.state
                 .journal_refused(method, Protocol::Rest, &headers, &[], &status);
-            return rest_error(&status);
+            return Answer::Now(rest_error(&status));
         }
     };
     let invoke = RestCall {
@@ -177,30 +203,23 @@ async fn call(apis: &Apis, method: Method, headers: HeaderMap, parts: RestParts)
         json,
         unknown: apis.unknown_keys,
         method,
-        state: &apis.state,
+        state: Arc::clone(&apis.state),
     };
-    dispatch(apis, method, invoke).await
+    dispatch(apis, method, invoke)
 }
 
-/// The parts of a REST request that make its message: the body (when the rule has one), the
-/// path's id, and the query parameters the rule binds.
-async fn rest_json(
-    apis: &Apis,
+/// The parts of a REST request that make its message: the body (empty when the rule has
+/// none), the path's id, and the query parameters the rule binds.
+fn request_json(
     rule: &HttpRule,
-    headers: &HeaderMap,
-    parts: RestParts,
+    body: Bytes,
+    id: Option<String>,
+    query: Option<&str>,
 ) -> Result<RequestJson, Status> {
-    let body = if rule.body {
-        let bytes = read_limited(parts.body, apis.max_body_bytes).await?;
-        require_json(headers, &bytes)?;
-        bytes
-    } else {
-        Bytes::new()
-    };
     Ok(RequestJson {
         body,
-        id: parts.id,
-        query: query_fields(rule, parts.query.as_deref())?,
+        id,
+        query: query_fields(rule, query)?,
     })
 }
 
@@ -290,25 +309,22 @@ impl RequestJson {
 }
 
 /// One REST call: the request as JSON, decoded as the RPC's request type.
-struct RestCall<'a> {
+struct RestCall {
     headers: HeaderMap,
     json: RequestJson,
     unknown: Unknown,
     /// The RPC and the state, to journal a body that does not decode.
     method: Method,
-    state: &'a crate::pipeline::MockState,
+    state: Arc<MockState>,
 }
 
-impl Invoke for RestCall<'_> {
+impl Invoke for RestCall {
     type Output = Response;
 
     /// Runs the call and renders its response as JSON with every field written (as the REST
     /// transcoders write it), or its error as the REST error body. The ignored keys of the
     /// request, if any, are named in the `x-mock-warning` header.
-    fn invoke<Req: RequestMessage>(
-        self,
-        call: impl ServiceCall<Req>,
-    ) -> impl Future<Output = Response> + Send {
+    fn invoke<Req: RequestMessage>(self, call: impl ServiceCall<Req>) -> Answer<Response> {
         let (json, unknown) = (self.json, self.unknown);
         let body = json.body.clone();
         let size = json.body.len();
