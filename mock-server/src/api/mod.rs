@@ -20,8 +20,10 @@ macro_rules! rpcs {
                 pub(crate) fn $rpc(
                     &self,
                     request: tonic::Request<$request>,
+                    protocol: crate::pipeline::journal::Protocol,
                 ) -> crate::pipeline::Answer<Result<tonic::Response<$response>, tonic::Status>> {
-                    self.state.call(coreweave_api::rpc::Method::$method, request, $op)
+                    let method = coreweave_api::rpc::Method::$method;
+                    self.state.call(method, protocol, request, $op)
                 }
             )*
         }
@@ -34,7 +36,8 @@ macro_rules! rpcs {
                     request: tonic::Request<$request>,
                 ) -> Result<tonic::Response<$response>, tonic::Status> {
                     // The inherent method of the same name.
-                    <$api>::$rpc(self, request).await
+                    let protocol = crate::pipeline::journal::Protocol::of(&request);
+                    <$api>::$rpc(self, request, protocol).await
                 }
             )*
         }

@@ -37,6 +37,18 @@ pub enum Protocol {
 }
 
 impl Protocol {
+    /// The protocol of a call to a gRPC service: marked on the request by the protocol
+    /// router, for every protocol but native gRPC.
+    pub(crate) fn of<T>(request: &tonic::Request<T>) -> Self {
+        request
+            .extensions()
+            .get::<Self>()
+            .copied()
+            .unwrap_or(Self::Grpc)
+    }
+}
+
+impl Protocol {
     /// The protocol's name in the journal: `grpc`, `grpc-web`, `connect`, `rest`.
     pub fn as_str(self) -> &'static str {
         match self {

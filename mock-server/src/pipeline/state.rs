@@ -127,6 +127,7 @@ impl MockState {
     pub(crate) fn call<Req, Resp>(
         self: &Arc<Self>,
         method: Method,
+        protocol: Protocol,
         request: Request<Req>,
         op: impl FnOnce(&Self, &OrgId, Req) -> Result<Resp, ApiError> + Send + 'static,
     ) -> Answer<Result<Response<Resp>, Status>>
@@ -134,7 +135,7 @@ impl MockState {
         Req: Journaled + Send + 'static,
         Resp: Send + 'static,
     {
-        let call = CallStarted::of(method, &request);
+        let call = CallStarted::of(method, protocol, &request);
         let (org, faults) = match self.admit(method, &request, &call.span.0) {
             Ok(admitted) => admitted,
             Err(refused) => return Answer::Now(self.finish(call, Err(refused))),
@@ -363,13 +364,7 @@ struct CallStarted {
 }
 
 impl CallStarted {
-    fn of<Req: Journaled>(method: Method, request: &Request<Req>) -> Self {
-        // The protocol router marks every call but native gRPC's.
-        let protocol = request
-            .extensions()
-            .get::<Protocol>()
-            .copied()
-            .unwrap_or(Protocol::Grpc);
+    fn of<Req: Journaled>(method: Method, protocol: Protocol, request: &Request<Req>) -> Self {
         let ignored = request
             .extensions()
             .get::<coreweave_api::json::IgnoredKeys>()

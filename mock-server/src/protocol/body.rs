@@ -17,6 +17,22 @@ use prost::{Message, Name};
 use tonic::{metadata::MetadataMap, Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
+/// A request body the HTTP protocols read: axum's, through the router, or hyper's own,
+/// through the direct door.
+pub(crate) trait RequestBody:
+    http_body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+    + Send
+    + 'static
+{
+}
+
+impl<B> RequestBody for B where
+    B: http_body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static
+{
+}
+
 /// Reads a whole body (of any protocol), refusing one larger than `limit` bytes with
 /// RESOURCE_EXHAUSTED and a QuotaFailure, as the services refuse an oversized message. The
 /// limit counts the bytes as they arrive, so a compressed body is counted inflated, while it
@@ -261,16 +277,10 @@ pub(crate) fn json_error(error: &JsonError) -> Status {
 }
 
 /// Wraps a message in a tonic request that carries the HTTP headers as metadata, so the
-/// services see the same `authorization` header gRPC clients send, and the protocol and the
-/// ignored JSON keys, for the journal.
-pub(crate) fn grpc_request<T>(
-    headers: HeaderMap,
-    message: T,
-    protocol: Protocol,
-    ignored: &IgnoredKeys,
-) -> tonic::Request<T> {
+/// services see the same `authorization` header gRPC clients send, and the ignored JSON
+/// keys, for the journal.
+fn grpc_request<T>(headers: HeaderMap, message: T, ignored: &IgnoredKeys) -> tonic::Request<T> {
     let mut extensions = tonic::Extensions::default();
-    extensions.insert(protocol);
     if !ignored.is_empty() {
         extensions.insert(ignored.clone());
     }
@@ -291,8 +301,8 @@ pub(crate) fn answer<Req: RequestMessage, C: ServiceCall<Req>>(
 ) -> Answer<Response> {
     let answered = match decoded {
         Ok(request) => {
-            let message = grpc_request(headers, request.message, protocol, &request.ignored);
-            call.call(message)
+            let message = grpc_request(headers, request.message, &request.ignored);
+            call.call(message, protocol)
         }
         Err(status) => {
             refused(&headers, &status);

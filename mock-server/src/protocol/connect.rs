@@ -20,7 +20,7 @@ use prost::{Message, Name};
 use tonic::Status;
 
 use super::{
-    body::{answer, media_type, ok_response, parse_json, read_limited, JsonRequest},
+    body::{answer, media_type, ok_response, parse_json, read_limited, JsonRequest, RequestBody},
     dispatch::{Invoke, RequestMessage, ServiceCall},
     error::connect_error,
     Apis,
@@ -140,7 +140,7 @@ async fn unary(
 pub(crate) fn serve(
     apis: &Arc<Apis>,
     rpc: coreweave_api::rpc::Method,
-    request: Request<Body>,
+    request: Request<impl RequestBody>,
 ) -> Answer<Response> {
     if request.method() != Method::POST {
         let status = Status::unimplemented(format!(

@@ -47,11 +47,12 @@ pub(super) fn route_of<B>(
     rest::route_of(request.method(), request.uri().path()).map(|(rpc, id)| Route::Rest(rpc, id))
 }
 
-/// Runs a request by its direct route: answered at once when it needs no wait.
+/// Runs a request by its direct route: answered at once when it needs no wait. Its body is
+/// hyper's own, read (if at all) without a box around it.
 pub(super) fn serve(
     apis: &Arc<Apis>,
     route: Route,
-    request: Request<axum::body::Body>,
+    request: Request<hyper::body::Incoming>,
 ) -> Answer<Response> {
     match route {
         Route::Rest(rpc, id) => rest::serve(apis, rpc, id, request),

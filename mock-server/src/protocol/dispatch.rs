@@ -13,7 +13,7 @@ use prost::{Message, Name};
 use tonic::Status;
 
 use super::Apis;
-use crate::pipeline::Answer;
+use crate::pipeline::{journal::Protocol, Answer};
 
 /// How one protocol runs a call: it decodes the request as `Req`, calls the service, and
 /// renders the outcome.
@@ -36,24 +36,29 @@ pub(crate) trait ServiceCall<Req>: Send + 'static {
     /// The response message.
     type Response: ApiMessage + Send + 'static;
 
-    /// Makes the call.
+    /// Makes the call, which came in over `protocol`.
     fn call(
         self,
         request: tonic::Request<Req>,
+        protocol: Protocol,
     ) -> Answer<Result<tonic::Response<Self::Response>, Status>>;
 }
 
 impl<Req, Resp, F> ServiceCall<Req> for F
 where
-    F: FnOnce(tonic::Request<Req>) -> Answer<Result<tonic::Response<Resp>, Status>>
+    F: FnOnce(tonic::Request<Req>, Protocol) -> Answer<Result<tonic::Response<Resp>, Status>>
         + Send
         + 'static,
     Resp: ApiMessage + Send + 'static,
 {
     type Response = Resp;
 
-    fn call(self, request: tonic::Request<Req>) -> Answer<Result<tonic::Response<Resp>, Status>> {
-        self(request)
+    fn call(
+        self,
+        request: tonic::Request<Req>,
+        protocol: Protocol,
+    ) -> Answer<Result<tonic::Response<Resp>, Status>> {
+        self(request, protocol)
     }
 }
 
@@ -63,7 +68,7 @@ pub(crate) fn dispatch<I: Invoke>(apis: &Apis, method: Method, invoke: I) -> Ans
     macro_rules! call {
         ($service:ident . $rpc:ident) => {{
             let service = apis.$service.clone();
-            invoke.invoke(move |request| service.$rpc(request))
+            invoke.invoke(move |request, protocol| service.$rpc(request, protocol))
         }};
     }
     match method {

@@ -16,7 +16,7 @@ use axum::http::{header, HeaderValue, Response};
 use futures_util::future::{CatchUnwind, FutureExt};
 use tonic::Status;
 
-use super::{error::rest_error, in_flight::CallInFlight, BoxError, Enveloped, Wire};
+use super::{error::rest_error, in_flight::CallInFlight, BoxError, Enveloped, ResponseBody, Wire};
 
 pin_project_lite::pin_project! {
     /// A call of `wire`'s protocol, answered INTERNAL if it panics, and counted as in flight
@@ -50,7 +50,7 @@ impl<F: Future> Guarded<F> {
 
 impl<F> Future for Guarded<F>
 where
-    F: Future<Output = Result<Response<tonic::body::Body>, BoxError>>,
+    F: Future<Output = Result<Response<ResponseBody>, BoxError>>,
 {
     type Output = F::Output;
 
@@ -118,7 +118,7 @@ fn grpc_timeout(value: &str) -> Option<Duration> {
 }
 
 /// The INTERNAL answer to a call that panicked, as its protocol writes errors.
-pub(super) fn internal(wire: Wire, panic: &(dyn Any + Send)) -> Response<tonic::body::Body> {
+pub(super) fn internal(wire: Wire, panic: &(dyn Any + Send)) -> Response<ResponseBody> {
     let what = panic
         .downcast_ref::<&str>()
         .copied()
@@ -131,9 +131,9 @@ pub(super) fn internal(wire: Wire, panic: &(dyn Any + Send)) -> Response<tonic::
 }
 
 /// `status` as the answer of a call of `wire`'s protocol.
-fn answer_status(wire: Wire, status: &Status) -> Response<tonic::body::Body> {
+fn answer_status(wire: Wire, status: &Status) -> Response<ResponseBody> {
     let status = status.clone();
-    match wire {
+    let grpc = match wire {
         Wire::Grpc | Wire::Json(Enveloped::Grpc) => status.into_http(),
         Wire::GrpcWeb | Wire::Json(Enveloped::GrpcWeb) => {
             let mut response = status.into_http();
@@ -146,16 +146,17 @@ fn answer_status(wire: Wire, status: &Status) -> Response<tonic::body::Body> {
         Wire::ConnectStream | Wire::Json(Enveloped::ConnectStream) => {
             super::connect_stream::from_grpc(status.into_http())
         }
-        Wire::ConnectUnary => super::error::connect_error(&status).map(tonic::body::Body::new),
-        Wire::Http(_) => rest_error(&status).map(tonic::body::Body::new),
-    }
+        Wire::ConnectUnary => return super::error::connect_error(&status).map(ResponseBody::Http),
+        Wire::Http(_) => return rest_error(&status).map(ResponseBody::Http),
+    };
+    grpc.map(ResponseBody::Grpc)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    async fn panicking() -> Result<Response<tonic::body::Body>, BoxError> {
+    async fn panicking() -> Result<Response<ResponseBody>, BoxError> {
         panic!("the handler broke")
     }
 
@@ -193,7 +194,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_answer_passes_unchanged() {
-        let answer = async { Ok(Response::new(tonic::body::Body::empty())) };
+        let answer = async { Ok(Response::new(ResponseBody::Grpc(Default::default()))) };
         let response = Guarded::new(Wire::Http(None), None, answer).await.unwrap();
         assert_eq!(response.status(), axum::http::StatusCode::OK);
     }

@@ -23,6 +23,7 @@ mod dispatch;
 pub(crate) mod error;
 mod guard;
 mod in_flight;
+mod response_body;
 pub(crate) mod rest;
 mod transcode;
 
@@ -39,6 +40,7 @@ use axum::{
     http::{header, HeaderValue, Request, Response, Version},
     Router,
 };
+use hyper::body::Incoming;
 use tonic_web::GrpcWebService;
 use tower::{Layer, Service, ServiceExt};
 use tower_http::cors::Cors;
@@ -47,6 +49,7 @@ use tower_http::cors::Cors;
 pub(crate) use access::CONTROL_SERVICE_PREFIX;
 pub(crate) use access::{ControlAccess, CONTROL_PATH_PREFIX};
 pub(crate) use in_flight::InFlight;
+pub(crate) use response_body::ResponseBody;
 pub(crate) use transcode::Descriptors;
 
 use crate::{
@@ -357,18 +360,31 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// What [`ProtocolRouter`] answers with: native gRPC's call as it is; the direct door's
-    /// answer, made already or waiting; any other protocol's call boxed.
+    /// What [`ProtocolRouter`] answers with: native gRPC's call as it is; an answer made
+    /// already (the direct door's, most of the time); an HTTP handler's call that waits; any
+    /// other protocol's call boxed.
     #[project = RoutedProjection]
     pub enum Routed<G: Service<Request<tonic::body::Body>>> {
         /// Native gRPC.
         Grpc { #[pin] call: GrpcCall<G> },
-        /// An answer made before the call's future: the direct door's, most of the time.
-        Now { response: Option<Response<tonic::body::Body>> },
-        /// The direct door's call that waits (for its body, a delay).
-        Direct { call: Later<axum::response::Response> },
+        /// An answer made before the call's future.
+        Now { response: Option<Response<ResponseBody>> },
+        /// The direct door's call that waits (for its body, a delay), or the HTTP router's.
+        Http { call: Later<axum::response::Response> },
         /// Every other protocol.
         Other { call: BoxFuture<Response<tonic::body::Body>> },
+    }
+}
+
+impl<G: Service<Request<tonic::body::Body>>> Routed<G> {
+    /// The routed call of the direct door's answer.
+    fn answered(answer: Answer<axum::response::Response>) -> Self {
+        match answer {
+            Answer::Now(response) => Self::Now {
+                response: Some(response.map(ResponseBody::Http)),
+            },
+            Answer::Later(call) => Self::Http { call },
+        }
     }
 }
 
@@ -377,21 +393,22 @@ where
     G: Service<Request<tonic::body::Body>, Response = Response<tonic::body::Body>>,
     G::Error: Into<BoxError>,
 {
-    type Output = Result<Response<tonic::body::Body>, BoxError>;
+    type Output = Result<Response<ResponseBody>, BoxError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let grpc = |response: Response<_>| response.map(ResponseBody::Grpc);
         match self.project() {
-            RoutedProjection::Grpc { call } => call.poll(cx),
+            RoutedProjection::Grpc { call } => call.poll(cx).map_ok(grpc),
             RoutedProjection::Now { response } => Poll::Ready(
                 response
                     .take()
                     .ok_or_else(|| "polled after its answer".into()),
             ),
-            RoutedProjection::Direct { call } => call
+            RoutedProjection::Http { call } => call
                 .as_mut()
                 .poll(cx)
-                .map(|response| Ok(response.map(tonic::body::Body::new))),
-            RoutedProjection::Other { call } => call.as_mut().poll(cx),
+                .map(|response| Ok(response.map(ResponseBody::Http))),
+            RoutedProjection::Other { call } => call.as_mut().poll(cx).map_ok(grpc),
         }
     }
 }
@@ -507,7 +524,7 @@ impl<S: Clone> Doors<S> {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
 
-impl<S> Service<Request<tonic::body::Body>> for ProtocolRouter<S>
+impl<S> Service<Request<Incoming>> for ProtocolRouter<S>
 where
     S: Service<Request<tonic::body::Body>, Response = Response<tonic::body::Body>>
         + Clone
@@ -516,7 +533,7 @@ where
     S::Future: Send,
     S::Error: Into<BoxError>,
 {
-    type Response = Response<tonic::body::Body>;
+    type Response = Response<ResponseBody>;
     type Error = BoxError;
     type Future = guard::Guarded<Routed<S>>;
 
@@ -525,29 +542,44 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut request: Request<tonic::body::Body>) -> Self::Future {
+    fn call(&mut self, request: Request<Incoming>) -> Self::Future {
         let wire = Wire::of(&request);
         let deadline = guard::deadline_of(wire, &request);
         let in_flight = self.in_flight.as_ref().map(InFlight::begin);
+        let control = wire != Wire::Grpc && access::is_control(&request);
+        if control {
+            if let Some(refused) = self.browser.access.refusal(&request) {
+                let response = Some(refused.map(ResponseBody::Http));
+                return guard::Guarded::new(wire, in_flight, Routed::Now { response });
+            }
+        }
+        if let Wire::Http(procedure) = wire {
+            let direct = (!control).then(|| direct::route_of(&request, procedure));
+            if let Some(Some(route)) = direct {
+                // Answered here, most of the time: a panic is answered as one while the
+                // call's future is polled is.
+                let apis = &self.browser.apis;
+                let serve = AssertUnwindSafe(|| direct::serve(apis, route, request));
+                let call = match std::panic::catch_unwind(serve) {
+                    Ok(answer) => Routed::answered(answer),
+                    Err(panic) => Routed::Now {
+                        response: Some(guard::internal(wire, panic.as_ref())),
+                    },
+                };
+                return guard::Guarded::new(wire, in_flight, call);
+            }
+        }
+        let mut request = request.map(tonic::body::Body::new);
         if let Some(protocol) = wire.protocol() {
             request.extensions_mut().insert(protocol);
         }
         let limit = self.max_request_bytes;
-        let control = wire != Wire::Grpc && access::is_control(&request);
-        if control {
-            if let Some(refused) = self.browser.access.refusal(&request) {
-                let refused = refused.map(tonic::body::Body::new);
-                let call: BoxFuture<Self::Response> = Box::pin(async move { Ok(refused) });
-                return guard::Guarded::new(wire, in_flight, Routed::Other { call })
-                    .with_deadline(deadline);
-            }
-        }
         let doors = match control {
             true => &self.browser.control,
             false => &self.browser.api,
         };
         let descriptors = &self.browser.descriptors;
-        let other: BoxFuture<Self::Response> = match wire {
+        let other: BoxFuture<Response<tonic::body::Body>> = match wire {
             Wire::Grpc if request.version() >= Version::HTTP_2 => {
                 let call = call_grpc(self.grpc.clone(), request, limit);
                 return guard::Guarded::new(wire, in_flight, Routed::Grpc { call })
@@ -578,7 +610,7 @@ where
                     doors.grpc_web.clone(),
                     doors.connect_stream.clone(),
                 );
-                let call = move |request: Request<tonic::body::Body>| -> BoxFuture<Self::Response> {
+                let call = move |request: Request<tonic::body::Body>| -> BoxFuture<Response<tonic::body::Body>> {
                     match envelope {
                         Enveloped::Grpc if request.version() < Version::HTTP_2 => {
                             let call = call_grpc(grpc, request, limit);
@@ -610,27 +642,12 @@ where
                 let descriptors = Arc::clone(descriptors);
                 Box::pin(transcode::connect_unary(descriptors, request, limit, call))
             }
-            Wire::Http(procedure) if !control => match direct::route_of(&request, procedure) {
-                Some(route) => {
-                    let request = request.map(axum::body::Body::new);
-                    let apis = &self.browser.apis;
-                    // Answered here, most of the time: a panic is answered as one while
-                    // the call's future is polled is.
-                    let serve = AssertUnwindSafe(|| direct::serve(apis, route, request));
-                    let call = match std::panic::catch_unwind(serve) {
-                        Ok(Answer::Now(response)) => Routed::Now {
-                            response: Some(response.map(tonic::body::Body::new)),
-                        },
-                        Ok(Answer::Later(call)) => Routed::Direct { call },
-                        Err(panic) => Routed::Now {
-                            response: Some(guard::internal(wire, panic.as_ref())),
-                        },
-                    };
-                    return guard::Guarded::new(wire, in_flight, call).with_deadline(deadline);
-                }
-                None => http_door(doors, request),
-            },
-            Wire::Http(_) => http_door(doors, request),
+            Wire::Http(_) => {
+                let call = Routed::Http {
+                    call: http_door(doors, request),
+                };
+                return guard::Guarded::new(wire, in_flight, call);
+            }
         };
         guard::Guarded::new(wire, in_flight, Routed::Other { call: other }).with_deadline(deadline)
     }
@@ -640,11 +657,11 @@ where
 fn http_door<S>(
     doors: &Doors<S>,
     request: Request<tonic::body::Body>,
-) -> BoxFuture<Response<tonic::body::Body>> {
+) -> Later<axum::response::Response> {
     let http = doors.http.clone();
     Box::pin(async move {
         let response: Result<_, Infallible> = http.oneshot(request).await;
         let Ok(response) = response;
-        Ok(response.map(tonic::body::Body::new))
+        response
     })
 }

@@ -26,6 +26,7 @@ use tonic::Status;
 use super::{
     body::{
         answer, json_error, off_the_workers, read_limited, reported, require_json, JsonRequest,
+        RequestBody,
     },
     dispatch::{dispatch, Invoke, RequestMessage, ServiceCall},
     error::rest_error,
@@ -142,7 +143,7 @@ pub(crate) fn serve(
     apis: &Arc<Apis>,
     rpc: Method,
     id: Option<String>,
-    request: axum::http::Request<Body>,
+    request: axum::http::Request<impl RequestBody>,
 ) -> Answer<Response> {
     let (parts, body) = request.into_parts();
     let rest = RestParts {
@@ -154,10 +155,10 @@ pub(crate) fn serve(
 }
 
 /// What a REST request carries besides its headers: the path's id, the query and the body.
-struct RestParts {
+struct RestParts<B> {
     id: Option<String>,
     query: Option<String>,
-    body: Body,
+    body: B,
 }
 
 /// Runs `method` for one REST request: at once when the rule takes no body, once the body
@@ -166,7 +167,7 @@ fn call(
     apis: &Arc<Apis>,
     method: Method,
     headers: HeaderMap,
-    parts: RestParts,
+    parts: RestParts<impl RequestBody>,
 ) -> Answer<Response> {
     let rule = method.http();
     if !rule.body {

@@ -22,7 +22,10 @@ use tower::{Layer, ServiceExt};
 
 use super::connections::{self, ConnectionLimits};
 use super::repoll::RepollOnSelfWake;
-use crate::{protocol::ProtocolLayer, MockError};
+use crate::{
+    protocol::{ProtocolLayer, ResponseBody},
+    MockError,
+};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -63,7 +66,6 @@ pub(super) async fn serve(
             };
             let calls = service
                 .for_connection(connection.in_flight())
-                .map_request(into_tonic_body)
                 .map_result(recover);
             let serving = http
                 .serve_connection(TokioIo::new(connection), TowerToHyperService::new(calls))
@@ -80,15 +82,12 @@ pub(super) async fn serve(
     Ok(())
 }
 
-fn into_tonic_body(
-    request: http::Request<hyper::body::Incoming>,
-) -> http::Request<tonic::body::Body> {
-    request.map(tonic::body::Body::new)
-}
-
 /// What tonic's server did with an error: answer it as a gRPC status.
 fn recover(
-    result: Result<http::Response<tonic::body::Body>, BoxError>,
-) -> Result<http::Response<tonic::body::Body>, BoxError> {
-    Ok(result.unwrap_or_else(|error| tonic::Status::from_error(error).into_http()))
+    result: Result<http::Response<ResponseBody>, BoxError>,
+) -> Result<http::Response<ResponseBody>, BoxError> {
+    Ok(result.unwrap_or_else(|error| {
+        let status = tonic::Status::from_error(error);
+        status.into_http().map(ResponseBody::Grpc)
+    }))
 }
