@@ -29,6 +29,7 @@ use axum::{
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post, put},
+    serve::ListenerExt,
     Router,
 };
 use coreweave_api::networking::v1beta1::{GetVpcRequest, GetVpcResponse};
@@ -192,6 +193,14 @@ async fn serve_bare() -> Result<(), Box<dyn std::error::Error>> {
         .route(GET_VPC, post(connect_get))
         .route("/bare/{kind}/{id}", put(seed))
         .with_state(Shared::default());
+    // TCP_NODELAY, as the mock, tonic's server (the gRPC benchmark's bare server) and Go's
+    // net/http (the real service) set it: without it, Nagle's algorithm coalesces the
+    // back-to-back answers of HTTP/2 streams in the kernel, a saving no real server makes.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            eprintln!("bare server: cannot set TCP_NODELAY: {error}");
+        }
+    });
     axum::serve(listener, app).await?;
     Ok(())
 }
