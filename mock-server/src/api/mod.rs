@@ -35,9 +35,13 @@ macro_rules! rpcs {
                     &self,
                     request: tonic::Request<$request>,
                 ) -> Result<tonic::Response<$response>, tonic::Status> {
-                    // The inherent method of the same name.
+                    // The inherent method of the same name; its answer taken as it is when
+                    // made at once, rather than moved through a ready future.
                     let protocol = crate::pipeline::journal::Protocol::of(&request);
-                    <$api>::$rpc(self, request, protocol).await
+                    match <$api>::$rpc(self, request, protocol) {
+                        crate::pipeline::Answer::Now(answer) => answer,
+                        crate::pipeline::Answer::Later(answer) => answer.await,
+                    }
                 }
             )*
         }
