@@ -619,7 +619,8 @@ fn a_seed_file_preloads_state_and_a_bad_one_stops_the_start() {
         Some(r#"{"name":"seeded","zone":"US-EAST-04A"}"#),
     );
     let (_, snapshot) = control(&source, "GET", "/_mock/v1/state", None, None);
-    let dir = std::env::temp_dir().join(format!("coreweave-mock-seed-{}", std::process::id()));
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("coreweave-mock-seed-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let seed = dir.join("seed.json");
     std::fs::write(&seed, snapshot.to_string()).unwrap();

@@ -53,7 +53,7 @@ fn curl(args: &[&str], url: &str) -> Reply {
 fn data_file(body: &Value) -> PathBuf {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!(
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "coreweave-mock-data-{}-{n}.json",
         std::process::id()
     ));

@@ -18,7 +18,7 @@ use tonic::Request;
 const TOKEN: &str = "CW-SECRET-persistence";
 
 fn temp_dir(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "coreweave-mock-{label}-{}-{}",
         std::process::id(),
         std::time::SystemTime::now()

@@ -5,9 +5,15 @@ use serde_json::Value;
 
 use super::process::{run_ok, tool, MockProcess};
 
+/// Where the tests' files go: Cargo's directory for them in the target directory, so that
+/// no run leaves files in the system's temporary directory.
+fn scratch_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
 /// `curl` with `args`, returning the HTTP status line's code, the headers and the body.
 pub fn curl(args: &[&str]) -> (u16, String, Vec<u8>) {
-    let dir = std::env::temp_dir();
+    let dir = scratch_dir();
     let unique = format!("{}-{:?}", std::process::id(), std::thread::current().id());
     let headers = dir.join(format!("wire-headers-{unique}"));
     let body = dir.join(format!("wire-body-{unique}"));
@@ -24,19 +30,19 @@ pub fn curl(args: &[&str]) -> (u16, String, Vec<u8>) {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let headers = std::fs::read_to_string(&headers).unwrap();
+    let (header_file, body_file) = (headers, body);
+    let headers = std::fs::read_to_string(&header_file).unwrap();
+    let body = std::fs::read(&body_file).unwrap();
+    let _ = std::fs::remove_file(header_file);
+    let _ = std::fs::remove_file(body_file);
     let code = headers.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (
-        code,
-        headers.to_ascii_lowercase(),
-        std::fs::read(&body).unwrap(),
-    )
+    (code, headers.to_ascii_lowercase(), body)
 }
 
 /// Writes `bytes` to a file for curl's `--data-binary @file`.
 pub fn body_file(label: &str, bytes: &[u8]) -> String {
     let unique = format!("{}-{:?}", std::process::id(), std::thread::current().id());
-    let path = std::env::temp_dir().join(format!("wire-{label}-{unique}"));
+    let path = scratch_dir().join(format!("wire-{label}-{unique}"));
     std::fs::write(&path, bytes).unwrap();
     format!("@{}", path.display())
 }
