@@ -132,9 +132,16 @@ pub(super) fn internal(wire: Wire, panic: &(dyn Any + Send)) -> Response<Respons
 
 /// `status` as the answer of a call of `wire`'s protocol.
 fn answer_status(wire: Wire, status: &Status) -> Response<ResponseBody> {
-    let status = status.clone();
-    let grpc = match wire {
-        Wire::Grpc | Wire::Json(Enveloped::Grpc) => status.into_http(),
+    match wire {
+        Wire::ConnectUnary => super::error::connect_error(status).map(ResponseBody::Http),
+        Wire::Http(_) => rest_error(status).map(ResponseBody::Http),
+        _ => grpc_answer(wire, status.clone()).map(ResponseBody::Grpc),
+    }
+}
+
+/// `status` as the answer of a call of one of the gRPC protocols, `wire`.
+fn grpc_answer(wire: Wire, status: Status) -> Response<tonic::body::Body> {
+    match wire {
         Wire::GrpcWeb | Wire::Json(Enveloped::GrpcWeb) => {
             let mut response = status.into_http();
             let grpc_web = HeaderValue::from_static("application/grpc-web+proto");
@@ -146,10 +153,8 @@ fn answer_status(wire: Wire, status: &Status) -> Response<ResponseBody> {
         Wire::ConnectStream | Wire::Json(Enveloped::ConnectStream) => {
             super::connect_stream::from_grpc(status.into_http())
         }
-        Wire::ConnectUnary => return super::error::connect_error(&status).map(ResponseBody::Http),
-        Wire::Http(_) => return rest_error(&status).map(ResponseBody::Http),
-    };
-    grpc.map(ResponseBody::Grpc)
+        _ => status.into_http(),
+    }
 }
 
 #[cfg(test)]

@@ -553,9 +553,8 @@ where
                 return guard::Guarded::new(wire, in_flight, Routed::Now { response });
             }
         }
-        if let Wire::Http(procedure) = wire {
-            let direct = (!control).then(|| direct::route_of(&request, procedure));
-            if let Some(Some(route)) = direct {
+        if let (Wire::Http(procedure), false) = (wire, control) {
+            if let Some(route) = direct::route_of(&request, procedure) {
                 // Answered here, most of the time: a panic is answered as one while the
                 // call's future is polled is.
                 let apis = &self.browser.apis;
